@@ -1,0 +1,323 @@
+//! [`Context`]: the entry point (Spark's `SparkContext`).
+
+use crate::checkpoint_store::{CheckpointStore, LocalDirStore};
+use crate::conf::{Master, SpateConf};
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::rdd::nodes::{EmptyRdd, UnionRdd};
+use crate::rdd::{ParallelCollection, RangeRdd, Rdd, TextFileRdd};
+use crate::scheduler::{DagScheduler, Executor, LocalExecutor};
+use crate::shared::accumulator::{
+    Accumulator, AccumulatorV2, Collection, CollectionAccumulator, DoubleAccumulator, DoubleSum,
+    LongAccumulator, LongSum,
+};
+use crate::shared::broadcast::Broadcast;
+use crate::storage::BlockStore;
+use crate::text::Str;
+use parking_lot::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The shared state behind a [`Context`].
+pub struct ContextInner {
+    conf: SpateConf,
+    app_name: String,
+    threads: usize,
+    default_parallelism: Option<usize>,
+    execution_bytes: usize,
+    pub(crate) block_store: Arc<BlockStore>,
+    scheduler: DagScheduler,
+    next_rdd: AtomicUsize,
+    next_shuffle: AtomicUsize,
+    next_accumulator: AtomicUsize,
+    next_broadcast: AtomicUsize,
+    checkpoint: Mutex<Option<Arc<dyn CheckpointStore>>>,
+    local_dir: PathBuf,
+    owns_local_dir: bool,
+    stopped: AtomicBool,
+}
+
+impl Drop for ContextInner {
+    fn drop(&mut self) {
+        self.scheduler.stop();
+        if self.owns_local_dir {
+            let _ = std::fs::remove_dir_all(&self.local_dir);
+        }
+    }
+}
+
+/// The entry point of a spate program: configuration, the scheduler, the block store,
+/// shared variables, and the sources of RDDs. A cheap, clonable handle.
+///
+/// ```
+/// use spate_core::{Context, SpateConf};
+/// let ctx = Context::new(SpateConf::new().master("local[2]")?)?;
+/// let sum: i64 = ctx.parallelize((1..=100).collect::<Vec<i64>>(), 4).reduce(|a, b| a + b)?;
+/// assert_eq!(sum, 5050);
+/// # Ok::<(), spate_core::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<ContextInner>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Context({}, local[{}])",
+            self.inner.app_name, self.inner.threads
+        )
+    }
+}
+
+static CONTEXT_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+impl Context {
+    /// Starts a context with `conf`.
+    ///
+    /// # Errors
+    /// A malformed configuration value, or a local directory that cannot be created.
+    pub fn new(conf: SpateConf) -> Result<Context> {
+        let Master::Local { threads } = conf.get_master()?;
+        let app_name = conf
+            .get_text("spate.app.name")?
+            .unwrap_or_else(|| "spate".into());
+        let storage = conf
+            .get_bytes("spate.memory.storageBytes")?
+            .unwrap_or(512 << 20);
+        let execution = conf
+            .get_bytes("spate.memory.executionBytes")?
+            .unwrap_or(256 << 20);
+        let max_failures = conf.get_count("spate.task.maxFailures")?.unwrap_or(4);
+        let max_stage = conf
+            .get_count("spate.stage.maxConsecutiveAttempts")?
+            .unwrap_or(4);
+        let default_parallelism = conf.get_count("spate.default.parallelism")?;
+        let seq = CONTEXT_SEQ.fetch_add(1, Ordering::Relaxed);
+        let (local_dir, owns_local_dir) = match conf.get_text("spate.local.dir")? {
+            Some(d) => (
+                PathBuf::from(d).join(format!("spate-{}-{seq}", std::process::id())),
+                true,
+            ),
+            None => (
+                std::env::temp_dir().join(format!("spate-{}-{seq}", std::process::id())),
+                true,
+            ),
+        };
+        std::fs::create_dir_all(&local_dir).map_err(|e| Error::io(&local_dir, e))?;
+        let checkpoint_dir = conf.get_text("spate.checkpoint.dir")?;
+        let inner = Arc::new_cyclic(|weak| {
+            let executor: Arc<dyn Executor> = Arc::new(LocalExecutor::start(threads, weak.clone()));
+            ContextInner {
+                conf: conf.clone(),
+                app_name: app_name.clone(),
+                threads,
+                default_parallelism,
+                execution_bytes: execution as usize,
+                block_store: Arc::new(BlockStore::new(storage, local_dir.clone())),
+                scheduler: DagScheduler::new(executor, max_failures, max_stage),
+                next_rdd: AtomicUsize::new(0),
+                next_shuffle: AtomicUsize::new(0),
+                next_accumulator: AtomicUsize::new(0),
+                next_broadcast: AtomicUsize::new(0),
+                checkpoint: Mutex::new(None),
+                local_dir,
+                owns_local_dir,
+                stopped: AtomicBool::new(false),
+            }
+        });
+        let ctx = Context { inner };
+        if let Some(dir) = checkpoint_dir {
+            ctx.set_checkpoint_dir(dir)?;
+        }
+        tracing::info!(app = %app_name, threads, "context started");
+        Ok(ctx)
+    }
+
+    /// A context for `local[threads]` with defaults otherwise (handy in tests).
+    pub fn local(threads: usize) -> Result<Context> {
+        Context::new(SpateConf::new().master(&format!("local[{threads}]"))?)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<ContextInner>) -> Context {
+        Context { inner }
+    }
+
+    /// The configuration.
+    pub fn conf(&self) -> &SpateConf {
+        &self.inner.conf
+    }
+
+    /// The application name.
+    pub fn app_name(&self) -> &str {
+        &self.inner.app_name
+    }
+
+    /// Task threads (local mode).
+    pub fn threads(&self) -> usize {
+        self.inner.threads
+    }
+
+    /// Whether this process is the driver. Every process runs the program; side effects
+    /// that must happen once belong behind this (always true in local mode).
+    pub fn is_driver(&self) -> bool {
+        true
+    }
+
+    /// The id of this process's executor.
+    pub fn executor_id(&self) -> &str {
+        self.inner.scheduler.executor().id()
+    }
+
+    /// Spark's `defaultParallelism`: `spate.default.parallelism`, or the task threads.
+    pub fn default_parallelism(&self) -> usize {
+        self.inner.default_parallelism.unwrap_or(self.inner.threads)
+    }
+
+    /// `spate.default.parallelism` if it was set.
+    pub(crate) fn configured_parallelism(&self) -> Option<usize> {
+        self.inner.default_parallelism
+    }
+
+    /// The block store of this process.
+    pub fn block_store(&self) -> &Arc<BlockStore> {
+        &self.inner.block_store
+    }
+
+    /// The DAG scheduler.
+    pub fn scheduler(&self) -> &DagScheduler {
+        &self.inner.scheduler
+    }
+
+    /// One task's share of `spate.memory.executionBytes`.
+    pub fn task_memory_budget(&self) -> usize {
+        (self.inner.execution_bytes / self.inner.threads.max(1)).max(1)
+    }
+
+    pub(crate) fn new_rdd_id(&self) -> usize {
+        self.inner.next_rdd.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn new_shuffle_id(&self) -> usize {
+        self.inner.next_shuffle.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Whether [`Context::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::Acquire)
+    }
+
+    /// Stops the context: running jobs fail with [`Error::Stopped`], new ones are refused.
+    pub fn stop(&self) {
+        if !self.inner.stopped.swap(true, Ordering::AcqRel) {
+            tracing::info!(app = %self.inner.app_name, "context stopped");
+            self.inner.scheduler.stop();
+        }
+    }
+
+    /// Sets where [`Rdd::checkpoint`] writes: a subdirectory of `dir` unique to this
+    /// context, as Spark does.
+    pub fn set_checkpoint_dir(&self, dir: impl AsRef<Path>) -> Result<()> {
+        let sub = dir
+            .as_ref()
+            .join(format!("{}-{}", self.inner.app_name, uniq_suffix()));
+        let store = LocalDirStore::new(sub)?;
+        *self.inner.checkpoint.lock() = Some(Arc::new(store));
+        Ok(())
+    }
+
+    /// Uses `store` for checkpoints.
+    pub fn set_checkpoint_store(&self, store: Arc<dyn CheckpointStore>) {
+        *self.inner.checkpoint.lock() = Some(store);
+    }
+
+    /// The checkpoint store, if a directory was set.
+    pub fn checkpoint_store(&self) -> Option<Arc<dyn CheckpointStore>> {
+        self.inner.checkpoint.lock().clone()
+    }
+
+    /// Distributes `data` over `slices` partitions: partition i of p over n records holds
+    /// indices `[i*n/p, (i+1)*n/p)`.
+    pub fn parallelize<T: Data>(&self, data: Vec<T>, slices: usize) -> Rdd<T> {
+        ParallelCollection::create(self, data, slices)
+    }
+
+    /// `start, start+step, ...` below `end` (above, for a negative step).
+    ///
+    /// # Errors
+    /// A zero step.
+    pub fn range(&self, start: i64, end: i64, step: i64, slices: usize) -> Result<Rdd<i64>> {
+        RangeRdd::create(self, start, end, step, slices)
+    }
+
+    /// The lines of a file, or of every file of a directory (names starting with `.` or
+    /// `_` skipped), cut into at least `min_partitions` byte-range splits on line
+    /// boundaries and streamed, not loaded whole. Lines are [`Str`]s sharing the read
+    /// buffer; `\n` and `\r\n` end lines; invalid UTF-8 is replaced.
+    ///
+    /// # Errors
+    /// A path that does not exist or cannot be listed.
+    pub fn text_file(&self, path: impl AsRef<Path>, min_partitions: usize) -> Result<Rdd<Str>> {
+        TextFileRdd::create(self, path.as_ref(), min_partitions)
+    }
+
+    /// The concatenation of `rdds` (kept partitioned when they share a partitioner).
+    pub fn union<T: Data>(&self, rdds: Vec<Rdd<T>>) -> Rdd<T> {
+        UnionRdd::create(self, rdds)
+    }
+
+    /// An RDD with no partitions.
+    pub fn empty<T: Data>(&self) -> Rdd<T> {
+        EmptyRdd::create(self)
+    }
+
+    /// Broadcasts `value`: read-only, shipped at most once to each executor.
+    ///
+    /// # Errors
+    /// When the value cannot be encoded.
+    pub fn broadcast<T: Data>(&self, value: T) -> Result<Broadcast<T>> {
+        let id = self.inner.next_broadcast.fetch_add(1, Ordering::Relaxed);
+        Broadcast::new(id, value, Arc::downgrade(&self.inner))
+    }
+
+    /// Broadcasts the value `make` returns, running `make` on the driver only (for values
+    /// only the driver can load). Every process calls this; executors get the driver's.
+    pub fn broadcast_with<T: Data>(&self, make: impl FnOnce() -> T) -> Result<Broadcast<T>> {
+        self.broadcast(make())
+    }
+
+    /// Registers a custom accumulator starting at `zero`.
+    pub fn register_accumulator<A: AccumulatorV2>(
+        &self,
+        zero: A,
+        name: Option<&str>,
+    ) -> Accumulator<A> {
+        let id = self.inner.next_accumulator.fetch_add(1, Ordering::Relaxed);
+        Accumulator::new(id, name.map(str::to_string), zero)
+    }
+
+    /// A named `i64` sum.
+    pub fn long_accumulator(&self, name: &str) -> LongAccumulator {
+        self.register_accumulator(LongSum::default(), Some(name))
+    }
+
+    /// A named `f64` sum.
+    pub fn double_accumulator(&self, name: &str) -> DoubleAccumulator {
+        self.register_accumulator(DoubleSum::default(), Some(name))
+    }
+
+    /// A named list of elements.
+    pub fn collection_accumulator<T: Data>(&self, name: &str) -> CollectionAccumulator<T> {
+        self.register_accumulator(Collection::default(), Some(name))
+    }
+}
+
+fn uniq_suffix() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}-{}", t, std::process::id())
+}

@@ -1,0 +1,403 @@
+//! Source RDDs: in-memory collections, ranges and text files.
+
+use super::{BoxIter, Dependency, Rdd, RddBase, RddInfo, RddNode};
+use crate::context::Context;
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::scheduler::TaskContext;
+use crate::storage::ArcVecIter;
+use crate::text::Str;
+use bytes::{Bytes, BytesMut};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// `parallelize`: partition i of p over n records holds indices `[i*n/p, (i+1)*n/p)`.
+pub(crate) struct ParallelCollection<T: Data> {
+    info: RddInfo,
+    data: Arc<Vec<T>>,
+}
+
+impl<T: Data> ParallelCollection<T> {
+    pub(crate) fn create(ctx: &Context, data: Vec<T>, slices: usize) -> Rdd<T> {
+        let info = RddInfo::new(ctx, "parallelize", slices.max(1), &[]);
+        Rdd::from_node(Arc::new(ParallelCollection {
+            info,
+            data: Arc::new(data),
+        }))
+    }
+}
+
+/// Bounds of slice `i` of `p` over `n` records, as Spark's `ParallelCollectionRDD.slice`.
+pub(crate) fn slice_bounds(n: usize, p: usize, i: usize) -> (usize, usize) {
+    let n = n as u128;
+    let p = p as u128;
+    let i = i as u128;
+    ((i * n / p) as usize, ((i + 1) * n / p) as usize)
+}
+
+impl<T: Data> RddBase for ParallelCollection<T> {
+    fn info(&self) -> &RddInfo {
+        &self.info
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+}
+
+impl<T: Data> RddNode<T> for ParallelCollection<T> {
+    fn compute(&self, split: usize, _tc: &TaskContext) -> Result<BoxIter<T>> {
+        let (s, e) = slice_bounds(self.data.len(), self.info.num_partitions(), split);
+        Ok(Box::new(ArcVecIter::range(self.data.clone(), s, e)))
+    }
+}
+
+/// `range(start, end, step)`, generated on the fly.
+pub(crate) struct RangeRdd {
+    info: RddInfo,
+    start: i64,
+    step: i64,
+    len: u64,
+}
+
+impl RangeRdd {
+    pub(crate) fn create(
+        ctx: &Context,
+        start: i64,
+        end: i64,
+        step: i64,
+        slices: usize,
+    ) -> Result<Rdd<i64>> {
+        if step == 0 {
+            return Err(Error::InvalidArgument {
+                op: "range",
+                reason: "step must not be 0".into(),
+            });
+        }
+        let span = end as i128 - start as i128;
+        let len = if (span > 0) != (step > 0) || span == 0 {
+            0
+        } else {
+            ((span.abs() + step.abs() as i128 - 1) / step.abs() as i128) as u64
+        };
+        let info = RddInfo::new(ctx, "range", slices.max(1), &[]);
+        Ok(Rdd::from_node(Arc::new(RangeRdd {
+            info,
+            start,
+            step,
+            len,
+        })))
+    }
+}
+
+impl RddBase for RangeRdd {
+    fn info(&self) -> &RddInfo {
+        &self.info
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+}
+
+impl RddNode<i64> for RangeRdd {
+    fn compute(&self, split: usize, _tc: &TaskContext) -> Result<BoxIter<i64>> {
+        let (s, e) = slice_bounds(self.len as usize, self.info.num_partitions(), split);
+        let (start, step) = (self.start, self.step);
+        Ok(Box::new(
+            (s as i64..e as i64).map(move |i| start + i * step),
+        ))
+    }
+}
+
+/// Byte range of one file read by one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSplit {
+    /// The file.
+    pub path: PathBuf,
+    /// First byte (a line starting before it belongs to the previous split).
+    pub start: u64,
+    /// One past the last byte at which a line of this split may start.
+    pub end: u64,
+}
+
+const BLOCK_SIZE: u64 = 32 << 20;
+
+/// The files of `path` (the file itself, or a directory's files, sorted; names starting
+/// with `.` or `_` skipped as Hadoop does) cut into byte-range splits the way Hadoop's
+/// `FileInputFormat` does for `min_partitions`.
+pub fn text_file_splits(path: &Path, min_partitions: usize) -> Result<Vec<FileSplit>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let mut files: Vec<(PathBuf, u64)> = Vec::new();
+    if meta.is_dir() {
+        let rd = std::fs::read_dir(path).map_err(|e| Error::io(path, e))?;
+        for entry in rd {
+            let entry = entry.map_err(|e| Error::io(path, e))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let m = entry.metadata().map_err(|e| Error::io(entry.path(), e))?;
+            if m.is_file() {
+                files.push((entry.path(), m.len()));
+            }
+        }
+        files.sort();
+    } else {
+        files.push((path.to_path_buf(), meta.len()));
+    }
+    let total: u64 = files.iter().map(|f| f.1).sum();
+    let goal = total / min_partitions.max(1) as u64;
+    let split_size = goal.clamp(1, BLOCK_SIZE);
+    let mut splits = Vec::new();
+    for (p, len) in files {
+        if len == 0 {
+            splits.push(FileSplit {
+                path: p,
+                start: 0,
+                end: 0,
+            });
+            continue;
+        }
+        let mut start = 0u64;
+        while ((len - start) as f64) / (split_size as f64) > 1.1 {
+            splits.push(FileSplit {
+                path: p.clone(),
+                start,
+                end: start + split_size,
+            });
+            start += split_size;
+        }
+        splits.push(FileSplit {
+            path: p.clone(),
+            start,
+            end: len,
+        });
+    }
+    Ok(splits)
+}
+
+/// `text_file`: one partition per [`FileSplit`], lines streamed in 1 MiB chunks and
+/// handed out as [`Str`]s sharing the chunk.
+pub(crate) struct TextFileRdd {
+    info: RddInfo,
+    splits: Vec<FileSplit>,
+}
+
+impl TextFileRdd {
+    pub(crate) fn create(ctx: &Context, path: &Path, min_partitions: usize) -> Result<Rdd<Str>> {
+        let splits = text_file_splits(path, min_partitions)?;
+        let info = RddInfo::new(ctx, "text_file", splits.len(), &[]);
+        Ok(Rdd::from_node(Arc::new(TextFileRdd { info, splits })))
+    }
+}
+
+impl RddBase for TextFileRdd {
+    fn info(&self) -> &RddInfo {
+        &self.info
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        Vec::new()
+    }
+}
+
+impl RddNode<Str> for TextFileRdd {
+    fn compute(&self, split: usize, _tc: &TaskContext) -> Result<BoxIter<Str>> {
+        Ok(Box::new(LineReader::open(&self.splits[split])?))
+    }
+}
+
+const CHUNK: usize = 1 << 20;
+
+/// Reads the lines of one split.
+pub(crate) struct LineReader {
+    file: File,
+    path: PathBuf,
+    end: u64,
+    /// File offset of `buf[0]`.
+    buf_off: u64,
+    buf: Bytes,
+    cursor: usize,
+    /// A partial line carried over from the previous chunk, and its file offset.
+    carry: Vec<u8>,
+    carry_off: u64,
+    eof: bool,
+    done: bool,
+}
+
+impl LineReader {
+    pub(crate) fn open(split: &FileSplit) -> Result<Self> {
+        let mut file = File::open(&split.path).map_err(|e| Error::io(&split.path, e))?;
+        let mut start = split.start;
+        if start > 0 {
+            // A line starting exactly at `start` is ours; otherwise skip to the next one.
+            file.seek(SeekFrom::Start(start - 1))
+                .map_err(|e| Error::io(&split.path, e))?;
+            start -= 1;
+        }
+        let mut r = LineReader {
+            file,
+            path: split.path.clone(),
+            end: split.end,
+            buf_off: start,
+            buf: Bytes::new(),
+            cursor: 0,
+            carry: Vec::new(),
+            carry_off: start,
+            eof: false,
+            done: split.start >= split.end,
+        };
+        if split.start > 0 && !r.done {
+            // Skip through the first newline at or after start-1.
+            loop {
+                if r.cursor >= r.buf.len() && !r.fill()? {
+                    r.done = true;
+                    break;
+                }
+                match memchr::memchr(b'\n', &r.buf[r.cursor..]) {
+                    Some(i) => {
+                        r.cursor += i + 1;
+                        break;
+                    }
+                    None => r.cursor = r.buf.len(),
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// Reads the next chunk; false at end of file.
+    fn fill(&mut self) -> Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.buf_off += self.buf.len() as u64;
+        let mut b = BytesMut::zeroed(CHUNK);
+        let mut n = 0;
+        while n < CHUNK {
+            let r = self
+                .file
+                .read(&mut b[n..])
+                .map_err(|e| Error::io(&self.path, e))?;
+            if r == 0 {
+                self.eof = true;
+                break;
+            }
+            n += r;
+        }
+        b.truncate(n);
+        self.buf = b.freeze();
+        self.cursor = 0;
+        Ok(n > 0)
+    }
+
+    fn next_line(&mut self) -> Result<Option<Str>> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            if self.cursor < self.buf.len() {
+                let start_off = self.buf_off + self.cursor as u64;
+                let line_off = if self.carry.is_empty() {
+                    start_off
+                } else {
+                    self.carry_off
+                };
+                if line_off >= self.end {
+                    self.done = true;
+                    return Ok(None);
+                }
+                match memchr::memchr(b'\n', &self.buf[self.cursor..]) {
+                    Some(i) => {
+                        let piece = self.buf.slice(self.cursor..self.cursor + i);
+                        self.cursor += i + 1;
+                        let line = if self.carry.is_empty() {
+                            piece
+                        } else {
+                            self.carry.extend_from_slice(&piece);
+                            Bytes::from(std::mem::take(&mut self.carry))
+                        };
+                        return Ok(Some(to_str(line)));
+                    }
+                    None => {
+                        if self.carry.is_empty() {
+                            self.carry_off = start_off;
+                        }
+                        self.carry.extend_from_slice(&self.buf[self.cursor..]);
+                        self.cursor = self.buf.len();
+                    }
+                }
+            }
+            if !self.fill()? {
+                self.done = true;
+                if !self.carry.is_empty() && self.carry_off < self.end.max(1) {
+                    return Ok(Some(to_str(Bytes::from(std::mem::take(&mut self.carry)))));
+                }
+                return Ok(None);
+            }
+        }
+    }
+}
+
+fn to_str(mut line: Bytes) -> Str {
+    if line.last() == Some(&b'\r') {
+        line.truncate(line.len() - 1);
+    }
+    Str::from_utf8_lossy(line)
+}
+
+impl Iterator for LineReader {
+    type Item = Str;
+    fn next(&mut self) -> Option<Str> {
+        match self.next_line() {
+            Ok(l) => l,
+            // Surfaces as a task failure naming the file; the task is retried.
+            Err(e) => panic!("reading {}: {e}", self.path.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(path: &Path, parts: usize) -> Vec<String> {
+        let splits = text_file_splits(path, parts).unwrap();
+        let mut out = Vec::new();
+        for s in &splits {
+            out.extend(LineReader::open(s).unwrap().map(String::from));
+        }
+        out
+    }
+
+    #[test]
+    fn splits_cover_every_line_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.txt");
+        let mut text = String::new();
+        for i in 0..5000 {
+            text.push_str(&"x".repeat(i % 37));
+            text.push_str(&format!("{i}\n"));
+        }
+        text.push_str("last-no-newline");
+        std::fs::write(&p, &text).unwrap();
+        let expected: Vec<String> = text.lines().map(String::from).collect();
+        for parts in [1, 2, 3, 7, 50, 1000] {
+            assert_eq!(read_all(&p, parts), expected, "min_partitions={parts}");
+        }
+    }
+
+    #[test]
+    fn crlf_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "a1\r\na2\n").unwrap();
+        std::fs::write(dir.path().join("b.txt"), "b1\n").unwrap();
+        std::fs::write(dir.path().join("_SUCCESS"), "").unwrap();
+        std::fs::write(dir.path().join(".hidden"), "h\n").unwrap();
+        assert_eq!(read_all(dir.path(), 2), vec!["a1", "a2", "b1"]);
+        assert!(text_file_splits(&dir.path().join("missing"), 2)
+            .unwrap_err()
+            .to_string()
+            .contains("missing"));
+    }
+}

@@ -1,0 +1,378 @@
+//! The DAG scheduler: cuts a job into stages at shuffle dependencies, runs missing parent
+//! stages first, reuses shuffle output already computed, retries failed tasks, resubmits
+//! map stages whose output was lost, and fails a job with the original cause.
+
+mod executor;
+mod map_output;
+mod task;
+
+pub use executor::{panic_message, Executor, LocalExecutor};
+pub use map_output::{MapOutputTracker, MapStatus};
+pub use task::{Task, TaskBody, TaskContext, TaskDescription, TaskKind, TaskResult, TaskValue};
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::rdd::{effective_dependencies, Dependency, RddBase};
+use crate::shuffle::ShuffleDependencyBase;
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Why a stage attempt stopped.
+enum StageFailure {
+    /// A task could not read shuffle output: recompute it, then resubmit.
+    FetchFailed { shuffle_id: usize, map_id: usize },
+    /// The job is over.
+    Fatal(Error),
+}
+
+/// The DAG scheduler of one context.
+pub struct DagScheduler {
+    executor: Arc<dyn Executor>,
+    tracker: MapOutputTracker,
+    shuffle_locks: Mutex<HashMap<usize, Arc<Mutex<()>>>>,
+    shuffle_stage: Mutex<HashMap<usize, usize>>,
+    next_job: AtomicUsize,
+    next_stage: AtomicUsize,
+    next_task: AtomicU64,
+    max_failures: usize,
+    max_stage_attempts: usize,
+}
+
+/// One task to run in a stage: its partition and body.
+struct TaskSpec {
+    partition: usize,
+    body: task::TaskBody,
+}
+
+/// The shuffle dependencies reachable from `rdd` through narrow dependencies only: the
+/// parents of the stage `rdd` belongs to.
+pub(crate) fn parent_shuffles(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDependencyBase>> {
+    let mut out: Vec<Arc<dyn ShuffleDependencyBase>> = Vec::new();
+    let mut seen_rdd = HashSet::new();
+    let mut seen_shuffle = HashSet::new();
+    let mut stack = vec![rdd.clone()];
+    while let Some(r) = stack.pop() {
+        if !seen_rdd.insert(r.info().id()) {
+            continue;
+        }
+        for d in effective_dependencies(r.as_ref()) {
+            match d {
+                Dependency::Narrow(p) => stack.push(p),
+                Dependency::Shuffle(s) => {
+                    if seen_shuffle.insert(s.shuffle_id()) {
+                        out.push(s);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+impl DagScheduler {
+    pub(crate) fn new(
+        executor: Arc<dyn Executor>,
+        max_failures: usize,
+        max_stage_attempts: usize,
+    ) -> Self {
+        DagScheduler {
+            executor,
+            tracker: MapOutputTracker::default(),
+            shuffle_locks: Mutex::new(HashMap::new()),
+            shuffle_stage: Mutex::new(HashMap::new()),
+            next_job: AtomicUsize::new(0),
+            next_stage: AtomicUsize::new(0),
+            next_task: AtomicU64::new(0),
+            max_failures: max_failures.max(1),
+            max_stage_attempts: max_stage_attempts.max(1),
+        }
+    }
+
+    /// The executor tasks go to.
+    pub fn executor(&self) -> &Arc<dyn Executor> {
+        &self.executor
+    }
+
+    /// Where shuffle map outputs are.
+    pub fn map_output_tracker(&self) -> &MapOutputTracker {
+        &self.tracker
+    }
+
+    pub(crate) fn stop(&self) {
+        self.executor.stop();
+    }
+
+    /// Forgets a shuffle (its dependency was dropped).
+    pub(crate) fn unregister_shuffle(&self, shuffle_id: usize) {
+        self.tracker.unregister_shuffle(shuffle_id);
+        self.shuffle_locks.lock().remove(&shuffle_id);
+        self.shuffle_stage.lock().remove(&shuffle_id);
+    }
+
+    fn shuffle_lock(&self, shuffle_id: usize) -> Arc<Mutex<()>> {
+        self.shuffle_locks
+            .lock()
+            .entry(shuffle_id)
+            .or_insert_with(|| Arc::new(Mutex::new(())))
+            .clone()
+    }
+
+    /// Runs `make_body(partition)` for each partition of `rdd`'s final stage and returns
+    /// the values in partition order; `on_value` sees each as it arrives.
+    pub(crate) fn run_job(
+        &self,
+        ctx: &Context,
+        rdd: &Arc<dyn RddBase>,
+        partitions: &[usize],
+        make_body: &dyn Fn(usize) -> task::TaskBody,
+    ) -> Result<Vec<task::TaskValue>> {
+        if ctx.is_stopped() {
+            return Err(Error::Stopped);
+        }
+        let job_id = self.next_job.fetch_add(1, Ordering::Relaxed);
+        let stage_id = self.next_stage.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        tracing::debug!(
+            job_id,
+            rdd = rdd.info().id(),
+            partitions = partitions.len(),
+            "job started"
+        );
+        let mut results: Vec<Option<task::TaskValue>> =
+            (0..partitions.len()).map(|_| None).collect();
+        let mut stage_attempt = 0;
+        loop {
+            for dep in parent_shuffles(rdd) {
+                self.ensure_shuffle(ctx, job_id, &dep)?;
+            }
+            let pending: Vec<usize> = (0..partitions.len())
+                .filter(|i| results[*i].is_none())
+                .collect();
+            let specs = pending
+                .iter()
+                .map(|&i| TaskSpec {
+                    partition: partitions[i],
+                    body: make_body(partitions[i]),
+                })
+                .collect();
+            let index_of: HashMap<usize, usize> =
+                pending.iter().map(|&i| (partitions[i], i)).collect();
+            let outcome = self.run_stage(
+                ctx,
+                job_id,
+                stage_id,
+                stage_attempt,
+                rdd,
+                task::TaskKind::Result,
+                specs,
+                &mut |partition, value| {
+                    if let Some(&i) = index_of.get(&partition) {
+                        results[i] = Some(value);
+                    }
+                },
+            );
+            match outcome {
+                Ok(()) => break,
+                Err(StageFailure::Fatal(e)) => return Err(e),
+                Err(StageFailure::FetchFailed { shuffle_id, map_id }) => {
+                    self.tracker.unregister(shuffle_id, map_id);
+                    stage_attempt += 1;
+                    if stage_attempt >= self.max_stage_attempts {
+                        return Err(Error::JobAborted {
+                            job_id,
+                            reason: format!(
+                                "stage {stage_id} lost its input (shuffle {shuffle_id}) {stage_attempt} times"
+                            ),
+                        });
+                    }
+                    tracing::info!(
+                        job_id,
+                        stage_id,
+                        shuffle_id,
+                        map_id,
+                        "shuffle output lost; resubmitting"
+                    );
+                }
+            }
+        }
+        tracing::debug!(
+            job_id,
+            ms = started.elapsed().as_millis() as u64,
+            "job finished"
+        );
+        let writers = crate::rdd::pending_checkpoints(rdd);
+        crate::rdd::run_checkpoint_writers(writers)?;
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every partition done"))
+            .collect())
+    }
+
+    /// Makes sure every map output of `dep` exists, computing parents first.
+    fn ensure_shuffle(
+        &self,
+        ctx: &Context,
+        job_id: usize,
+        dep: &Arc<dyn ShuffleDependencyBase>,
+    ) -> Result<()> {
+        let shuffle_id = dep.shuffle_id();
+        let lock = self.shuffle_lock(shuffle_id);
+        let _guard = lock.lock();
+        let stage_id = *self
+            .shuffle_stage
+            .lock()
+            .entry(shuffle_id)
+            .or_insert_with(|| self.next_stage.fetch_add(1, Ordering::Relaxed));
+        let map_rdd = dep.rdd();
+        let num_maps = map_rdd.info().num_partitions();
+        let mut stage_attempt = 0;
+        loop {
+            for parent in parent_shuffles(&map_rdd) {
+                self.ensure_shuffle(ctx, job_id, &parent)?;
+            }
+            let missing = self.tracker.missing(shuffle_id, num_maps);
+            if missing.is_empty() {
+                return Ok(());
+            }
+            tracing::debug!(
+                job_id,
+                stage_id,
+                shuffle_id,
+                tasks = missing.len(),
+                "running map stage"
+            );
+            let specs = missing
+                .iter()
+                .map(|&m| {
+                    let dep = dep.clone();
+                    let body: task::TaskBody = Arc::new(move |tc| {
+                        dep.run_map_task(tc).map(|s| Box::new(s) as task::TaskValue)
+                    });
+                    TaskSpec { partition: m, body }
+                })
+                .collect();
+            let tracker = &self.tracker;
+            let outcome = self.run_stage(
+                ctx,
+                job_id,
+                stage_id,
+                stage_attempt,
+                &map_rdd,
+                task::TaskKind::ShuffleMap { shuffle_id },
+                specs,
+                &mut |partition, value| {
+                    if let Ok(status) = value.downcast::<MapStatus>() {
+                        tracker.register(shuffle_id, num_maps, partition, *status);
+                    }
+                },
+            );
+            match outcome {
+                Ok(()) => {}
+                Err(StageFailure::Fatal(e)) => return Err(e),
+                Err(StageFailure::FetchFailed {
+                    shuffle_id: lost,
+                    map_id,
+                }) => {
+                    self.tracker.unregister(lost, map_id);
+                    stage_attempt += 1;
+                    if stage_attempt >= self.max_stage_attempts {
+                        return Err(Error::JobAborted {
+                            job_id,
+                            reason: format!("map stage {stage_id} lost its input (shuffle {lost}) {stage_attempt} times"),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs the tasks of one stage attempt, retrying each failed task up to
+    /// `spate.task.maxFailures` times.
+    #[allow(clippy::too_many_arguments)]
+    fn run_stage(
+        &self,
+        ctx: &Context,
+        job_id: usize,
+        stage_id: usize,
+        stage_attempt: usize,
+        rdd: &Arc<dyn RddBase>,
+        kind: task::TaskKind,
+        specs: Vec<TaskSpec>,
+        on_success: &mut dyn FnMut(usize, task::TaskValue),
+    ) -> std::result::Result<(), StageFailure> {
+        if specs.is_empty() {
+            return Ok(());
+        }
+        let (tx, rx) = crossbeam_channel::unbounded::<task::TaskResult>();
+        let bodies: HashMap<usize, task::TaskBody> = specs
+            .iter()
+            .map(|s| (s.partition, s.body.clone()))
+            .collect();
+        let mut failures: HashMap<usize, usize> = HashMap::new();
+        let launch = |partition: usize, attempt: usize| {
+            let desc = task::TaskDescription {
+                task_id: self.next_task.fetch_add(1, Ordering::Relaxed),
+                job_id,
+                stage_id,
+                stage_attempt,
+                partition,
+                attempt,
+                rdd_id: rdd.info().id(),
+                fingerprint: rdd.info().fingerprint(),
+                kind,
+            };
+            self.executor.launch(
+                task::Task {
+                    desc,
+                    body: bodies[&partition].clone(),
+                },
+                tx.clone(),
+            );
+        };
+        for s in &specs {
+            launch(s.partition, 0);
+        }
+        let mut outstanding = specs.len();
+        while outstanding > 0 {
+            let result = rx.recv().map_err(|_| StageFailure::Fatal(Error::Stopped))?;
+            let partition = result.desc.partition;
+            match result.outcome {
+                Ok(value) => {
+                    outstanding -= 1;
+                    for u in result.updates {
+                        u.apply();
+                    }
+                    on_success(partition, value);
+                }
+                Err(Error::FetchFailed { shuffle_id, map_id }) => {
+                    return Err(StageFailure::FetchFailed { shuffle_id, map_id });
+                }
+                Err(Error::Stopped) => return Err(StageFailure::Fatal(Error::Stopped)),
+                Err(e) => {
+                    let n = failures.entry(partition).or_insert(0);
+                    *n += 1;
+                    if *n >= self.max_failures || ctx.is_stopped() {
+                        tracing::error!(
+                            job_id,
+                            stage_id,
+                            partition,
+                            attempts = *n,
+                            "task failed; job aborted: {e}"
+                        );
+                        return Err(StageFailure::Fatal(Error::JobFailed {
+                            job_id,
+                            stage_id,
+                            partition,
+                            attempts: *n,
+                            cause: e.to_string(),
+                        }));
+                    }
+                    launch(partition, *n);
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,269 @@
+//! Accumulators: variables tasks add to and the driver reads.
+//!
+//! A task adds to its own copy; the copy travels back with the task's result and the driver
+//! merges it once, only if the task succeeded. A failed attempt's updates are dropped, so a
+//! retried task does not count twice. Merges must be associative and commutative.
+
+use crate::scheduler::TaskContext;
+use parking_lot::Mutex;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+/// The state of an accumulator (Spark's `AccumulatorV2`): a zero, an `add`, an
+/// associative and commutative `merge`, and the value read on the driver. Implement it for
+/// a custom accumulator and register it with [`crate::Context::register_accumulator`].
+pub trait AccumulatorV2: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {
+    /// What tasks add.
+    type In;
+    /// What the driver reads.
+    type Out;
+    /// Adds one input.
+    fn add(&mut self, v: Self::In);
+    /// Merges another partial state into this one.
+    fn merge(&mut self, other: Self);
+    /// The value.
+    fn value(&self) -> Self::Out;
+}
+
+/// A sum of `i64`s, with count and average (Spark's `LongAccumulator`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LongSum {
+    sum: i64,
+    count: i64,
+}
+
+impl AccumulatorV2 for LongSum {
+    type In = i64;
+    type Out = i64;
+    fn add(&mut self, v: i64) {
+        self.sum += v;
+        self.count += 1;
+    }
+    fn merge(&mut self, o: Self) {
+        self.sum += o.sum;
+        self.count += o.count;
+    }
+    fn value(&self) -> i64 {
+        self.sum
+    }
+}
+
+/// A sum of `f64`s, with count and average (Spark's `DoubleAccumulator`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DoubleSum {
+    sum: f64,
+    count: i64,
+}
+
+impl AccumulatorV2 for DoubleSum {
+    type In = f64;
+    type Out = f64;
+    fn add(&mut self, v: f64) {
+        self.sum += v;
+        self.count += 1;
+    }
+    fn merge(&mut self, o: Self) {
+        self.sum += o.sum;
+        self.count += o.count;
+    }
+    fn value(&self) -> f64 {
+        self.sum
+    }
+}
+
+/// A list of added elements (Spark's `CollectionAccumulator`); the order across tasks is
+/// not defined.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound = "T: Serialize + DeserializeOwned")]
+pub struct Collection<T> {
+    items: Vec<T>,
+}
+
+impl<T> Default for Collection<T> {
+    fn default() -> Self {
+        Collection { items: Vec::new() }
+    }
+}
+
+impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> AccumulatorV2
+    for Collection<T>
+{
+    type In = T;
+    type Out = Vec<T>;
+    fn add(&mut self, v: T) {
+        self.items.push(v);
+    }
+    fn merge(&mut self, mut o: Self) {
+        self.items.append(&mut o.items);
+    }
+    fn value(&self) -> Vec<T> {
+        self.items.clone()
+    }
+}
+
+struct Inner<A> {
+    id: usize,
+    name: Option<String>,
+    zero: A,
+    value: Mutex<A>,
+}
+
+/// A registered accumulator: a cheap clonable handle, usable inside task closures.
+pub struct Accumulator<A: AccumulatorV2> {
+    inner: Arc<Inner<A>>,
+}
+
+impl<A: AccumulatorV2> Clone for Accumulator<A> {
+    fn clone(&self) -> Self {
+        Accumulator {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<A: AccumulatorV2> fmt::Debug for Accumulator<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Accumulator(id: {}, name: {:?})",
+            self.inner.id, self.inner.name
+        )
+    }
+}
+
+/// A task's partial update of one accumulator, merged by the driver if the task succeeds.
+pub(crate) trait PendingUpdate: Send {
+    fn id(&self) -> usize;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    fn apply(self: Box<Self>);
+}
+
+struct Pending<A: AccumulatorV2> {
+    target: Arc<Inner<A>>,
+    local: A,
+}
+
+impl<A: AccumulatorV2> PendingUpdate for Pending<A> {
+    fn id(&self) -> usize {
+        self.target.id
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn apply(self: Box<Self>) {
+        // Through the binary format, as an update from an executor process would arrive.
+        let local = match crate::codec::encode(&self.local, "accumulator update")
+            .and_then(|b| crate::codec::decode::<A>(&b, "accumulator update"))
+        {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(accumulator = self.target.id, "dropping update: {e}");
+                return;
+            }
+        };
+        self.target.value.lock().merge(local);
+    }
+}
+
+impl<A: AccumulatorV2> Accumulator<A> {
+    pub(crate) fn new(id: usize, name: Option<String>, zero: A) -> Self {
+        Accumulator {
+            inner: Arc::new(Inner {
+                id,
+                name,
+                value: Mutex::new(zero.clone()),
+                zero,
+            }),
+        }
+    }
+
+    /// The id.
+    pub fn id(&self) -> usize {
+        self.inner.id
+    }
+
+    /// The name given at registration.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// Adds `v`: to the running task's copy inside a task, to the value on the driver.
+    pub fn add(&self, v: A::In) {
+        TaskContext::with_current(|tc| match tc {
+            Some(tc) => {
+                let mut ups = tc.updates.borrow_mut();
+                let id = self.inner.id;
+                if let Some(p) = ups.iter_mut().find(|p| p.id() == id) {
+                    if let Some(p) = p.as_any_mut().downcast_mut::<Pending<A>>() {
+                        p.local.add(v);
+                        return;
+                    }
+                }
+                let mut local = self.inner.zero.clone();
+                local.add(v);
+                ups.push(Box::new(Pending {
+                    target: self.inner.clone(),
+                    local,
+                }));
+            }
+            None => self.inner.value.lock().add(v),
+        })
+    }
+
+    /// The merged value (on the driver).
+    pub fn value(&self) -> A::Out {
+        self.inner.value.lock().value()
+    }
+
+    /// The merged state, for accumulators with more to read than `value`.
+    pub fn state(&self) -> A {
+        self.inner.value.lock().clone()
+    }
+
+    /// Resets the value to zero.
+    pub fn reset(&self) {
+        *self.inner.value.lock() = self.inner.zero.clone();
+    }
+}
+
+impl Accumulator<LongSum> {
+    /// Sum of the added values.
+    pub fn sum(&self) -> i64 {
+        self.inner.value.lock().sum
+    }
+    /// Number of added values.
+    pub fn count(&self) -> i64 {
+        self.inner.value.lock().count
+    }
+    /// Average of the added values (NaN when none).
+    pub fn avg(&self) -> f64 {
+        let v = self.inner.value.lock();
+        v.sum as f64 / v.count as f64
+    }
+}
+
+impl Accumulator<DoubleSum> {
+    /// Sum of the added values.
+    pub fn sum(&self) -> f64 {
+        self.inner.value.lock().sum
+    }
+    /// Number of added values.
+    pub fn count(&self) -> i64 {
+        self.inner.value.lock().count
+    }
+    /// Average of the added values (NaN when none).
+    pub fn avg(&self) -> f64 {
+        let v = self.inner.value.lock();
+        v.sum / v.count as f64
+    }
+}
+
+/// Spark's `LongAccumulator`.
+pub type LongAccumulator = Accumulator<LongSum>;
+/// Spark's `DoubleAccumulator`.
+pub type DoubleAccumulator = Accumulator<DoubleSum>;
+/// Spark's `CollectionAccumulator`.
+pub type CollectionAccumulator<T> = Accumulator<Collection<T>>;

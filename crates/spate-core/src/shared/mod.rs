@@ -1,0 +1,4 @@
+//! Shared variables: accumulators and broadcast variables.
+
+pub mod accumulator;
+pub mod broadcast;

@@ -1,0 +1,181 @@
+//! Shuffle: hash or range partitioned exchange between stages, with map-side combine,
+//! output kept as blocks in the block store and spilled to disk past the memory budget.
+//!
+//! The map side ([`ShuffleDependency::run_map_task`]) buckets (and, with map-side combine,
+//! pre-aggregates) its partition; the reduce side ([`ShuffledRdd`]) reads its bucket from
+//! every map output and aggregates with [`ExternalAggregator`], which spills sorted runs
+//! when it outgrows its share of `spate.memory.executionBytes`.
+
+mod aggregator;
+mod reader;
+mod shuffled_rdd;
+mod writer;
+
+pub use aggregator::{Combiner, ExternalAggregator, FnCombiner, Identity};
+pub(crate) use reader::read_bucket;
+pub(crate) use shuffled_rdd::ShuffledRdd;
+
+use crate::context::Context;
+use crate::data::{Data, Key};
+use crate::error::Result;
+use crate::partitioner::{stable_hash, Partitioner};
+use crate::rdd::{Rdd, RddBase};
+use crate::scheduler::{MapStatus, TaskContext};
+use crate::storage::BlockId;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use writer::BucketWriter;
+
+/// A shuffle dependency, untyped: what the scheduler needs.
+pub trait ShuffleDependencyBase: Send + Sync + 'static {
+    /// The shuffle's id.
+    fn shuffle_id(&self) -> usize;
+    /// The map side's RDD.
+    fn rdd(&self) -> Arc<dyn RddBase>;
+    /// Number of reduce partitions.
+    fn num_reduce_partitions(&self) -> usize;
+    /// Fingerprint of the map side's lineage and the partitioner.
+    fn fingerprint(&self) -> u64;
+    /// Runs the map task for partition `tc.partition()`: computes it, buckets it, stores
+    /// the output in the block store.
+    fn run_map_task(&self, tc: &TaskContext) -> Result<MapStatus>;
+}
+
+/// Whether and where a shuffle aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShuffleMode {
+    /// Records move as they are (`partition_by`, `sort_by_key`, `repartition`).
+    Plain,
+    /// Records are aggregated by key on the reduce side, and on the map side too when
+    /// `map_side_combine` (`reduce_by_key`, `combine_by_key`; not `group_by_key`).
+    Aggregate {
+        /// Combine before the shuffle.
+        map_side_combine: bool,
+    },
+}
+
+/// A shuffle of pairs `(K, V)` into combiners `C` by `A`.
+pub struct ShuffleDependency<K: Key, V: Data, C: Data, A: Combiner<V, C>> {
+    id: usize,
+    pub(crate) rdd: Rdd<(K, V)>,
+    pub(crate) partitioner: Arc<dyn Partitioner<K>>,
+    pub(crate) agg: Arc<A>,
+    pub(crate) mode: ShuffleMode,
+    ctx: Context,
+    fingerprint: u64,
+    _c: PhantomData<fn() -> C>,
+}
+
+impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependency<K, V, C, A> {
+    pub(crate) fn new(
+        rdd: &Rdd<(K, V)>,
+        partitioner: Arc<dyn Partitioner<K>>,
+        agg: Arc<A>,
+        mode: ShuffleMode,
+    ) -> Self {
+        let ctx = rdd.context().clone();
+        let id = ctx.new_shuffle_id();
+        let fingerprint = stable_hash(&(
+            "shuffle",
+            id,
+            rdd.base().info().fingerprint(),
+            format!("{:?}", partitioner.desc()),
+        ));
+        ShuffleDependency {
+            id,
+            rdd: rdd.clone(),
+            partitioner,
+            agg,
+            mode,
+            ctx,
+            fingerprint,
+            _c: PhantomData,
+        }
+    }
+}
+
+impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> Drop for ShuffleDependency<K, V, C, A> {
+    fn drop(&mut self) {
+        let id = self.id;
+        self.ctx
+            .block_store()
+            .remove_where(|b| matches!(b, BlockId::Shuffle { shuffle, .. } if *shuffle == id));
+        self.ctx.scheduler().unregister_shuffle(id);
+    }
+}
+
+impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
+    for ShuffleDependency<K, V, C, A>
+{
+    fn shuffle_id(&self) -> usize {
+        self.id
+    }
+    fn rdd(&self) -> Arc<dyn RddBase> {
+        self.rdd.base()
+    }
+    fn num_reduce_partitions(&self) -> usize {
+        self.partitioner.num_partitions()
+    }
+    fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    fn run_map_task(&self, tc: &TaskContext) -> Result<MapStatus> {
+        let map_id = tc.partition();
+        let ctx = tc.context();
+        let budget = ctx.task_memory_budget();
+        let n = self.partitioner.num_partitions();
+        let iter = self.rdd.iterator(map_id, tc)?;
+        let p = &*self.partitioner;
+        match self.mode {
+            ShuffleMode::Aggregate {
+                map_side_combine: true,
+            } => {
+                let mut w: BucketWriter<(K, C)> = BucketWriter::new(n);
+                let mut map: rustc_hash::FxHashMap<K, Option<C>> = Default::default();
+                let agg = &*self.agg;
+                let mut entry_bytes = 0usize;
+                let mut next_check = 1024usize;
+                for (k, v) in iter {
+                    match map.entry(k) {
+                        std::collections::hash_map::Entry::Occupied(mut e) => {
+                            let slot = e.get_mut();
+                            let c = slot.take().expect("combiner present");
+                            *slot = Some(agg.merge_value(c, v));
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(Some(agg.create(v)));
+                            if map.len() >= next_check {
+                                next_check = map.len() * 2;
+                                if entry_bytes == 0 {
+                                    entry_bytes = aggregator::entry_size(&map);
+                                }
+                                if map.len() * entry_bytes > budget {
+                                    for (k, c) in map.drain() {
+                                        w.push(p.partition(&k), (k, c.expect("combiner present")));
+                                    }
+                                    w.spill(ctx.block_store())?;
+                                    next_check = 1024;
+                                }
+                            }
+                        }
+                    }
+                }
+                for (k, c) in map {
+                    w.push(p.partition(&k), (k, c.expect("combiner present")));
+                }
+                w.finish(ctx, self.id, map_id)
+            }
+            _ => {
+                let mut w: BucketWriter<(K, V)> = BucketWriter::new(n);
+                for (k, v) in iter {
+                    w.push(p.partition(&k), (k, v));
+                    if w.count() % 4096 == 0 && w.estimated_bytes() > budget {
+                        w.spill(ctx.block_store())?;
+                    }
+                }
+                w.finish(ctx, self.id, map_id)
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! [`ShuffledRdd`]: the reduce side of a shuffle.
+
+use super::{read_bucket, Combiner, ExternalAggregator, ShuffleDependency, ShuffleMode};
+use crate::data::{Data, Key};
+use crate::error::Result;
+use crate::partitioner::{Partitioner, PartitionerDesc};
+use crate::rdd::{BoxIter, Dependency, Rdd, RddBase, RddInfo, RddNode};
+use crate::scheduler::TaskContext;
+use std::sync::Arc;
+
+/// The output of a shuffle: partition r holds every record whose key the partitioner puts
+/// in r, aggregated by key when the shuffle aggregates.
+pub(crate) struct ShuffledRdd<K: Key, V: Data, C: Data, A: Combiner<V, C>> {
+    info: RddInfo,
+    dep: Arc<ShuffleDependency<K, V, C, A>>,
+}
+
+impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffledRdd<K, V, C, A> {
+    pub(crate) fn create(
+        op: &'static str,
+        parent: &Rdd<(K, V)>,
+        partitioner: Arc<dyn Partitioner<K>>,
+        agg: Arc<A>,
+        mode: ShuffleMode,
+    ) -> Rdd<(K, C)> {
+        let dep = Arc::new(ShuffleDependency::new(parent, partitioner, agg, mode));
+        let deps = vec![Dependency::Shuffle(dep.clone())];
+        let info = RddInfo::new(
+            parent.context(),
+            op,
+            dep.partitioner.num_partitions(),
+            &deps,
+        );
+        Rdd::from_node(Arc::new(ShuffledRdd { info, dep }))
+    }
+}
+
+impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddBase for ShuffledRdd<K, V, C, A> {
+    fn info(&self) -> &RddInfo {
+        &self.info
+    }
+    fn dependencies(&self) -> Vec<Dependency> {
+        vec![Dependency::Shuffle(self.dep.clone())]
+    }
+    fn partitioner(&self) -> Option<PartitionerDesc> {
+        Some(self.dep.partitioner.desc())
+    }
+}
+
+impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddNode<(K, C)> for ShuffledRdd<K, V, C, A> {
+    fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<(K, C)>> {
+        use super::ShuffleDependencyBase;
+        let ctx = tc.context();
+        let dep = &self.dep;
+        let num_maps = dep.rdd.num_partitions();
+        let id = dep.shuffle_id();
+        match dep.mode {
+            ShuffleMode::Plain => {
+                let agg = dep.agg.clone();
+                let it = read_bucket::<(K, V)>(ctx, id, num_maps, split)?;
+                Ok(Box::new(it.map(move |(k, v)| (k, agg.create(v)))))
+            }
+            ShuffleMode::Aggregate {
+                map_side_combine: true,
+            } => {
+                let mut ea = ExternalAggregator::<K, V, C, A>::new(
+                    dep.agg.clone(),
+                    ctx.task_memory_budget(),
+                    ctx.block_store().clone(),
+                );
+                for (k, c) in read_bucket::<(K, C)>(ctx, id, num_maps, split)? {
+                    ea.insert_combiner(k, c)?;
+                }
+                ea.into_iter()
+            }
+            ShuffleMode::Aggregate {
+                map_side_combine: false,
+            } => {
+                let mut ea = ExternalAggregator::<K, V, C, A>::new(
+                    dep.agg.clone(),
+                    ctx.task_memory_budget(),
+                    ctx.block_store().clone(),
+                );
+                for (k, v) in read_bucket::<(K, V)>(ctx, id, num_maps, split)? {
+                    ea.insert_value(k, v)?;
+                }
+                ea.into_iter()
+            }
+        }
+    }
+}
