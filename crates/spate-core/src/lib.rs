@@ -52,7 +52,7 @@ pub use error::{Error, Result};
 pub use partitioner::{
     HashPartitioner, Partitioner, PartitionerDesc, Partitioning, RangePartitioner,
 };
-pub use rdd::{BoxIter, Rdd};
+pub use rdd::{BoxIter, PartitionIter, Rdd};
 pub use scheduler::TaskContext;
 pub use shared::accumulator::{
     Accumulator, AccumulatorV2, CollectionAccumulator, DoubleAccumulator, LongAccumulator,

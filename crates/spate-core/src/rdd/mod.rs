@@ -32,7 +32,25 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// A boxed iterator over one partition's records.
-pub type BoxIter<T> = Box<dyn Iterator<Item = T>>;
+///
+/// Consumers that take every record should call [`PartitionIter::drive`]: it runs the
+/// concrete iterator's own `for_each` (internal iteration), so a chain of adaptors inside
+/// one node runs as one inlined loop, with one dynamic call per record at the node's edge
+/// instead of one `next` call per record per layer.
+pub type BoxIter<T> = Box<dyn PartitionIter<T>>;
+
+/// An iterator that can also push all its items into a sink (see [`BoxIter`]).
+pub trait PartitionIter<T>: Iterator<Item = T> {
+    /// Feeds every remaining item to `sink`.
+    fn drive(self: Box<Self>, sink: &mut dyn FnMut(T));
+}
+
+impl<T, I: Iterator<Item = T>> PartitionIter<T> for I {
+    #[inline]
+    fn drive(self: Box<Self>, sink: &mut dyn FnMut(T)) {
+        (*self).for_each(sink)
+    }
+}
 
 /// How an RDD depends on a parent.
 #[derive(Clone)]

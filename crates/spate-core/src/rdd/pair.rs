@@ -78,11 +78,11 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
                         ctx.task_memory_budget(),
                         ctx.block_store().clone(),
                     );
-                    for (k, v) in it {
+                    it.drive(&mut |(k, v)| {
                         if let Err(e) = ea.insert_value(k, v) {
                             std::panic::panic_any(e);
                         }
-                    }
+                    });
                     match ea.into_iter() {
                         Ok(it) => it,
                         Err(e) => std::panic::panic_any(e),

@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::scheduler::TaskContext;
 use crate::storage::ArcVecIter;
 use crate::text::Str;
-use bytes::{Bytes, BytesMut};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -207,7 +206,7 @@ impl RddNode<Str> for TextFileRdd {
     }
 }
 
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 64 << 10;
 
 /// Reads the lines of one split.
 pub(crate) struct LineReader {
@@ -216,7 +215,7 @@ pub(crate) struct LineReader {
     end: u64,
     /// File offset of `buf[0]`.
     buf_off: u64,
-    buf: Bytes,
+    buf: Arc<Vec<u8>>,
     cursor: usize,
     /// A partial line carried over from the previous chunk, and its file offset.
     carry: Vec<u8>,
@@ -240,7 +239,7 @@ impl LineReader {
             path: split.path.clone(),
             end: split.end,
             buf_off: start,
-            buf: Bytes::new(),
+            buf: Arc::new(Vec::new()),
             cursor: 0,
             carry: Vec::new(),
             carry_off: start,
@@ -272,7 +271,7 @@ impl LineReader {
             return Ok(false);
         }
         self.buf_off += self.buf.len() as u64;
-        let mut b = BytesMut::zeroed(CHUNK);
+        let mut b = vec![0u8; CHUNK];
         let mut n = 0;
         while n < CHUNK {
             let r = self
@@ -286,7 +285,7 @@ impl LineReader {
             n += r;
         }
         b.truncate(n);
-        self.buf = b.freeze();
+        self.buf = Arc::new(b);
         self.cursor = 0;
         Ok(n > 0)
     }
@@ -309,15 +308,14 @@ impl LineReader {
                 }
                 match memchr::memchr(b'\n', &self.buf[self.cursor..]) {
                     Some(i) => {
-                        let piece = self.buf.slice(self.cursor..self.cursor + i);
+                        let start = self.cursor;
                         self.cursor += i + 1;
-                        let line = if self.carry.is_empty() {
-                            piece
-                        } else {
-                            self.carry.extend_from_slice(&piece);
-                            Bytes::from(std::mem::take(&mut self.carry))
-                        };
-                        return Ok(Some(to_str(line)));
+                        if self.carry.is_empty() {
+                            return Ok(Some(to_str(&self.buf, start, i)));
+                        }
+                        self.carry.extend_from_slice(&self.buf[start..start + i]);
+                        let line = Arc::new(std::mem::take(&mut self.carry));
+                        return Ok(Some(to_str(&line, 0, line.len())));
                     }
                     None => {
                         if self.carry.is_empty() {
@@ -331,7 +329,8 @@ impl LineReader {
             if !self.fill()? {
                 self.done = true;
                 if !self.carry.is_empty() && self.carry_off < self.end.max(1) {
-                    return Ok(Some(to_str(Bytes::from(std::mem::take(&mut self.carry)))));
+                    let line = Arc::new(std::mem::take(&mut self.carry));
+                    return Ok(Some(to_str(&line, 0, line.len())));
                 }
                 return Ok(None);
             }
@@ -339,11 +338,11 @@ impl LineReader {
     }
 }
 
-fn to_str(mut line: Bytes) -> Str {
-    if line.last() == Some(&b'\r') {
-        line.truncate(line.len() - 1);
+fn to_str(buf: &Arc<Vec<u8>>, start: usize, mut len: usize) -> Str {
+    if len > 0 && buf[start + len - 1] == b'\r' {
+        len -= 1;
     }
-    Str::from_utf8_lossy(line)
+    Str::from_buffer_lossy(buf, start, len)
 }
 
 impl Iterator for LineReader {

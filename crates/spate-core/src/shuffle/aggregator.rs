@@ -1,14 +1,14 @@
 //! Combining values by key, in memory up to a budget and with sorted spills past it
 //! (Spark's `ExternalAppendOnlyMap`).
 
+use super::CombineMap;
 use crate::codec;
 use crate::data::{Data, Key};
 use crate::error::{Error, Result};
 use crate::partitioner::stable_hash;
+use crate::rdd::BoxIter;
 use crate::storage::{BlockStore, ScratchFile};
-use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::marker::PhantomData;
@@ -82,10 +82,12 @@ impl<V: 'static> Combiner<V, V> for Identity {
 }
 
 /// Estimated bytes per entry of a combine map, from a sample.
-pub(crate) fn entry_size<K: Data, C: Data>(map: &FxHashMap<K, Option<C>>) -> usize {
-    let sample: Vec<(&K, &Option<C>)> = map.iter().take(16).collect();
-    // Hash table overhead: roughly an extra entry's worth of control bytes and slack.
-    codec::estimate_record_bytes(&sample) + std::mem::size_of::<(K, Option<C>)>() / 2 + 8
+pub(crate) fn entry_size<K: Key, C: Data>(map: &CombineMap<K, C>) -> usize {
+    let sample = map.sample(16);
+    // Encoded size plus the in-memory entry and hash table slack.
+    codec::estimate_record_bytes(&sample) - std::mem::size_of::<(&K, &C)>()
+        + std::mem::size_of::<(K, C)>() * 3 / 2
+        + 8
 }
 
 const RUN_BATCH: usize = 4096;
@@ -93,7 +95,7 @@ const RUN_BATCH: usize = 4096;
 /// Combines `(K, V)` or `(K, C)` records by key within a memory budget, spilling runs
 /// sorted by key hash to scratch files and merging them at the end.
 pub struct ExternalAggregator<K: Key, V, C: Data, A: Combiner<V, C>> {
-    map: FxHashMap<K, Option<C>>,
+    map: CombineMap<K, C>,
     agg: Arc<A>,
     budget: usize,
     entry_bytes: usize,
@@ -107,7 +109,7 @@ impl<K: Key, V: 'static, C: Data, A: Combiner<V, C>> ExternalAggregator<K, V, C,
     /// An aggregator using at most about `budget` bytes before spilling to `bs`'s dir.
     pub fn new(agg: Arc<A>, budget: usize, bs: Arc<BlockStore>) -> Self {
         ExternalAggregator {
-            map: FxHashMap::default(),
+            map: CombineMap::new(),
             agg,
             budget,
             entry_bytes: 0,
@@ -126,35 +128,19 @@ impl<K: Key, V: 'static, C: Data, A: Combiner<V, C>> ExternalAggregator<K, V, C,
     /// Adds a value.
     #[inline]
     pub fn insert_value(&mut self, k: K, v: V) -> Result<()> {
-        match self.map.entry(k) {
-            Entry::Occupied(mut e) => {
-                let slot = e.get_mut();
-                let c = slot.take().expect("combiner present");
-                *slot = Some(self.agg.merge_value(c, v));
-                Ok(())
-            }
-            Entry::Vacant(e) => {
-                e.insert(Some(self.agg.create(v)));
-                self.maybe_spill()
-            }
-        }
+        let agg = &*self.agg;
+        self.map
+            .upsert(k, v, |v| agg.create(v), |c, v| agg.merge_value(c, v));
+        self.maybe_spill()
     }
 
     /// Adds a combiner.
     #[inline]
     pub fn insert_combiner(&mut self, k: K, c: C) -> Result<()> {
-        match self.map.entry(k) {
-            Entry::Occupied(mut e) => {
-                let slot = e.get_mut();
-                let old = slot.take().expect("combiner present");
-                *slot = Some(self.agg.merge_combiners(old, c));
-                Ok(())
-            }
-            Entry::Vacant(e) => {
-                e.insert(Some(c));
-                self.maybe_spill()
-            }
-        }
+        let agg = &*self.agg;
+        self.map
+            .upsert(k, c, |c| c, |a, b| agg.merge_combiners(a, b));
+        self.maybe_spill()
     }
 
     fn maybe_spill(&mut self) -> Result<()> {
@@ -176,7 +162,8 @@ impl<K: Key, V: 'static, C: Data, A: Combiner<V, C>> ExternalAggregator<K, V, C,
         let mut v: Vec<(u64, K, C)> = self
             .map
             .drain()
-            .map(|(k, c)| (stable_hash(&k), k, c.expect("combiner present")))
+            .into_iter()
+            .map(|(k, c)| (stable_hash(&k), k, c))
             .collect();
         v.sort_unstable_by_key(|e| e.0);
         v
@@ -204,13 +191,9 @@ impl<K: Key, V: 'static, C: Data, A: Combiner<V, C>> ExternalAggregator<K, V, C,
     }
 
     /// The combined records.
-    pub fn into_iter(mut self) -> Result<Box<dyn Iterator<Item = (K, C)>>> {
+    pub fn into_iter(mut self) -> Result<BoxIter<(K, C)>> {
         if self.runs.is_empty() {
-            return Ok(Box::new(
-                self.map
-                    .into_iter()
-                    .map(|(k, c)| (k, c.expect("combiner present"))),
-            ));
+            return Ok(Box::new(self.map.drain().into_iter()));
         }
         let mem = self.sorted_entries();
         let mut runs: Vec<Run<K, C>> = Vec::new();

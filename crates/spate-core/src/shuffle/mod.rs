@@ -7,11 +7,13 @@
 //! when it outgrows its share of `spate.memory.executionBytes`.
 
 mod aggregator;
+mod combine_map;
 mod reader;
 mod shuffled_rdd;
 mod writer;
 
 pub use aggregator::{Combiner, ExternalAggregator, FnCombiner, Identity};
+pub use combine_map::CombineMap;
 pub(crate) use reader::read_bucket;
 pub(crate) use shuffled_rdd::ShuffledRdd;
 
@@ -132,47 +134,51 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
                 map_side_combine: true,
             } => {
                 let mut w: BucketWriter<(K, C)> = BucketWriter::new(n);
-                let mut map: rustc_hash::FxHashMap<K, Option<C>> = Default::default();
+                let mut map: CombineMap<K, C> = CombineMap::new();
                 let agg = &*self.agg;
                 let mut entry_bytes = 0usize;
                 let mut next_check = 1024usize;
-                for (k, v) in iter {
-                    match map.entry(k) {
-                        std::collections::hash_map::Entry::Occupied(mut e) => {
-                            let slot = e.get_mut();
-                            let c = slot.take().expect("combiner present");
-                            *slot = Some(agg.merge_value(c, v));
+                let mut spill_err = None;
+                iter.drive(&mut |(k, v)| {
+                    map.upsert(k, v, |v| agg.create(v), |c, v| agg.merge_value(c, v));
+                    if map.len() >= next_check {
+                        next_check = map.len() * 2;
+                        if entry_bytes == 0 {
+                            entry_bytes = aggregator::entry_size(&map);
                         }
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert(Some(agg.create(v)));
-                            if map.len() >= next_check {
-                                next_check = map.len() * 2;
-                                if entry_bytes == 0 {
-                                    entry_bytes = aggregator::entry_size(&map);
-                                }
-                                if map.len() * entry_bytes > budget {
-                                    for (k, c) in map.drain() {
-                                        w.push(p.partition(&k), (k, c.expect("combiner present")));
-                                    }
-                                    w.spill(ctx.block_store())?;
-                                    next_check = 1024;
-                                }
+                        if map.len() * entry_bytes > budget && spill_err.is_none() {
+                            for (k, c) in map.drain() {
+                                w.push(p.partition(&k), (k, c));
                             }
+                            if let Err(e) = w.spill(ctx.block_store()) {
+                                spill_err = Some(e);
+                            }
+                            next_check = 1024;
                         }
                     }
+                });
+                if let Some(e) = spill_err {
+                    return Err(e);
                 }
-                for (k, c) in map {
-                    w.push(p.partition(&k), (k, c.expect("combiner present")));
+                for (k, c) in map.into_entries() {
+                    w.push(p.partition(&k), (k, c));
                 }
                 w.finish(ctx, self.id, map_id)
             }
             _ => {
                 let mut w: BucketWriter<(K, V)> = BucketWriter::new(n);
-                for (k, v) in iter {
+                let mut spill_err = None;
+                iter.drive(&mut |(k, v)| {
                     w.push(p.partition(&k), (k, v));
-                    if w.count() % 4096 == 0 && w.estimated_bytes() > budget {
-                        w.spill(ctx.block_store())?;
+                    if w.count() % 4096 == 0 && w.estimated_bytes() > budget && spill_err.is_none()
+                    {
+                        if let Err(e) = w.spill(ctx.block_store()) {
+                            spill_err = Some(e);
+                        }
                     }
+                });
+                if let Some(e) = spill_err {
+                    return Err(e);
                 }
                 w.finish(ctx, self.id, map_id)
             }

@@ -68,8 +68,14 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddNode<(K, C)> for ShuffledRd
                     ctx.task_memory_budget(),
                     ctx.block_store().clone(),
                 );
-                for (k, c) in read_bucket::<(K, C)>(ctx, id, num_maps, split)? {
-                    ea.insert_combiner(k, c)?;
+                let mut err = None;
+                read_bucket::<(K, C)>(ctx, id, num_maps, split)?.drive(&mut |(k, c)| {
+                    if let Err(e) = ea.insert_combiner(k, c) {
+                        err.get_or_insert(e);
+                    }
+                });
+                if let Some(e) = err {
+                    return Err(e);
                 }
                 ea.into_iter()
             }
@@ -81,8 +87,14 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddNode<(K, C)> for ShuffledRd
                     ctx.task_memory_budget(),
                     ctx.block_store().clone(),
                 );
-                for (k, v) in read_bucket::<(K, V)>(ctx, id, num_maps, split)? {
-                    ea.insert_value(k, v)?;
+                let mut err = None;
+                read_bucket::<(K, V)>(ctx, id, num_maps, split)?.drive(&mut |(k, v)| {
+                    if let Err(e) = ea.insert_value(k, v) {
+                        err.get_or_insert(e);
+                    }
+                });
+                if let Some(e) = err {
+                    return Err(e);
                 }
                 ea.into_iter()
             }
