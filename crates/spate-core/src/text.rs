@@ -489,7 +489,7 @@ mod tests {
         let bytes = crate::codec::encode(&cut, "t").unwrap();
         let back: Str = crate::codec::decode(&bytes, "t").unwrap();
         assert_eq!(back, cut);
-        assert!(Str::from("a") < Str::from("b"));
+        assert_eq!(Str::from("a").cmp(&Str::from("b")), Ordering::Less);
         let bad_buf = Arc::new(b"a\xffb".to_vec());
         let bad = Str::from_buffer_lossy(&bad_buf, 0, 3);
         assert_eq!(bad.as_str(), "a\u{fffd}b");

@@ -59,7 +59,7 @@ fn custom_accumulator() {
     let ctx = Context::local(2).unwrap();
     let acc = ctx.register_accumulator(Longest::default(), Some("longest"));
     let a = acc.clone();
-    let words = vec!["a", "spate", "streams", "rdd", "zz", "lineage"];
+    let words = ["a", "spate", "streams", "rdd", "zz", "lineage"];
     ctx.parallelize(words.iter().map(|s| s.to_string()).collect(), 3)
         .foreach(move |w| a.add(w))
         .unwrap();
@@ -83,7 +83,7 @@ fn broadcast_is_fetched_once_per_executor_and_can_be_unpersisted_and_destroyed()
     let b = bc.clone();
     let zips = ctx
         .parallelize(
-            vec!["paris", "lyon", "nice", "paris"]
+            ["paris", "lyon", "nice", "paris"]
                 .repeat(10)
                 .into_iter()
                 .map(String::from)

@@ -83,7 +83,7 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
                             std::panic::panic_any(e);
                         }
                     });
-                    match ea.into_iter() {
+                    match ea.finish() {
                         Ok(it) => it,
                         Err(e) => std::panic::panic_any(e),
                     }

@@ -191,7 +191,7 @@ impl<K: Key, V: 'static, C: Data, A: Combiner<V, C>> ExternalAggregator<K, V, C,
     }
 
     /// The combined records.
-    pub fn into_iter(mut self) -> Result<BoxIter<(K, C)>> {
+    pub fn finish(mut self) -> Result<BoxIter<(K, C)>> {
         if self.runs.is_empty() {
             return Ok(Box::new(self.map.drain().into_iter()));
         }

@@ -77,7 +77,7 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddNode<(K, C)> for ShuffledRd
                 if let Some(e) = err {
                     return Err(e);
                 }
-                ea.into_iter()
+                ea.finish()
             }
             ShuffleMode::Aggregate {
                 map_side_combine: false,
@@ -96,7 +96,7 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddNode<(K, C)> for ShuffledRd
                 if let Some(e) = err {
                     return Err(e);
                 }
-                ea.into_iter()
+                ea.finish()
             }
         }
     }

@@ -1,0 +1,52 @@
+//! `docs/configuration.md` is generated from `spate_core::conf::KEYS`, the one place every
+//! key is declared. Run with `SPATE_BLESS=1` to rewrite it after adding a key.
+
+use spate_core::conf::{ValueKind, KEYS};
+
+fn render() -> String {
+    let mut out = String::from(
+        "# Configuration\n\n\
+         Every key spate understands. Set them in code (`SpateConf::new().set(key, value)?`), \
+         from the environment (`SPATE_` + the key upper-cased with `.` turned into `_`, e.g. \
+         `SPATE_TASK_MAXFAILURES=8`, read by `SpateConf::from_env`), or from a file of \
+         `key value` / `key = value` lines (`SpateConf::load_file`). An unknown key or a \
+         malformed value is an error naming the key, the value and where it came from.\n\n\
+         This page is generated from `crates/spate-core/src/conf.rs` by the test \
+         `config_doc` (`SPATE_BLESS=1 cargo test -p spate-core --test config_doc`).\n\n\
+         | key | type | default | meaning |\n|---|---|---|---|\n",
+    );
+    for k in KEYS {
+        let kind = match k.kind {
+            ValueKind::Text => "text",
+            ValueKind::Count => "count",
+            ValueKind::Bytes => "bytes (`64k`, `512m`, `2g`)",
+            ValueKind::Duration => "duration (`200ms`, `10s`)",
+            ValueKind::Bool => "bool",
+            ValueKind::Master => "master URL",
+        };
+        let default = if k.default.is_empty() {
+            "(unset)".to_string()
+        } else {
+            format!("`{}`", k.default)
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            k.key, kind, default, k.doc
+        ));
+    }
+    out
+}
+
+#[test]
+fn configuration_page_lists_every_key() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    let want = render();
+    if std::env::var("SPATE_BLESS").is_ok() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        have, want,
+        "docs/configuration.md is stale: rerun with SPATE_BLESS=1"
+    );
+}
