@@ -1,7 +1,7 @@
-//! [`Str`]: an immutable UTF-8 string that is cheap to clone and to cut, in 24 bytes.
+//! [`Str`]: an immutable UTF-8 string that is cheap to clone and to cut, in 16 bytes.
 //!
 //! Text sources hand out lines as `Str`s sharing the buffer they were read into; a piece
-//! cut from a line (a word) is copied inline when it has 23 bytes or fewer (no allocation,
+//! cut from a line (a word) is copied inline when it has 15 bytes or fewer (no allocation,
 //! no reference count) and otherwise shares the line's buffer. Short strings compare and
 //! hash a machine word at a time, which is what makes a word count's map lookups cheap.
 //! Equality and ordering are those of `str`; the hash is spate's own (stable across
@@ -14,16 +14,23 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
-const INLINE: usize = 23;
-const INLINE_FLAG: u8 = 0x80;
+#[cfg(target_endian = "big")]
+compile_error!("spate's Str layout assumes a little-endian target");
 
-/// Layout, three words:
-/// - inline: bytes 0..23 hold the text, zero-padded; byte 23 is `0x80 | len`.
-/// - shared: word 0 is `Arc::into_raw` of the buffer, word 1 the start offset, word 2 the
-///   length (below 2^56, so byte 23 is 0).
-#[repr(C, align(8))]
+const INLINE: usize = 15;
+/// Width of the readable window an inline copy loads.
+const WIDE: usize = 16;
+/// Length field value meaning "to the end of the buffer".
+const LEN_TO_END: u64 = 0xff_ffff;
+const FLAG: u64 = 0x80 << 56;
+
+/// Layout, two words (little-endian, so byte i of the text is byte i in memory):
+/// - inline: the text in bytes 0..15, zero-padded; the top byte of word 1 is `0x80 | len`.
+/// - shared: word 0 is `Arc::into_raw` of the buffer; word 1 holds the start offset in its
+///   low 32 bits and the length in the next 24 (`0xffffff`: to the end of the buffer, for
+///   strings of 16 MiB and more); its top byte is 0.
 pub struct Str {
-    bytes: [u8; 24],
+    w: [u64; 2],
 }
 
 // SAFETY: a shared `Str` owns a strong count of an `Arc<Vec<u8>>`, which is Send + Sync;
@@ -31,69 +38,100 @@ pub struct Str {
 unsafe impl Send for Str {}
 unsafe impl Sync for Str {}
 
+const LOW_BYTES: [u64; 9] = [
+    0,
+    0xff,
+    0xffff,
+    0xff_ffff,
+    0xffff_ffff,
+    0xff_ffff_ffff,
+    0xffff_ffff_ffff,
+    0xff_ffff_ffff_ffff,
+    u64::MAX,
+];
+
+/// Mask keeping the low `n` bytes of a word (`n` clamped to 0..=8), without a branch.
+#[inline(always)]
+fn low_bytes(n: usize) -> u64 {
+    LOW_BYTES[n.min(8)]
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Index of the first byte equal to `b` in the slice `ptr[from..len]`, or `len`; reads a
+/// word at a time while `readable` allows (bytes past `len` are ignored).
+#[inline(always)]
+fn find_byte(ptr: *const u8, from: usize, len: usize, readable: usize, b: u8) -> usize {
+    let pattern = ONES * u64::from(b);
+    let mut i = from;
+    while i < len {
+        if i + 8 <= readable {
+            // SAFETY: 8 bytes from ptr + i are readable.
+            let w = unsafe { std::ptr::read_unaligned(ptr.add(i) as *const u64) } ^ pattern;
+            let hit = w.wrapping_sub(ONES) & !w & HIGHS;
+            if hit != 0 {
+                return (i + (hit.trailing_zeros() / 8) as usize).min(len);
+            }
+            i += 8;
+        } else {
+            // SAFETY: i < len <= readable.
+            if unsafe { *ptr.add(i) } == b {
+                return i;
+            }
+            i += 1;
+        }
+    }
+    len
+}
+
 impl Str {
     /// The empty string.
     pub const fn new() -> Self {
-        let mut bytes = [0u8; 24];
-        bytes[23] = INLINE_FLAG;
-        Str { bytes }
+        Str { w: [0, FLAG] }
     }
 
-    #[inline]
+    #[inline(always)]
     fn is_inline(&self) -> bool {
-        self.bytes[23] & INLINE_FLAG != 0
+        self.w[1] & FLAG != 0
     }
 
-    #[inline]
-    fn word(&self, i: usize) -> u64 {
-        u64::from_ne_bytes(self.bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
+    #[inline(always)]
+    fn inline_len(&self) -> usize {
+        ((self.w[1] >> 56) & 0x7f) as usize
     }
 
     #[inline]
     fn inline_from(s: &[u8]) -> Self {
         debug_assert!(s.len() <= INLINE);
-        let mut bytes = [0u8; 24];
+        let mut bytes = [0u8; WIDE];
         bytes[..s.len()].copy_from_slice(s);
-        bytes[23] = INLINE_FLAG | s.len() as u8;
-        Str { bytes }
+        let mut w = [0u64; 2];
+        for (i, c) in bytes.chunks_exact(8).enumerate() {
+            w[i] = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        }
+        w[1] |= FLAG | ((s.len() as u64) << 56);
+        Str { w }
     }
 
-    /// An inline `Str` of the `len <= 23` bytes at `ptr`, where 24 bytes are readable:
-    /// one fixed-size copy and a mask instead of a variable-length copy.
+    /// An inline `Str` of the `len <= 15` bytes at `ptr`, where 16 bytes are readable: two
+    /// word loads and masks instead of a variable-length copy.
     ///
     /// # Safety
-    /// `ptr..ptr + 24` must be readable and its first `len` bytes UTF-8.
-    #[inline]
+    /// `ptr..ptr + 16` must be readable and its first `len` bytes UTF-8.
+    #[inline(always)]
     unsafe fn inline_from_wide(ptr: *const u8, len: usize) -> Self {
         debug_assert!(len <= INLINE);
-        // SAFETY: the caller guarantees 24 readable bytes.
-        let mut bytes: [u8; 24] = unsafe { std::ptr::read_unaligned(ptr as *const [u8; 24]) };
-        for (k, chunk) in bytes.chunks_exact_mut(8).enumerate() {
-            let keep = len.saturating_sub(8 * k).min(8);
-            let mask = if keep == 8 {
-                u64::MAX
-            } else {
-                (1u64 << (keep * 8)) - 1
-            };
-            let w = u64::from_le_bytes((&*chunk).try_into().expect("8 bytes")) & mask;
-            chunk.copy_from_slice(&w.to_le_bytes());
-        }
-        bytes[23] = INLINE_FLAG | len as u8;
-        Str { bytes }
-    }
-
-    /// Where this string's bytes start, and how many bytes are readable from there
-    /// (for a shared string, up to the end of its buffer).
-    #[inline]
-    fn readable(&self) -> (*const u8, usize) {
-        if self.is_inline() {
-            (self.bytes.as_ptr(), 24)
-        } else {
-            let start = self.word(1) as usize;
-            let buf = self.buffer();
-            // SAFETY: start is within the buffer.
-            (unsafe { buf.as_ptr().add(start) }, buf.len() - start)
-        }
+        // SAFETY: the caller guarantees 16 readable bytes.
+        let (a, b) = unsafe {
+            (
+                std::ptr::read_unaligned(ptr as *const u64),
+                std::ptr::read_unaligned(ptr.add(8) as *const u64),
+            )
+        };
+        let a = a & low_bytes(len);
+        let b = (b & low_bytes(len.saturating_sub(8))) | FLAG | ((len as u64) << 56);
+        Str { w: [a, b] }
     }
 
     /// A `Str` sharing `buf[start..start + len]`, which must be UTF-8 (checked in debug).
@@ -102,19 +140,28 @@ impl Str {
         if len <= INLINE {
             return Self::inline_from(&buf[start..start + len]);
         }
+        let fits =
+            start <= u32::MAX as usize && ((len as u64) < LEN_TO_END || start + len == buf.len());
+        if !fits {
+            // Too far into a buffer, or too long to end before its end: own a copy.
+            let own = Arc::new(buf[start..start + len].to_vec());
+            return Self::shared_from(&own, 0, len);
+        }
+        let len_field = if (len as u64) < LEN_TO_END {
+            len as u64
+        } else {
+            LEN_TO_END
+        };
         let ptr = Arc::into_raw(buf.clone()) as usize as u64;
-        let mut bytes = [0u8; 24];
-        bytes[0..8].copy_from_slice(&ptr.to_ne_bytes());
-        bytes[8..16].copy_from_slice(&(start as u64).to_ne_bytes());
-        bytes[16..24].copy_from_slice(&(len as u64).to_le_bytes());
-        debug_assert!(bytes[23] == 0);
-        Str { bytes }
+        Str {
+            w: [ptr, start as u64 | (len_field << 32)],
+        }
     }
 
     /// The buffer of a shared `Str`.
     #[inline]
     fn buffer(&self) -> &Vec<u8> {
-        let ptr = self.word(0) as usize as *const Vec<u8>;
+        let ptr = self.w[0] as usize as *const Vec<u8>;
         // SAFETY: a shared Str holds a strong count on this Arc for its whole life.
         unsafe { &*ptr }
     }
@@ -138,20 +185,49 @@ impl Str {
         }
     }
 
+    /// `buf[start..start + len]`, already known to be UTF-8, sharing `buf`.
+    ///
+    /// # Safety
+    /// The bytes must be valid UTF-8.
+    pub(crate) unsafe fn from_buffer_unchecked(
+        buf: &Arc<Vec<u8>>,
+        start: usize,
+        len: usize,
+    ) -> Self {
+        if len <= INLINE && start + WIDE <= buf.len() {
+            // SAFETY: 16 bytes are readable; the caller guarantees UTF-8.
+            return unsafe { Self::inline_from_wide(buf.as_ptr().add(start), len) };
+        }
+        Self::shared_from(buf, start, len)
+    }
+
+    /// Where the text starts, its length, and how many bytes are readable from the start
+    /// (for a shared string, up to the end of its buffer).
+    #[inline(always)]
+    fn raw_parts(&self) -> (*const u8, usize, usize) {
+        if self.is_inline() {
+            (self.w.as_ptr() as *const u8, self.inline_len(), WIDE)
+        } else {
+            let start = (self.w[1] & 0xffff_ffff) as usize;
+            let len_field = (self.w[1] >> 32) & LEN_TO_END;
+            let buf = self.buffer();
+            let len = if len_field == LEN_TO_END {
+                buf.len() - start
+            } else {
+                len_field as usize
+            };
+            // SAFETY: start is within the buffer.
+            (unsafe { buf.as_ptr().add(start) }, len, buf.len() - start)
+        }
+    }
+
     /// The text.
     #[inline]
     pub fn as_str(&self) -> &str {
-        let bytes: &[u8] = if self.is_inline() {
-            let len = (self.bytes[23] & !INLINE_FLAG) as usize;
-            &self.bytes[..len]
-        } else {
-            let start = self.word(1) as usize;
-            let len = u64::from_le_bytes(self.bytes[16..24].try_into().expect("8 bytes")) as usize;
-            &self.buffer()[start..start + len]
-        };
-        // SAFETY: every constructor checks UTF-8 or copies from a `str`, and `slice_of`
-        // only cuts at positions of a `str` borrowed from this value.
-        unsafe { std::str::from_utf8_unchecked(bytes) }
+        let (ptr, len, _) = self.raw_parts();
+        // SAFETY: every constructor checks UTF-8 or copies from a `str`, and pieces are cut
+        // only at char boundaries.
+        unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) }
     }
 
     /// The `Str` for `part`, which must be a sub-slice of `self.as_str()`: inline when
@@ -171,16 +247,20 @@ impl Str {
             "slice_of: part not within the string"
         );
         // Not inline here, since part is longer than INLINE.
-        let ptr = self.word(0) as usize as *const Vec<u8>;
+        let ptr = self.w[0] as usize as *const Vec<u8>;
         // SAFETY: we hold a strong count; borrow the Arc without consuming it.
         let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(ptr) });
-        Self::shared_from(&arc, self.word(1) as usize + off, part.len())
+        Self::shared_from(&arc, (self.w[1] & 0xffff_ffff) as usize + off, part.len())
     }
 
-    /// Splits on `sep`, yielding owned pieces (sharing this string's buffer when long).
-    /// Like `str::split`, empty pieces are kept.
+    /// Splits on `sep`, yielding owned pieces (inline when short, else sharing this
+    /// string's buffer). Like `str::split`, empty pieces are kept.
     pub fn split_owned(self, sep: char) -> SplitOwned {
+        let (ptr, len, readable) = self.raw_parts();
         SplitOwned {
+            ptr,
+            len,
+            readable,
             src: self,
             pos: 0,
             sep,
@@ -190,7 +270,14 @@ impl Str {
 
     /// Splits on runs of ASCII whitespace, dropping empty pieces.
     pub fn words(self) -> Words {
-        Words { src: self, pos: 0 }
+        let (ptr, len, readable) = self.raw_parts();
+        Words {
+            ptr,
+            len,
+            readable,
+            src: self,
+            pos: 0,
+        }
     }
 }
 
@@ -199,9 +286,9 @@ impl Clone for Str {
     fn clone(&self) -> Self {
         if !self.is_inline() {
             // SAFETY: we hold a strong count, so the Arc is alive.
-            unsafe { Arc::increment_strong_count(self.word(0) as usize as *const Vec<u8>) };
+            unsafe { Arc::increment_strong_count(self.w[0] as usize as *const Vec<u8>) };
         }
-        Str { bytes: self.bytes }
+        Str { w: self.w }
     }
 }
 
@@ -210,7 +297,7 @@ impl Drop for Str {
     fn drop(&mut self) {
         if !self.is_inline() {
             // SAFETY: gives back the strong count this Str owns.
-            unsafe { Arc::decrement_strong_count(self.word(0) as usize as *const Vec<u8>) };
+            unsafe { Arc::decrement_strong_count(self.w[0] as usize as *const Vec<u8>) };
         }
     }
 }
@@ -221,28 +308,29 @@ impl Default for Str {
     }
 }
 
+/// The piece `[start, end)` of a source string at `ptr` with `readable` bytes readable.
+#[inline(always)]
+fn piece(src: &Str, ptr: *const u8, readable: usize, start: usize, end: usize) -> Str {
+    let len = end - start;
+    if len <= INLINE && start + WIDE <= readable {
+        // SAFETY: 16 bytes from ptr + start are readable, and [start, end) lies on char
+        // boundaries of the source (cut at an ASCII byte or the ends).
+        unsafe { Str::inline_from_wide(ptr.add(start), len) }
+    } else {
+        let s = src.as_str();
+        src.slice_of(&s[start..end])
+    }
+}
+
 /// Iterator of [`Str::split_owned`].
 pub struct SplitOwned {
     src: Str,
+    ptr: *const u8,
+    len: usize,
+    readable: usize,
     pos: usize,
     sep: char,
     done: bool,
-}
-
-impl SplitOwned {
-    #[inline]
-    fn piece(&self, start: usize, end: usize) -> Str {
-        let len = end - start;
-        let (ptr, readable) = self.src.readable();
-        if len <= INLINE && start + 24 <= readable {
-            // SAFETY: 24 bytes from ptr + start are readable, and [start, end) lies on
-            // char boundaries of the source (cut at an ASCII separator or its ends).
-            unsafe { Str::inline_from_wide(ptr.add(start), len) }
-        } else {
-            let s = self.src.as_str();
-            self.src.slice_of(&s[start..end])
-        }
-    }
 }
 
 impl Iterator for SplitOwned {
@@ -252,34 +340,39 @@ impl Iterator for SplitOwned {
         if self.done {
             return None;
         }
-        let s = self.src.as_str();
         let start = self.pos;
+        // SAFETY: ptr..ptr+len is the source's text, alive as long as `src`.
+        let bytes = unsafe { std::slice::from_raw_parts(self.ptr, self.len) };
         let (end, next) = if self.sep.is_ascii() {
-            let b = self.sep as u8;
-            match s.as_bytes()[start..].iter().position(|&c| c == b) {
-                Some(i) => (start + i, start + i + 1),
-                None => {
-                    self.done = true;
-                    (s.len(), s.len())
-                }
-            }
+            let i = find_byte(self.ptr, start, self.len, self.readable, self.sep as u8);
+            (i, i + 1)
         } else {
+            let s = self.src.as_str();
             match s[start..].find(self.sep) {
                 Some(i) => (start + i, start + i + self.sep.len_utf8()),
-                None => {
-                    self.done = true;
-                    (s.len(), s.len())
-                }
+                None => (s.len(), s.len() + 1),
             }
         };
+        if end >= bytes.len() {
+            self.done = true;
+        }
         self.pos = next;
-        Some(self.piece(start, end))
+        Some(piece(
+            &self.src,
+            self.ptr,
+            self.readable,
+            start,
+            end.min(bytes.len()),
+        ))
     }
 }
 
 /// Iterator of [`Str::words`].
 pub struct Words {
     src: Str,
+    ptr: *const u8,
+    len: usize,
+    readable: usize,
     pos: usize,
 }
 
@@ -287,7 +380,8 @@ impl Iterator for Words {
     type Item = Str;
     #[inline]
     fn next(&mut self) -> Option<Str> {
-        let bytes = self.src.as_str().as_bytes();
+        // SAFETY: ptr..ptr+len is the source's text, alive as long as `src`.
+        let bytes = unsafe { std::slice::from_raw_parts(self.ptr, self.len) };
         let mut i = self.pos;
         while i < bytes.len() && bytes[i].is_ascii_whitespace() {
             i += 1;
@@ -301,8 +395,7 @@ impl Iterator for Words {
             i += 1;
         }
         self.pos = i;
-        let s = self.src.as_str();
-        Some(self.src.slice_of(&s[start..i]))
+        Some(piece(&self.src, self.ptr, self.readable, start, i))
     }
 }
 
@@ -325,7 +418,7 @@ impl PartialEq for Str {
     fn eq(&self, other: &Self) -> bool {
         match (self.is_inline(), other.is_inline()) {
             // Zero-padded with the length in the last byte: equal strings, equal words.
-            (true, true) => self.bytes == other.bytes,
+            (true, true) => self.w == other.w,
             // The length decides the representation: mixed ones differ.
             (false, false) => self.as_str() == other.as_str(),
             _ => false,
@@ -362,15 +455,12 @@ impl Hash for Str {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
         if self.is_inline() {
-            let len = self.bytes[23] & !INLINE_FLAG;
+            let len = self.inline_len();
             if len <= 8 {
-                state.write_u64(self.word(0) ^ (u64::from(len) << 59));
+                state.write_u64(self.w[0] ^ ((len as u64) << 59));
             } else {
-                state.write_u64(self.word(0));
-                state.write_u64(self.word(1));
-                if len > 16 {
-                    state.write_u64(self.word(2));
-                }
+                state.write_u64(self.w[0]);
+                state.write_u64(self.w[1]);
             }
         } else {
             state.write(self.as_str().as_bytes());
@@ -440,8 +530,8 @@ mod tests {
     use std::collections::HashMap;
 
     #[test]
-    fn layout_is_three_words() {
-        assert_eq!(std::mem::size_of::<Str>(), 24);
+    fn layout_is_two_words() {
+        assert_eq!(std::mem::size_of::<Str>(), 16);
     }
 
     #[test]
@@ -473,6 +563,21 @@ mod tests {
         let c = first.clone();
         drop(first);
         assert_eq!(c.len(), 40);
+    }
+
+    #[test]
+    fn strings_past_16_mib_keep_their_length() {
+        let n = (17 << 20) + 3;
+        let big = Str::from("ab".repeat(n));
+        assert_eq!(big.len(), 2 * n);
+        let middle = big.slice_of(&big.as_str()[1..2 * n - 1]);
+        assert_eq!(middle.len(), 2 * n - 2);
+        assert!(middle.starts_with("ba"));
+        let tail = big.slice_of(&big.as_str()[2..]);
+        assert_eq!(tail.len(), 2 * n - 2);
+        assert!(tail.starts_with("ab") && tail.ends_with("ab"));
+        let inner = middle.slice_of(&middle.as_str()[1..]);
+        assert!(inner.len() == 2 * n - 3 && inner.starts_with("ab"));
     }
 
     #[test]

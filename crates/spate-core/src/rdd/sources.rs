@@ -220,6 +220,8 @@ pub(crate) struct LineReader {
     /// A partial line carried over from the previous chunk, and its file offset.
     carry: Vec<u8>,
     carry_off: u64,
+    /// `buf[..valid_to]` is valid UTF-8.
+    valid_to: usize,
     eof: bool,
     done: bool,
 }
@@ -243,6 +245,7 @@ impl LineReader {
             cursor: 0,
             carry: Vec::new(),
             carry_off: start,
+            valid_to: 0,
             eof: false,
             done: split.start >= split.end,
         };
@@ -271,20 +274,20 @@ impl LineReader {
             return Ok(false);
         }
         self.buf_off += self.buf.len() as u64;
-        let mut b = vec![0u8; CHUNK];
-        let mut n = 0;
-        while n < CHUNK {
-            let r = self
-                .file
-                .read(&mut b[n..])
-                .map_err(|e| Error::io(&self.path, e))?;
-            if r == 0 {
-                self.eof = true;
-                break;
-            }
-            n += r;
+        let mut b = Vec::with_capacity(CHUNK);
+        (&mut self.file)
+            .take(CHUNK as u64)
+            .read_to_end(&mut b)
+            .map_err(|e| Error::io(&self.path, e))?;
+        let n = b.len();
+        if n < CHUNK {
+            self.eof = true;
         }
-        b.truncate(n);
+        // Validate UTF-8 once per chunk; lines inside the valid prefix skip the check.
+        self.valid_to = match std::str::from_utf8(&b) {
+            Ok(_) => n,
+            Err(e) => e.valid_up_to(),
+        };
         self.buf = Arc::new(b);
         self.cursor = 0;
         Ok(n > 0)
@@ -311,6 +314,17 @@ impl LineReader {
                         let start = self.cursor;
                         self.cursor += i + 1;
                         if self.carry.is_empty() {
+                            let mut len = i;
+                            if len > 0 && self.buf[start + len - 1] == b'\r' {
+                                len -= 1;
+                            }
+                            if start + len <= self.valid_to {
+                                // SAFETY: within the chunk's validated UTF-8 prefix, cut at
+                                // ASCII bytes.
+                                return Ok(Some(unsafe {
+                                    Str::from_buffer_unchecked(&self.buf, start, len)
+                                }));
+                            }
                             return Ok(Some(to_str(&self.buf, start, i)));
                         }
                         self.carry.extend_from_slice(&self.buf[start..start + i]);
