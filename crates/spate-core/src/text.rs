@@ -335,6 +335,32 @@ pub struct SplitOwned {
 
 impl Iterator for SplitOwned {
     type Item = Str;
+
+    /// Internal iteration: the whole split runs as one loop with its state in registers.
+    #[inline]
+    fn fold<B, F: FnMut(B, Str) -> B>(mut self, init: B, mut f: F) -> B {
+        let mut acc = init;
+        if !self.sep.is_ascii() {
+            while let Some(s) = self.next() {
+                acc = f(acc, s);
+            }
+            return acc;
+        }
+        let (ptr, len, readable, b) = (self.ptr, self.len, self.readable, self.sep as u8);
+        let mut start = self.pos;
+        if self.done {
+            return acc;
+        }
+        loop {
+            let end = find_byte(ptr, start, len, readable, b);
+            acc = f(acc, piece(&self.src, ptr, readable, start, end));
+            if end >= len {
+                return acc;
+            }
+            start = end + 1;
+        }
+    }
+
     #[inline]
     fn next(&mut self) -> Option<Str> {
         if self.done {

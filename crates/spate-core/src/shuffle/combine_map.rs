@@ -2,8 +2,6 @@
 //! the engine's fast deterministic hasher whose combiners are updated in place (no
 //! `Option` per entry to move them out and back), panic-safe.
 
-use std::collections::hash_map::Entry;
-
 /// A map from keys to combiners, for aggregation.
 pub struct CombineMap<K, C> {
     map: rustc_hash::FxHashMap<K, C>,
@@ -52,22 +50,21 @@ impl<K: std::hash::Hash + Eq, C> CombineMap<K, C> {
         create: impl FnOnce(V) -> C,
         merge: impl FnOnce(C, V) -> C,
     ) {
-        match self.map.entry(key) {
-            Entry::Occupied(e) => {
-                let slot: *mut C = e.into_mut();
-                self.poisoned = true;
-                // SAFETY: the value is moved out and a new one written back before anything
-                // reads the slot; if `merge` panics, `poisoned` stays set and Drop leaks the
-                // map instead of dropping the moved-out value again.
-                unsafe {
-                    let c = std::ptr::read(slot);
-                    std::ptr::write(slot, merge(c, v));
-                }
-                self.poisoned = false;
+        // Look up first: in an aggregation most records hit an existing key, and a lookup
+        // skips the entry API's capacity check and key move.
+        if let Some(slot) = self.map.get_mut(&key) {
+            let slot: *mut C = slot;
+            self.poisoned = true;
+            // SAFETY: the value is moved out and a new one written back before anything
+            // reads the slot; if `merge` panics, `poisoned` stays set and Drop leaks the map
+            // instead of dropping the moved-out value again.
+            unsafe {
+                let c = std::ptr::read(slot);
+                std::ptr::write(slot, merge(c, v));
             }
-            Entry::Vacant(e) => {
-                e.insert(create(v));
-            }
+            self.poisoned = false;
+        } else {
+            self.map.insert(key, create(v));
         }
     }
 
