@@ -341,7 +341,7 @@ impl Iterator for SplitOwned {
     fn fold<B, F: FnMut(B, Str) -> B>(mut self, init: B, mut f: F) -> B {
         let mut acc = init;
         if !self.sep.is_ascii() {
-            while let Some(s) = self.next() {
+            for s in self.by_ref() {
                 acc = f(acc, s);
             }
             return acc;
