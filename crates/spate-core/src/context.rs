@@ -5,7 +5,7 @@ use crate::conf::{Master, SpateConf};
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::rdd::nodes::{EmptyRdd, UnionRdd};
-use crate::rdd::{ParallelCollection, RangeRdd, Rdd, TextFileRdd};
+use crate::rdd::{ParallelCollection, RangeRdd, Rdd, RddBase, TextFileRdd};
 use crate::scheduler::{DagScheduler, Executor, LocalExecutor};
 use crate::shared::accumulator::{
     Accumulator, AccumulatorV2, Collection, CollectionAccumulator, DoubleAccumulator, DoubleSum,
@@ -15,9 +15,10 @@ use crate::shared::broadcast::Broadcast;
 use crate::storage::BlockStore;
 use crate::text::Str;
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// The shared state behind a [`Context`].
 pub struct ContextInner {
@@ -36,6 +37,9 @@ pub struct ContextInner {
     local_dir: PathBuf,
     owns_local_dir: bool,
     stopped: AtomicBool,
+    /// Every live RDD of this process by id: how an executor finds the RDD a task names
+    /// and checks that its lineage is the driver's.
+    lineage: Mutex<HashMap<usize, Weak<dyn RddBase>>>,
 }
 
 impl Drop for ContextInner {
@@ -126,6 +130,7 @@ impl Context {
                 local_dir,
                 owns_local_dir,
                 stopped: AtomicBool::new(false),
+                lineage: Mutex::new(HashMap::new()),
             }
         });
         let ctx = Context { inner };
@@ -198,6 +203,44 @@ impl Context {
 
     pub(crate) fn new_rdd_id(&self) -> usize {
         self.inner.next_rdd.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Records a new RDD node under its id (dropping entries of dead nodes now and then).
+    pub(crate) fn register_rdd(&self, node: Weak<dyn RddBase>, id: usize) {
+        let mut l = self.inner.lineage.lock();
+        if id % 256 == 0 {
+            l.retain(|_, w| w.strong_count() > 0);
+        }
+        l.insert(id, node);
+    }
+
+    /// Checks that RDD `rdd_id` of this process has the lineage fingerprint the driver sent
+    /// with a task; a mismatch means the program built a different graph here.
+    ///
+    /// # Errors
+    /// [`Error::LineageMismatch`] naming the operation at that id on this process.
+    pub fn check_lineage(&self, rdd_id: usize, expected: u64) -> Result<()> {
+        let node = self
+            .inner
+            .lineage
+            .lock()
+            .get(&rdd_id)
+            .and_then(Weak::upgrade);
+        match node {
+            Some(n) if n.info().fingerprint() != expected => Err(Error::LineageMismatch {
+                rdd_id,
+                expected,
+                found: n.info().fingerprint(),
+                op: n.info().op().to_string(),
+            }),
+            Some(_) => Ok(()),
+            None => Err(Error::LineageMismatch {
+                rdd_id,
+                expected,
+                found: 0,
+                op: "no RDD with this id on this process".into(),
+            }),
+        }
     }
 
     pub(crate) fn new_shuffle_id(&self) -> usize {

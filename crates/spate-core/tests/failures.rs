@@ -274,3 +274,24 @@ fn a_stopped_context_refuses_jobs() {
     ctx.stop();
     assert!(matches!(rdd.count(), Err(Error::Stopped)));
 }
+
+#[test]
+fn a_task_for_a_different_lineage_is_refused_with_the_operation_named() {
+    let ctx = ctx_with(&[]);
+    let rdd = ctx.parallelize(vec![1, 2, 3], 2).map(|x| x + 1);
+    let fp = rdd.base().info().fingerprint();
+    ctx.check_lineage(rdd.id(), fp).unwrap();
+    let err = ctx.check_lineage(rdd.id(), fp ^ 1).unwrap_err().to_string();
+    assert!(
+        err.contains("map") && err.contains(&format!("rdd {}", rdd.id())),
+        "{err}"
+    );
+    // The same program built twice gives the same ids and fingerprints, in order.
+    let build = |c: &Context| {
+        let a = c.parallelize((0..10).collect::<Vec<i32>>(), 2);
+        let b = a.map(|x| (x % 3, x)).reduce_by_key(|x, y| x + y);
+        (b.id(), b.base().info().fingerprint())
+    };
+    let (c1, c2) = (ctx_with(&[]), ctx_with(&[]));
+    assert_eq!(build(&c1), build(&c2));
+}

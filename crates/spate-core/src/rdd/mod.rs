@@ -199,6 +199,10 @@ impl<T: Data> std::fmt::Debug for Rdd<T> {
 impl<T: Data> Rdd<T> {
     /// Wraps a node.
     pub fn from_node(node: Arc<dyn RddNode<T>>) -> Self {
+        let base: Arc<dyn RddBase> = node.clone();
+        node.info()
+            .context()
+            .register_rdd(Arc::downgrade(&base), node.info().id());
         Rdd { node }
     }
 

@@ -79,6 +79,14 @@ impl LocalExecutor {
 /// Runs one task on this thread: panics become failures with their message, accumulator
 /// updates are collected.
 pub(crate) fn run_task(task: Task, ctx: Context) -> TaskResult {
+    // The executor finds the task's RDD in its own lineage and checks it is the driver's.
+    if let Err(e) = ctx.check_lineage(task.desc.rdd_id, task.desc.fingerprint) {
+        return TaskResult {
+            desc: task.desc,
+            outcome: Err(e),
+            updates: Vec::new(),
+        };
+    }
     let tc = TaskContext::new(task.desc.clone(), ctx);
     let outcome = tc.enter(|| {
         match std::panic::catch_unwind(AssertUnwindSafe(|| (task.body)(&tc))) {

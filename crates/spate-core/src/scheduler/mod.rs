@@ -350,6 +350,9 @@ impl DagScheduler {
                     return Err(StageFailure::FetchFailed { shuffle_id, map_id });
                 }
                 Err(Error::Stopped) => return Err(StageFailure::Fatal(Error::Stopped)),
+                // A program that builds a different graph here will not build the same one
+                // on a retry.
+                Err(e @ Error::LineageMismatch { .. }) => return Err(StageFailure::Fatal(e)),
                 Err(e) => {
                     let n = failures.entry(partition).or_insert(0);
                     *n += 1;
