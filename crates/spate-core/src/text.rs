@@ -256,11 +256,7 @@ impl Str {
     /// Splits on `sep`, yielding owned pieces (inline when short, else sharing this
     /// string's buffer). Like `str::split`, empty pieces are kept.
     pub fn split_owned(self, sep: char) -> SplitOwned {
-        let (ptr, len, readable) = self.raw_parts();
         SplitOwned {
-            ptr,
-            len,
-            readable,
             src: self,
             pos: 0,
             sep,
@@ -270,14 +266,7 @@ impl Str {
 
     /// Splits on runs of ASCII whitespace, dropping empty pieces.
     pub fn words(self) -> Words {
-        let (ptr, len, readable) = self.raw_parts();
-        Words {
-            ptr,
-            len,
-            readable,
-            src: self,
-            pos: 0,
-        }
+        Words { src: self, pos: 0 }
     }
 }
 
@@ -322,12 +311,10 @@ fn piece(src: &Str, ptr: *const u8, readable: usize, start: usize, end: usize) -
     }
 }
 
-/// Iterator of [`Str::split_owned`].
+/// Iterator of [`Str::split_owned`]. (No pointer into `src` is kept across calls: an
+/// inline `src` moves with the iterator.)
 pub struct SplitOwned {
     src: Str,
-    ptr: *const u8,
-    len: usize,
-    readable: usize,
     pos: usize,
     sep: char,
     done: bool,
@@ -346,7 +333,8 @@ impl Iterator for SplitOwned {
             }
             return acc;
         }
-        let (ptr, len, readable, b) = (self.ptr, self.len, self.readable, self.sep as u8);
+        let (ptr, len, readable) = self.src.raw_parts();
+        let b = self.sep as u8;
         let mut start = self.pos;
         if self.done {
             return acc;
@@ -367,10 +355,11 @@ impl Iterator for SplitOwned {
             return None;
         }
         let start = self.pos;
+        let (ptr, len, readable) = self.src.raw_parts();
         // SAFETY: ptr..ptr+len is the source's text, alive as long as `src`.
-        let bytes = unsafe { std::slice::from_raw_parts(self.ptr, self.len) };
+        let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
         let (end, next) = if self.sep.is_ascii() {
-            let i = find_byte(self.ptr, start, self.len, self.readable, self.sep as u8);
+            let i = find_byte(ptr, start, len, readable, self.sep as u8);
             (i, i + 1)
         } else {
             let s = self.src.as_str();
@@ -383,22 +372,13 @@ impl Iterator for SplitOwned {
             self.done = true;
         }
         self.pos = next;
-        Some(piece(
-            &self.src,
-            self.ptr,
-            self.readable,
-            start,
-            end.min(bytes.len()),
-        ))
+        Some(piece(&self.src, ptr, readable, start, end.min(bytes.len())))
     }
 }
 
 /// Iterator of [`Str::words`].
 pub struct Words {
     src: Str,
-    ptr: *const u8,
-    len: usize,
-    readable: usize,
     pos: usize,
 }
 
@@ -406,8 +386,9 @@ impl Iterator for Words {
     type Item = Str;
     #[inline]
     fn next(&mut self) -> Option<Str> {
+        let (ptr, len, readable) = self.src.raw_parts();
         // SAFETY: ptr..ptr+len is the source's text, alive as long as `src`.
-        let bytes = unsafe { std::slice::from_raw_parts(self.ptr, self.len) };
+        let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
         let mut i = self.pos;
         while i < bytes.len() && bytes[i].is_ascii_whitespace() {
             i += 1;
@@ -421,7 +402,7 @@ impl Iterator for Words {
             i += 1;
         }
         self.pos = i;
-        Some(piece(&self.src, self.ptr, self.readable, start, i))
+        Some(piece(&self.src, ptr, readable, start, i))
     }
 }
 
@@ -589,6 +570,21 @@ mod tests {
         let c = first.clone();
         drop(first);
         assert_eq!(c.len(), 40);
+    }
+
+    #[test]
+    fn splitting_an_inline_string_after_it_moved() {
+        fn make() -> SplitOwned {
+            Str::from("ab cd ef").split_owned(' ')
+        }
+        let it = make();
+        let moved = Box::new(it);
+        let v: Vec<String> = moved.map(String::from).collect();
+        assert_eq!(v, ["ab", "cd", "ef"]);
+        let w: Vec<String> = Box::new(Str::from("ünï cø").words())
+            .map(String::from)
+            .collect();
+        assert_eq!(w, ["ünï", "cø"]);
     }
 
     #[test]

@@ -153,6 +153,11 @@ pub trait RddBase: Send + Sync + 'static {
     fn partitioner(&self) -> Option<PartitionerDesc> {
         None
     }
+    /// The partitioner itself, as an `Arc<dyn Partitioner<K>>` behind `Any`, so a later
+    /// operation can reuse a custom or range partitioner, not only a hash one.
+    fn partitioner_object(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        None
+    }
 }
 
 /// An RDD node of records `T`.

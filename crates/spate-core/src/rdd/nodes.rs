@@ -53,6 +53,13 @@ impl<T: Data, U: Data> RddBase for MapPartitionsRdd<T, U> {
             None
         }
     }
+    fn partitioner_object(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        if self.preserves_partitioning {
+            self.parent.base().partitioner_object()
+        } else {
+            None
+        }
+    }
 }
 
 impl<T: Data, U: Data> RddNode<U> for MapPartitionsRdd<T, U> {
@@ -148,6 +155,9 @@ impl<T: Data> RddBase for PartitionerAwareUnionRdd<T> {
     }
     fn partitioner(&self) -> Option<PartitionerDesc> {
         Some(self.partitioner.clone())
+    }
+    fn partitioner_object(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        self.parents[0].base().partitioner_object()
     }
 }
 

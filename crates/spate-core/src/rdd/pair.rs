@@ -31,11 +31,22 @@ pub(crate) fn default_partitioner<K: Key>(
         .filter(|d| d.num_partitions() > 0)
         .max_by_key(|d| d.num_partitions());
     let default_n = ctx.configured_parallelism().unwrap_or(max_parts);
-    if let Some(PartitionerDesc::Hash(n)) = best {
+    if let Some(desc) = best {
+        let n = desc.num_partitions();
         // Spark keeps an existing partitioner when it is eligible (not 10x smaller than the
         // largest parent) or at least as large as the default.
         if n * 10 >= max_parts || n >= default_n {
-            return Arc::new(HashPartitioner::new(n));
+            let object = parents
+                .iter()
+                .filter(|p| p.partitioner().as_ref() == Some(&desc))
+                .find_map(|p| p.partitioner_object())
+                .and_then(|o| o.downcast::<Arc<dyn Partitioner<K>>>().ok());
+            if let Some(p) = object {
+                return (*p).clone();
+            }
+            if let PartitionerDesc::Hash(n) = desc {
+                return Arc::new(HashPartitioner::new(n));
+            }
         }
     }
     Arc::new(HashPartitioner::new(default_n))

@@ -12,7 +12,7 @@ use std::sync::Arc;
 impl<K: Key + Ord, V: Data> Rdd<(K, V)> {
     /// The pairs sorted by key, into as many partitions as this RDD has.
     pub fn sort_by_key(&self, ascending: bool) -> Result<Rdd<(K, V)>> {
-        self.sort_by_key_with(ascending, self.num_partitions())
+        self.sort_by_key_with(ascending, self.num_partitions().max(1))
     }
 
     /// The pairs sorted by key into `partitions` range partitions: partition i holds

@@ -102,9 +102,10 @@ impl RddBase for RangeRdd {
 impl RddNode<i64> for RangeRdd {
     fn compute(&self, split: usize, _tc: &TaskContext) -> Result<BoxIter<i64>> {
         let (s, e) = slice_bounds(self.len as usize, self.info.num_partitions(), split);
-        let (start, step) = (self.start, self.step);
+        let (start, step) = (self.start as i128, self.step as i128);
+        // In i128: `i * step` can leave the i64 range even when every result fits.
         Ok(Box::new(
-            (s as i64..e as i64).map(move |i| start + i * step),
+            (s as u64..e as u64).map(move |i| (start + i as i128 * step) as i64),
         ))
     }
 }

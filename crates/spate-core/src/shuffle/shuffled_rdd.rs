@@ -45,6 +45,9 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddBase for ShuffledRdd<K, V, 
     fn partitioner(&self) -> Option<PartitionerDesc> {
         Some(self.dep.partitioner.desc())
     }
+    fn partitioner_object(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+        Some(Arc::new(self.dep.partitioner.clone()))
+    }
 }
 
 impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddNode<(K, C)> for ShuffledRdd<K, V, C, A> {
