@@ -182,3 +182,48 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
             .flat_map_values(|(vs, _)| vs)
     }
 }
+
+impl<K: Key, V: Data> Rdd<(K, V)> {
+    /// For each key of any of the RDDs, its values in this RDD (index 0) and in each of
+    /// `others` (index i + 1): Spark's `CoGroupedRDD` over many parents. RDDs already
+    /// partitioned like the result are not shuffled.
+    pub fn cogroup_many(
+        &self,
+        others: &[Rdd<(K, V)>],
+        partitioning: impl Into<Partitioning<K>>,
+    ) -> Rdd<(K, Vec<Vec<V>>)> {
+        let mut all = vec![self.clone()];
+        all.extend(others.iter().cloned());
+        let bases: Vec<_> = all.iter().map(|r| r.base()).collect();
+        let p = super::pair::resolve(partitioning.into(), self.context(), &bases);
+        let n = all.len();
+        let tagged: Vec<Rdd<(K, (u32, V))>> = all
+            .iter()
+            .enumerate()
+            .map(|(i, r)| r.map_values(move |v| (i as u32, v)))
+            .collect();
+        let union = self.context().union(tagged);
+        union.combine_by_key_with_combiner(
+            "cogroup",
+            crate::shuffle::FnCombiner::new(
+                move |(i, v): (u32, V)| {
+                    let mut c: Vec<Vec<V>> = (0..n).map(|_| Vec::new()).collect();
+                    c[i as usize].push(v);
+                    c
+                },
+                |mut c: Vec<Vec<V>>, (i, v): (u32, V)| {
+                    c[i as usize].push(v);
+                    c
+                },
+                |mut a: Vec<Vec<V>>, b: Vec<Vec<V>>| {
+                    for (x, mut y) in a.iter_mut().zip(b) {
+                        x.append(&mut y);
+                    }
+                    a
+                },
+            ),
+            Partitioning::With(p),
+            false,
+        )
+    }
+}

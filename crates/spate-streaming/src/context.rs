@@ -1,0 +1,368 @@
+//! [`StreamingContext`]: the entry point of a streaming program.
+
+use crate::clock::{Clock, ManualClock};
+use crate::dstream::{self, DStream};
+use crate::error::{Error, Result};
+use crate::input::{InputStream, QueueInput, RddQueue};
+use crate::listener::{BatchInfo, StreamingListener};
+use crate::output::OutputOp;
+use crate::scheduler::Scheduler;
+use crate::time::millis_of;
+use parking_lot::{Condvar, Mutex};
+use spate_core::{Context, Data, Rdd, SpateConf};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Lifecycle of a streaming context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Built, streams being declared.
+    Initialized,
+    /// Started: batches are generated.
+    Active,
+    /// Stopped; cannot be restarted.
+    Stopped,
+}
+
+pub(crate) struct Inner {
+    pub(crate) ctx: Context,
+    pub(crate) batch_ms: i64,
+    pub(crate) clock: Clock,
+    state: Mutex<State>,
+    next_stream: AtomicUsize,
+    pub(crate) outputs: Mutex<Vec<Arc<dyn OutputOp>>>,
+    pub(crate) inputs: Mutex<Vec<Arc<dyn InputStream>>>,
+    remember_ms: Mutex<Option<i64>>,
+    checkpoint_dir: Mutex<Option<PathBuf>>,
+    pub(crate) listeners: Mutex<Vec<Arc<dyn StreamingListener>>>,
+    scheduler: Mutex<Option<Arc<Scheduler>>>,
+    /// First failure reported by a batch, for `await_termination`.
+    pub(crate) error: Mutex<Option<BatchFailure>>,
+    pub(crate) termination: Condvar,
+    pub(crate) completed: Mutex<Vec<BatchInfo>>,
+}
+
+/// The entry point of a streaming program (Spark's `StreamingContext`): a [`Context`], a
+/// batch interval, the graph of DStreams, a clock, the job generator and scheduler and the
+/// listeners. A cheap, clonable handle.
+#[derive(Clone)]
+pub struct StreamingContext {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for StreamingContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "StreamingContext(batch {} ms, {:?})",
+            self.inner.batch_ms,
+            self.state()
+        )
+    }
+}
+
+impl StreamingContext {
+    /// A streaming context over a new [`Context`] made from `conf`, on the system clock.
+    pub fn new(conf: SpateConf, batch_interval: Duration) -> Result<Self> {
+        Self::with_context(Context::new(conf)?, batch_interval)
+    }
+
+    /// A streaming context over an existing [`Context`], on the system clock.
+    pub fn with_context(ctx: Context, batch_interval: Duration) -> Result<Self> {
+        Self::with_clock(ctx, batch_interval, Clock::System)
+    }
+
+    /// A streaming context with the given clock ([`Clock::manual`] for tests and replay).
+    pub fn with_clock(ctx: Context, batch_interval: Duration, clock: Clock) -> Result<Self> {
+        let batch_ms = millis_of("batch interval", batch_interval)?;
+        if let Some(dir) = ctx.checkpoint_store().map(|s| s.describe("")) {
+            tracing::debug!(%dir, "context already has a checkpoint store");
+        }
+        Ok(StreamingContext {
+            inner: Arc::new(Inner {
+                ctx,
+                batch_ms,
+                clock,
+                state: Mutex::new(State::Initialized),
+                next_stream: AtomicUsize::new(0),
+                outputs: Mutex::new(Vec::new()),
+                inputs: Mutex::new(Vec::new()),
+                remember_ms: Mutex::new(None),
+                checkpoint_dir: Mutex::new(None),
+                listeners: Mutex::new(Vec::new()),
+                scheduler: Mutex::new(None),
+                error: Mutex::new(None),
+                termination: Condvar::new(),
+                completed: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The underlying batch engine context.
+    pub fn ctx(&self) -> &Context {
+        &self.inner.ctx
+    }
+
+    /// The batch interval in milliseconds.
+    pub fn batch_ms(&self) -> i64 {
+        self.inner.batch_ms
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        *self.inner.state.lock()
+    }
+
+    /// The manual clock, when the context runs on one.
+    pub fn manual_clock(&self) -> Option<ManualClock> {
+        match &self.inner.clock {
+            Clock::Manual(m) => Some(m.clone()),
+            Clock::System => None,
+        }
+    }
+
+    pub(crate) fn new_stream_id(&self) -> usize {
+        self.inner.next_stream.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn register_output(&self, op: Arc<dyn OutputOp>) {
+        self.inner.outputs.lock().push(op);
+    }
+
+    #[allow(dead_code)] // used by receiver inputs
+    pub(crate) fn register_input(&self, input: Arc<dyn InputStream>) {
+        self.inner.inputs.lock().push(input);
+    }
+
+    fn require_initialized(&self, action: &'static str) -> Result<()> {
+        match self.state() {
+            State::Initialized => Ok(()),
+            State::Active => Err(Error::State {
+                state: "active",
+                action,
+            }),
+            State::Stopped => Err(Error::State {
+                state: "stopped",
+                action,
+            }),
+        }
+    }
+
+    /// Keeps every stream's generated RDDs for at least `duration` (Spark's `remember`),
+    /// so they can be queried (`slice`) after their batch.
+    pub fn remember(&self, duration: Duration) -> Result<()> {
+        self.require_initialized("change remember duration")?;
+        *self.inner.remember_ms.lock() = Some(millis_of("remember duration", duration)?);
+        Ok(())
+    }
+
+    /// Sets the directory where stateful streams write their data checkpoints.
+    pub fn checkpoint(&self, dir: impl AsRef<Path>) -> Result<()> {
+        self.inner.ctx.set_checkpoint_dir(dir.as_ref())?;
+        *self.inner.checkpoint_dir.lock() = Some(dir.as_ref().to_path_buf());
+        Ok(())
+    }
+
+    /// The checkpoint directory, if set.
+    pub fn checkpoint_dir(&self) -> Option<PathBuf> {
+        self.inner.checkpoint_dir.lock().clone()
+    }
+
+    /// Adds a listener.
+    pub fn add_streaming_listener(&self, l: Arc<dyn StreamingListener>) {
+        self.inner.listeners.lock().push(l);
+    }
+
+    /// Batches completed so far (the most recent 1,000), oldest first.
+    pub fn completed_batches(&self) -> Vec<BatchInfo> {
+        self.inner.completed.lock().clone()
+    }
+
+    /// A stream of the RDDs pushed to `queue`: one per batch with `one_at_a_time`, else
+    /// all waiting ones united; `default` (or an empty RDD) when the queue is empty.
+    pub fn queue_stream<T: Data>(
+        &self,
+        queue: &RddQueue<T>,
+        one_at_a_time: bool,
+        default: Option<Rdd<T>>,
+    ) -> DStream<T> {
+        DStream::create(
+            self,
+            "queue_stream",
+            self.inner.batch_ms,
+            false,
+            QueueInput {
+                ctx: self.inner.ctx.clone(),
+                queue: queue.clone(),
+                one_at_a_time,
+                default,
+            },
+        )
+    }
+
+    /// The union of several streams with the same slide.
+    pub fn union<T: Data>(&self, streams: &[DStream<T>]) -> Result<DStream<T>> {
+        crate::dstream::union_of(streams)
+    }
+
+    /// Starts generating batches: the first at zero time + one interval.
+    ///
+    /// # Errors
+    /// When already started or stopped, or when no output operation is registered.
+    pub fn start(&self) -> Result<()> {
+        self.require_initialized("start")?;
+        let outputs = self.inner.outputs.lock().clone();
+        if outputs.is_empty() {
+            return Err(Error::State {
+                state: "without output operations",
+                action: "start (register print, foreach_rdd or save_as_text_files first)",
+            });
+        }
+        let batch = self.inner.batch_ms;
+        // Spark: the first batch is at the next multiple of the interval after now; zero
+        // time is one interval before it (0 on a manual clock).
+        let now = self.inner.clock.now_ms();
+        let first = (now / batch + 1) * batch;
+        let zero = first - batch;
+        let remember = *self.inner.remember_ms.lock();
+        for o in &outputs {
+            dstream::initialize(&o.stream(), zero);
+        }
+        for o in &outputs {
+            dstream::remember(&o.stream(), remember.unwrap_or(0));
+        }
+        let sched = Scheduler::start(self.clone(), zero)?;
+        *self.inner.scheduler.lock() = Some(sched);
+        for i in self.inner.inputs.lock().iter() {
+            i.start();
+        }
+        *self.inner.state.lock() = State::Active;
+        tracing::info!(
+            batch_ms = batch,
+            zero_ms = zero,
+            "streaming context started"
+        );
+        Ok(())
+    }
+
+    /// On a manual clock: moves time forward by `by` and runs every batch that falls due,
+    /// in order, returning when they are done. The error of a failed batch is returned.
+    pub fn advance(&self, by: Duration) -> Result<()> {
+        let Some(clock) = self.manual_clock() else {
+            return Err(Error::NotManualClock);
+        };
+        let sched = self.scheduler().ok_or(Error::State {
+            state: "not started",
+            action: "advance the clock",
+        })?;
+        let target = clock.now() + by.as_millis() as i64;
+        clock.set(target);
+        sched.run_due(target)
+    }
+
+    /// On a manual clock: runs the next `n` batches.
+    pub fn advance_batches(&self, n: usize) -> Result<()> {
+        self.advance(Duration::from_millis(self.inner.batch_ms as u64 * n as u64))
+    }
+
+    pub(crate) fn scheduler(&self) -> Option<Arc<Scheduler>> {
+        self.inner.scheduler.lock().clone()
+    }
+
+    /// Stops batch generation. With `graceful`, waits until every batch already generated
+    /// has been processed; otherwise queued jobs are dropped. With `stop_context`, stops the
+    /// underlying [`Context`] too.
+    pub fn stop(&self, stop_context: bool, graceful: bool) {
+        let was = {
+            let mut s = self.inner.state.lock();
+            std::mem::replace(&mut *s, State::Stopped)
+        };
+        if was == State::Active {
+            for i in self.inner.inputs.lock().iter() {
+                i.stop();
+            }
+            if let Some(sched) = self.inner.scheduler.lock().take() {
+                sched.stop(graceful);
+            }
+            tracing::info!(graceful, "streaming context stopped");
+        }
+        if stop_context {
+            self.inner.ctx.stop();
+        }
+        let _g = self.inner.error.lock();
+        self.inner.termination.notify_all();
+    }
+
+    /// Waits until the context is stopped; returns the first batch error if one occurs
+    /// first (the context keeps running: stop it).
+    pub fn await_termination(&self) -> Result<()> {
+        self.await_termination_inner(None).map(|_| ())
+    }
+
+    /// Like [`Self::await_termination`] for at most `timeout`; `Ok(true)` if stopped.
+    pub fn await_termination_or_timeout(&self, timeout: Duration) -> Result<bool> {
+        self.await_termination_inner(Some(std::time::Instant::now() + timeout))
+    }
+
+    fn await_termination_inner(&self, deadline: Option<std::time::Instant>) -> Result<bool> {
+        let mut err = self.inner.error.lock();
+        loop {
+            if let Some(f) = err.take() {
+                return Err(Error::OutputFailed {
+                    time_ms: f.time_ms,
+                    output: f.output,
+                    name: f.name,
+                    cause: f.cause,
+                });
+            }
+            if self.state() == State::Stopped {
+                return Ok(true);
+            }
+            match deadline {
+                Some(d) => {
+                    if self.inner.termination.wait_until(&mut err, d).timed_out() {
+                        return Ok(self.state() == State::Stopped);
+                    }
+                }
+                None => self.inner.termination.wait(&mut err),
+            }
+        }
+    }
+
+    pub(crate) fn report_failure(&self, f: BatchFailure) {
+        tracing::error!(
+            time_ms = f.time_ms,
+            output = f.output,
+            name = f.name,
+            "batch failed: {}",
+            f.cause
+        );
+        let mut err = self.inner.error.lock();
+        if err.is_none() {
+            *err = Some(f);
+        }
+        self.inner.termination.notify_all();
+    }
+}
+
+/// A failed output operation of a batch.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchFailure {
+    pub(crate) time_ms: i64,
+    pub(crate) output: usize,
+    pub(crate) name: &'static str,
+    pub(crate) cause: String,
+}
+
+impl BatchFailure {
+    pub(crate) fn into_error(self) -> Error {
+        Error::OutputFailed {
+            time_ms: self.time_ms,
+            output: self.output,
+            name: self.name,
+            cause: self.cause,
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! DStreams: a node per operation, each producing one RDD per batch time.
+//!
+//! A node ([`DStreamNode`]) knows its slide, its parents and how to compute the RDD of a
+//! batch time from its parents' RDDs of that or earlier times. [`Node`] adds what every
+//! DStream shares: the RDDs generated so far (remembered for `remember` duration and then
+//! dropped), persistence and periodic checkpointing. User operations are methods on the
+//! [`DStream`] handle, one file per family: `ops.rs`, `pair.rs`, `window.rs`, `state.rs`.
+
+mod ops;
+pub(crate) use ops::union_of;
+mod pair;
+mod window;
+
+use crate::context::StreamingContext;
+use crate::error::{Error, Result};
+use crate::time::Time;
+use parking_lot::Mutex;
+use spate_core::{Data, Rdd, StorageLevel};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What every DStream node shares.
+pub struct Meta {
+    id: usize,
+    name: &'static str,
+    slide_ms: i64,
+    zero_ms: Mutex<Option<i64>>,
+    remember_ms: Mutex<i64>,
+    storage: Mutex<Option<StorageLevel>>,
+    checkpoint_ms: Mutex<Option<i64>>,
+    must_checkpoint: bool,
+}
+
+impl Meta {
+    /// The stream's id (creation order).
+    pub fn id(&self) -> usize {
+        self.id
+    }
+    /// The operation that made it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    /// Its slide in milliseconds: how often it produces an RDD.
+    pub fn slide_ms(&self) -> i64 {
+        self.slide_ms
+    }
+    /// The zero time, once the context started.
+    pub fn zero_ms(&self) -> Option<i64> {
+        *self.zero_ms.lock()
+    }
+    /// How long generated RDDs are kept.
+    pub fn remember_ms(&self) -> i64 {
+        *self.remember_ms.lock()
+    }
+    /// The checkpoint interval, if set.
+    pub fn checkpoint_ms(&self) -> Option<i64> {
+        *self.checkpoint_ms.lock()
+    }
+}
+
+/// A DStream node, untyped: what the graph needs.
+pub trait DStreamBase: Send + Sync + 'static {
+    /// Shared metadata.
+    fn meta(&self) -> &Meta;
+    /// Parent streams.
+    fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>>;
+    /// How much longer than this stream's own remember duration its parents must keep
+    /// their RDDs (a window's length).
+    fn parent_remember_extra_ms(&self) -> i64;
+    /// Drops generated RDDs older than the remember duration before `time_ms`, here and
+    /// in the parents.
+    fn clear_metadata(&self, time_ms: i64);
+    /// Times of the RDDs currently remembered.
+    fn generated_times(&self) -> Vec<i64>;
+}
+
+/// A DStream node of records `T`.
+pub trait DStreamNode<T: Data>: DStreamBase {
+    /// The RDD of batch `time`: remembered, or computed now; `None` when `time` is not a
+    /// time of this stream or its input produced nothing for it.
+    fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>>;
+}
+
+/// How one kind of DStream computes a batch.
+pub(crate) trait Compute<T: Data>: Send + Sync + 'static {
+    /// The RDD of `time`; `this` is the stream's own node (for streams that build on their
+    /// own earlier RDDs).
+    fn compute(&self, time: Time, this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>>;
+    fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>>;
+    fn parent_remember_extra_ms(&self) -> i64 {
+        0
+    }
+}
+
+/// A DStream node: metadata, remembered RDDs and the kind-specific computation.
+pub(crate) struct Node<T: Data, C: Compute<T>> {
+    meta: Meta,
+    generated: Mutex<BTreeMap<i64, Rdd<T>>>,
+    c: C,
+}
+
+impl<T: Data, C: Compute<T>> DStreamBase for Node<T, C> {
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+    fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
+        self.c.dependencies()
+    }
+    fn parent_remember_extra_ms(&self) -> i64 {
+        self.c.parent_remember_extra_ms()
+    }
+    fn clear_metadata(&self, time_ms: i64) {
+        let keep_after = time_ms - self.meta.remember_ms();
+        let old: Vec<Rdd<T>> = {
+            let mut g = self.generated.lock();
+            let keep = g.split_off(&(keep_after + 1));
+            std::mem::replace(&mut *g, keep).into_values().collect()
+        };
+        for rdd in old {
+            if rdd.storage_level().is_some() {
+                rdd.unpersist();
+            }
+        }
+        for d in self.c.dependencies() {
+            d.clear_metadata(time_ms);
+        }
+    }
+    fn generated_times(&self) -> Vec<i64> {
+        self.generated.lock().keys().copied().collect()
+    }
+}
+
+impl<T: Data, C: Compute<T>> DStreamNode<T> for Node<T, C> {
+    fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>> {
+        if let Some(r) = self.generated.lock().get(&time.0) {
+            return Ok(Some(r.clone()));
+        }
+        let Some(zero) = self.meta.zero_ms() else {
+            return Err(Error::State {
+                state: "not started",
+                action: "compute a batch",
+            });
+        };
+        if time.0 <= zero || (time.0 - zero) % self.meta.slide_ms != 0 {
+            return Ok(None);
+        }
+        // Computed without holding the lock: a stream may ask for its own earlier RDDs.
+        let Some(rdd) = self.c.compute(time, self)? else {
+            return Ok(None);
+        };
+        if let Some(level) = *self.meta.storage.lock() {
+            if rdd.storage_level().is_none() {
+                rdd.clone().persist(level);
+            }
+        }
+        if let Some(ck) = self.meta.checkpoint_ms() {
+            if (time.0 - zero) % ck == 0 {
+                rdd.checkpoint()?;
+                tracing::debug!(
+                    stream = self.meta.id,
+                    time = time.0,
+                    "RDD marked for checkpointing"
+                );
+            }
+        }
+        let mut g = self.generated.lock();
+        Ok(Some(g.entry(time.0).or_insert(rdd).clone()))
+    }
+}
+
+/// Sets the zero time and remember durations of the graph under `stream` (Spark's
+/// `DStream.initialize`).
+pub(crate) fn initialize(stream: &Arc<dyn DStreamBase>, zero_ms: i64) {
+    let m = stream.meta();
+    {
+        let mut z = m.zero_ms.lock();
+        if z.is_some() {
+            return;
+        }
+        *z = Some(zero_ms);
+    }
+    if m.must_checkpoint && m.checkpoint_ms().is_none() {
+        // Spark: the smallest multiple of the slide of at least 10 seconds.
+        let slide = m.slide_ms;
+        *m.checkpoint_ms.lock() = Some(slide * ((10_000 + slide - 1) / slide));
+    }
+    let mut min_remember = m.slide_ms;
+    if let Some(ck) = m.checkpoint_ms() {
+        if min_remember <= ck {
+            min_remember = ck * 2;
+        }
+    }
+    {
+        let mut r = m.remember_ms.lock();
+        if *r < min_remember {
+            *r = min_remember;
+        }
+    }
+    for d in stream.dependencies() {
+        initialize(&d, zero_ms);
+    }
+}
+
+/// Raises remember durations (Spark's `DStream.remember`): at least `ms` here, and this
+/// stream's needs plus its window in the parents.
+pub(crate) fn remember(stream: &Arc<dyn DStreamBase>, ms: i64) {
+    let m = stream.meta();
+    let own = {
+        let mut r = m.remember_ms.lock();
+        if ms > *r {
+            *r = ms;
+        }
+        *r
+    };
+    let parent = own + stream.parent_remember_extra_ms();
+    for d in stream.dependencies() {
+        remember(&d, parent);
+    }
+}
+
+/// A discretized stream: a sequence of RDDs of records `T`, one per slide interval. A
+/// cheap, clonable handle; operations build new streams, output operations register jobs.
+pub struct DStream<T: Data> {
+    pub(crate) node: Arc<dyn DStreamNode<T>>,
+    pub(crate) ssc: StreamingContext,
+}
+
+impl<T: Data> Clone for DStream<T> {
+    fn clone(&self) -> Self {
+        DStream {
+            node: self.node.clone(),
+            ssc: self.ssc.clone(),
+        }
+    }
+}
+
+impl<T: Data> std::fmt::Debug for DStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.node.meta();
+        write!(f, "DStream[{}] {} (slide {} ms)", m.id, m.name, m.slide_ms)
+    }
+}
+
+impl<T: Data> DStream<T> {
+    /// Wraps a computation as a new stream of this context.
+    pub(crate) fn create<C: Compute<T>>(
+        ssc: &StreamingContext,
+        name: &'static str,
+        slide_ms: i64,
+        must_checkpoint: bool,
+        c: C,
+    ) -> DStream<T> {
+        let node = Node {
+            meta: Meta {
+                id: ssc.new_stream_id(),
+                name,
+                slide_ms,
+                zero_ms: Mutex::new(None),
+                remember_ms: Mutex::new(0),
+                storage: Mutex::new(None),
+                checkpoint_ms: Mutex::new(None),
+                must_checkpoint,
+            },
+            generated: Mutex::new(BTreeMap::new()),
+            c,
+        };
+        DStream {
+            node: Arc::new(node),
+            ssc: ssc.clone(),
+        }
+    }
+
+    /// The untyped node.
+    pub fn base(&self) -> Arc<dyn DStreamBase> {
+        self.node.clone()
+    }
+
+    /// The stream's context.
+    pub fn context(&self) -> &StreamingContext {
+        &self.ssc
+    }
+
+    /// How often the stream produces an RDD, in milliseconds.
+    pub fn slide_ms(&self) -> i64 {
+        self.node.meta().slide_ms
+    }
+
+    /// The RDD of batch `time` (computing it if needed).
+    pub fn get_or_compute(&self, time: Time) -> Result<Option<Rdd<T>>> {
+        self.node.get_or_compute(time)
+    }
+
+    /// Persists every generated RDD at `level`.
+    pub fn persist(self, level: StorageLevel) -> Self {
+        *self.node.meta().storage.lock() = Some(level);
+        self
+    }
+
+    /// `persist(MEMORY_ONLY_SER)`, Spark's default for DStreams.
+    pub fn cache(self) -> Self {
+        self.persist(StorageLevel::MEMORY_ONLY_SER)
+    }
+
+    /// Checkpoints the generated RDDs every `interval` (a multiple of the slide), cutting
+    /// their lineage; needs `StreamingContext::checkpoint(dir)`.
+    pub fn checkpoint(self, interval: std::time::Duration) -> Result<Self> {
+        let ms = crate::time::millis_of("checkpoint interval", interval)?;
+        crate::time::check_multiple("checkpoint interval", ms, "slide duration", self.slide_ms())?;
+        *self.node.meta().checkpoint_ms.lock() = Some(ms);
+        Ok(self)
+    }
+
+    /// The RDDs of every batch time in `[from, to]` (both inclusive, floored to the
+    /// stream's times) that this stream has or can compute, oldest first (Spark's `slice`).
+    pub fn slice(&self, from: Time, to: Time) -> Result<Vec<Rdd<T>>> {
+        let m = self.node.meta();
+        let Some(zero) = m.zero_ms() else {
+            return Err(Error::State {
+                state: "not started",
+                action: "slice",
+            });
+        };
+        let slide = m.slide_ms;
+        let align = |t: i64| zero + (t - zero).div_euclid(slide) * slide;
+        // Both ends are floored to the stream's times, as Spark does.
+        let mut t = align(from.0);
+        let end = align(to.0);
+        let mut out = Vec::new();
+        while t <= end {
+            if let Some(r) = self.get_or_compute(Time(t))? {
+                out.push(r);
+            }
+            t += slide;
+        }
+        Ok(out)
+    }
+}

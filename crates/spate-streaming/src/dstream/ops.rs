@@ -1,0 +1,281 @@
+//! Stateless operations: each batch's RDD transformed on its own.
+
+use super::{Compute, DStream, DStreamBase, DStreamNode};
+use crate::error::{Error, Result};
+use crate::time::Time;
+use spate_core::{BoxIter, Data, Key, Rdd};
+use std::sync::Arc;
+
+/// The function of a [`Transformed`] stream.
+pub(crate) type RddFn<T, U> = dyn Fn(Rdd<T>, Time) -> Result<Rdd<U>> + Send + Sync;
+
+/// A stream whose RDD is a function of its parent's RDD of the same time; no RDD when the
+/// parent has none.
+pub(crate) struct Transformed<T: Data, U: Data> {
+    parent: Arc<dyn DStreamNode<T>>,
+    f: Arc<RddFn<T, U>>,
+}
+
+impl<T: Data, U: Data> Compute<U> for Transformed<T, U> {
+    fn compute(&self, time: Time, _this: &dyn DStreamNode<U>) -> Result<Option<Rdd<U>>> {
+        match self.parent.get_or_compute(time)? {
+            Some(rdd) => Ok(Some((self.f)(rdd, time)?)),
+            None => Ok(None),
+        }
+    }
+    fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
+        vec![self.parent.clone()]
+    }
+}
+
+/// A stream whose RDD is a function of two parents' RDDs of the same time.
+pub(crate) struct Transformed2<T: Data, U: Data, V: Data> {
+    a: Arc<dyn DStreamNode<T>>,
+    b: Arc<dyn DStreamNode<U>>,
+    f: Arc<dyn Fn(Rdd<T>, Rdd<U>, Time) -> Result<Rdd<V>> + Send + Sync>,
+}
+
+impl<T: Data, U: Data, V: Data> Compute<V> for Transformed2<T, U, V> {
+    fn compute(&self, time: Time, _this: &dyn DStreamNode<V>) -> Result<Option<Rdd<V>>> {
+        match (self.a.get_or_compute(time)?, self.b.get_or_compute(time)?) {
+            (Some(a), Some(b)) => Ok(Some((self.f)(a, b, time)?)),
+            _ => Ok(None),
+        }
+    }
+    fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
+        vec![self.a.clone(), self.b.clone()]
+    }
+}
+
+/// The union of several streams' RDDs of the same time.
+pub(crate) struct Union<T: Data> {
+    parents: Vec<Arc<dyn DStreamNode<T>>>,
+}
+
+impl<T: Data> Compute<T> for Union<T> {
+    fn compute(&self, time: Time, _this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
+        let mut rdds = Vec::new();
+        for p in &self.parents {
+            if let Some(r) = p.get_or_compute(time)? {
+                rdds.push(r);
+            }
+        }
+        if rdds.is_empty() {
+            return Ok(None);
+        }
+        let ctx = rdds[0].context().clone();
+        Ok(Some(ctx.union(rdds)))
+    }
+    fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
+        self.parents
+            .iter()
+            .map(|p| p.clone() as Arc<dyn DStreamBase>)
+            .collect()
+    }
+}
+
+/// Unions streams of one context; they must share a slide.
+pub(crate) fn union_of<T: Data>(streams: &[DStream<T>]) -> Result<DStream<T>> {
+    let first = streams.first().ok_or_else(|| Error::InvalidDuration {
+        what: "union".into(),
+        reason: "needs at least one stream".into(),
+    })?;
+    let slide = first.slide_ms();
+    if let Some(s) = streams.iter().find(|s| s.slide_ms() != slide) {
+        return Err(Error::InvalidDuration {
+            what: "union".into(),
+            reason: format!(
+                "streams have different slides ({} ms and {} ms)",
+                slide,
+                s.slide_ms()
+            ),
+        });
+    }
+    Ok(DStream::create(
+        &first.ssc,
+        "union",
+        slide,
+        false,
+        Union {
+            parents: streams.iter().map(|s| s.node.clone()).collect(),
+        },
+    ))
+}
+
+impl<T: Data> DStream<T> {
+    /// Each batch's RDD transformed by `f(rdd, time)` (Spark's `transform`).
+    pub fn transform<U: Data, F>(&self, f: F) -> DStream<U>
+    where
+        F: Fn(Rdd<T>, Time) -> Result<Rdd<U>> + Send + Sync + 'static,
+    {
+        self.transform_named("transform", f)
+    }
+
+    pub(crate) fn transform_named<U: Data, F>(&self, name: &'static str, f: F) -> DStream<U>
+    where
+        F: Fn(Rdd<T>, Time) -> Result<Rdd<U>> + Send + Sync + 'static,
+    {
+        DStream::create(
+            &self.ssc,
+            name,
+            self.slide_ms(),
+            false,
+            Transformed {
+                parent: self.node.clone(),
+                f: Arc::new(f),
+            },
+        )
+    }
+
+    /// Each batch's RDDs of this stream and `other` combined by `f(a, b, time)` (Spark's
+    /// `transformWith`). The streams must share a slide.
+    pub fn transform_with<U: Data, V: Data, F>(
+        &self,
+        other: &DStream<U>,
+        f: F,
+    ) -> Result<DStream<V>>
+    where
+        F: Fn(Rdd<T>, Rdd<U>, Time) -> Result<Rdd<V>> + Send + Sync + 'static,
+    {
+        if other.slide_ms() != self.slide_ms() {
+            return Err(Error::InvalidDuration {
+                what: "transform_with".into(),
+                reason: format!(
+                    "streams have different slides ({} ms and {} ms)",
+                    self.slide_ms(),
+                    other.slide_ms()
+                ),
+            });
+        }
+        Ok(DStream::create(
+            &self.ssc,
+            "transform_with",
+            self.slide_ms(),
+            false,
+            Transformed2 {
+                a: self.node.clone(),
+                b: other.node.clone(),
+                f: Arc::new(f),
+            },
+        ))
+    }
+
+    /// Each record transformed by `f`.
+    pub fn map<U: Data, F>(&self, f: F) -> DStream<U>
+    where
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.transform_named("map", move |rdd, _| {
+            let f = f.clone();
+            Ok(rdd.map(move |x| f(x)))
+        })
+    }
+
+    /// Each record turned into zero or more records.
+    pub fn flat_map<U: Data, I, F>(&self, f: F) -> DStream<U>
+    where
+        I: IntoIterator<Item = U> + 'static,
+        I::IntoIter: 'static,
+        F: Fn(T) -> I + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.transform_named("flat_map", move |rdd, _| {
+            let f = f.clone();
+            Ok(rdd.flat_map(move |x| f(x)))
+        })
+    }
+
+    /// The records for which `f` is true.
+    pub fn filter<F>(&self, f: F) -> DStream<T>
+    where
+        F: Fn(&T) -> bool + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.transform_named("filter", move |rdd, _| {
+            let f = f.clone();
+            Ok(rdd.filter(move |x| f(x)))
+        })
+    }
+
+    /// Each partition of each batch transformed at once.
+    pub fn map_partitions<U: Data, I, F>(&self, f: F) -> DStream<U>
+    where
+        I: IntoIterator<Item = U>,
+        I::IntoIter: 'static,
+        F: Fn(BoxIter<T>) -> I + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.transform_named("map_partitions", move |rdd, _| {
+            let f = f.clone();
+            Ok(rdd.map_partitions(move |it| f(it)))
+        })
+    }
+
+    /// Each partition of each batch as one vector.
+    pub fn glom(&self) -> DStream<Vec<T>> {
+        self.transform_named("glom", |rdd, _| Ok(rdd.glom()))
+    }
+
+    /// Each batch shuffled into `partitions` partitions.
+    pub fn repartition(&self, partitions: usize) -> DStream<T> {
+        self.transform_named("repartition", move |rdd, _| Ok(rdd.repartition(partitions)))
+    }
+
+    /// This stream's and `other`'s records of each batch together.
+    pub fn union(&self, other: &DStream<T>) -> Result<DStream<T>> {
+        union_of(&[self.clone(), other.clone()])
+    }
+
+    /// The number of records of each batch: one element, `0` for an empty batch.
+    pub fn count(&self) -> DStream<i64> {
+        self.transform_named("count", |rdd, _| {
+            let ctx = rdd.context().clone();
+            let partial = rdd.map_partitions(|it| std::iter::once(it.count() as i64));
+            Ok(partial
+                .union(&ctx.parallelize(vec![0i64], 1))
+                .coalesce(1, false)
+                .map_partitions(|it| std::iter::once(it.sum::<i64>())))
+        })
+    }
+
+    /// Each batch reduced to one element by an associative, commutative `f`; nothing for
+    /// an empty batch.
+    pub fn reduce<F>(&self, f: F) -> DStream<T>
+    where
+        F: Fn(T, T) -> T + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        self.transform_named("reduce", move |rdd, _| {
+            let f = f.clone();
+            Ok(rdd
+                .map(|x| ((), x))
+                .reduce_by_key_with(move |a, b| f(a, b), 1)
+                .values())
+        })
+    }
+
+    /// The RDDs of the batches in `[from, to]`; see [`DStream::slice`].
+    pub fn slice_times(&self, from: Time, to: Time) -> Result<Vec<Rdd<T>>> {
+        self.slice(from, to)
+    }
+}
+
+impl<T: Key> DStream<T> {
+    /// How often each distinct record occurs in each batch.
+    pub fn count_by_value(&self) -> DStream<(T, i64)> {
+        self.count_by_value_with(0)
+    }
+
+    /// [`DStream::count_by_value`] into `partitions` partitions (0: the default).
+    pub fn count_by_value_with(&self, partitions: usize) -> DStream<(T, i64)> {
+        self.transform_named("count_by_value", move |rdd, _| {
+            let pairs = rdd.map(|x| (x, 1i64));
+            Ok(if partitions == 0 {
+                pairs.reduce_by_key(|a, b| a + b)
+            } else {
+                pairs.reduce_by_key_with(|a, b| a + b, partitions)
+            })
+        })
+    }
+}

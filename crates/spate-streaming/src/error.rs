@@ -1,0 +1,56 @@
+//! The one error type of `spate-streaming`.
+
+/// What can go wrong in the streaming layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An error of the batch engine.
+    #[error(transparent)]
+    Core(#[from] spate_core::Error),
+
+    /// A duration is not usable here (zero, or not a multiple of the batch interval).
+    #[error("{what}: {reason}")]
+    InvalidDuration {
+        /// Which duration.
+        what: String,
+        /// Why it is rejected.
+        reason: String,
+    },
+
+    /// The operation is not allowed in the context's current state.
+    #[error("streaming context is {state}: cannot {action}")]
+    State {
+        /// The state.
+        state: &'static str,
+        /// What was attempted.
+        action: &'static str,
+    },
+
+    /// An output operation failed for a batch.
+    #[error("output operation {output} ({name}) failed for batch {time_ms} ms: {cause}")]
+    OutputFailed {
+        /// Batch time in milliseconds.
+        time_ms: i64,
+        /// Index of the output operation, in declaration order.
+        output: usize,
+        /// The operation (`print`, `foreach_rdd`, ...).
+        name: &'static str,
+        /// The cause.
+        cause: String,
+    },
+
+    /// A manual-clock operation on a context that uses the system clock.
+    #[error("this streaming context runs on the system clock; manual advancing needs ManualClock")]
+    NotManualClock,
+
+    /// A source failed.
+    #[error("input {stream}: {reason}")]
+    Input {
+        /// The input stream.
+        stream: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// `Result` with spate-streaming's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,85 @@
+//! `queue_stream`: batches taken from a queue of RDDs the program fills.
+
+use crate::dstream::{Compute, DStreamBase, DStreamNode};
+use crate::error::Result;
+use crate::time::Time;
+use parking_lot::Mutex;
+use spate_core::{Context, Data, Rdd};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// A queue of RDDs feeding a `queue_stream`; push to it before or while the stream runs.
+pub struct RddQueue<T: Data> {
+    inner: Arc<Mutex<VecDeque<Rdd<T>>>>,
+}
+
+impl<T: Data> Clone for RddQueue<T> {
+    fn clone(&self) -> Self {
+        RddQueue {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Data> Default for RddQueue<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Data> RddQueue<T> {
+    /// An empty queue.
+    pub fn new() -> Self {
+        RddQueue {
+            inner: Arc::new(Mutex::new(VecDeque::new())),
+        }
+    }
+
+    /// Appends an RDD.
+    pub fn push(&self, rdd: Rdd<T>) {
+        self.inner.lock().push_back(rdd);
+    }
+
+    /// RDDs waiting.
+    pub fn len(&self) -> usize {
+        self.inner.lock().len()
+    }
+
+    /// Whether no RDD is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.inner.lock().is_empty()
+    }
+}
+
+/// Spark's `QueueInputDStream`: one RDD per batch (or all queued, united), the default RDD
+/// or an empty RDD when the queue is empty.
+pub(crate) struct QueueInput<T: Data> {
+    pub(crate) ctx: Context,
+    pub(crate) queue: RddQueue<T>,
+    pub(crate) one_at_a_time: bool,
+    pub(crate) default: Option<Rdd<T>>,
+}
+
+impl<T: Data> Compute<T> for QueueInput<T> {
+    fn compute(&self, _time: Time, _this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
+        let taken: Vec<Rdd<T>> = {
+            let mut q = self.queue.inner.lock();
+            if self.one_at_a_time {
+                q.pop_front().into_iter().collect()
+            } else {
+                q.drain(..).collect()
+            }
+        };
+        Ok(Some(match taken.len() {
+            0 => match &self.default {
+                Some(d) => d.clone(),
+                None => self.ctx.empty(),
+            },
+            1 => taken.into_iter().next().expect("one RDD"),
+            _ => self.ctx.union(taken),
+        }))
+    }
+    fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,35 @@
+//! # spate-streaming: Spark Streaming's DStreams over spate's RDDs
+//!
+//! ```text
+//!   StreamingContext ─ batch interval, clock (system | manual)
+//!      │ inputs: queue_stream, sockets, files, receivers ──▶ DStream<T>
+//!      │ transformations build DStream nodes; output ops register jobs
+//!      ▼
+//!   Scheduler: every interval, each output op's job for batch time t (declaration
+//!   order) ─▶ worker threads (spate.streaming.concurrentJobs) ─▶ RDD actions on the
+//!   batch engine; batch records ─▶ StreamingListener; old RDDs forgotten
+//! ```
+//!
+//! Batch k runs at zero time + k × batch interval; a manual clock's zero is 0, the system
+//! clock's is the start time aligned down to the interval.
+
+mod clock;
+mod context;
+pub mod dstream;
+mod error;
+pub mod input;
+mod listener;
+mod output;
+mod scheduler;
+mod show;
+mod time;
+
+pub use clock::{Clock, ManualClock};
+pub use context::{State, StreamingContext};
+pub use dstream::DStream;
+pub use error::{Error, Result};
+pub use input::RddQueue;
+pub use listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener};
+pub use output::{batch_file_name, format_batch, BoxError};
+pub use show::Show;
+pub use time::Time;

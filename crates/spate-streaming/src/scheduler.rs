@@ -1,0 +1,392 @@
+//! The job generator and the job scheduler.
+//!
+//! Every batch interval the generator asks each output operation, in declaration order,
+//! for its job for that batch time, and queues the batch's jobs; `spate.streaming.
+//! concurrentJobs` worker threads run them (one worker: strictly in order). When a batch's
+//! last job ends, its record is completed, listeners hear of it, and the streams forget
+//! RDDs older than their remember duration. On the system clock a generator thread fires
+//! at every interval; on a manual clock [`crate::StreamingContext::advance`] generates and
+//! waits for the batches that fell due.
+
+use crate::context::{BatchFailure, StreamingContext};
+use crate::error::Result;
+use crate::listener::{BatchInfo, OutputOperationInfo, StreamingListener};
+use crate::output::JobFn;
+use crate::time::Time;
+use crossbeam_channel::{Receiver, Sender};
+use parking_lot::{Condvar, Mutex};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+const KEEP_COMPLETED: usize = 1000;
+
+/// A batch in flight.
+struct Batch {
+    info: Mutex<BatchInfo>,
+    remaining: AtomicUsize,
+    done: Mutex<bool>,
+    done_cv: Condvar,
+    failure: Mutex<Option<BatchFailure>>,
+}
+
+struct QueuedJob {
+    batch: Arc<Batch>,
+    index: usize,
+    name: &'static str,
+    job: JobFn,
+}
+
+/// Generator and workers of one started context.
+pub(crate) struct Scheduler {
+    ssc: StreamingContext,
+    /// The next batch time to generate.
+    next_ms: Mutex<i64>,
+    tx: Mutex<Option<Sender<QueuedJob>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    generator: Mutex<Option<JoinHandle<()>>>,
+    stopping: AtomicBool,
+    discard: Arc<AtomicBool>,
+    in_flight: Mutex<Vec<Arc<Batch>>>,
+}
+
+fn notify(listeners: &[Arc<dyn StreamingListener>], f: impl Fn(&dyn StreamingListener)) {
+    for l in listeners {
+        if std::panic::catch_unwind(AssertUnwindSafe(|| f(l.as_ref()))).is_err() {
+            tracing::warn!("a streaming listener panicked; ignored");
+        }
+    }
+}
+
+impl Scheduler {
+    pub(crate) fn start(ssc: StreamingContext, zero_ms: i64) -> Result<Arc<Scheduler>> {
+        let workers_n = ssc
+            .ctx()
+            .conf()
+            .get_count("spate.streaming.concurrentJobs")?
+            .unwrap_or(1)
+            .max(1);
+        let (tx, rx) = crossbeam_channel::unbounded::<QueuedJob>();
+        let sched = Arc::new(Scheduler {
+            ssc: ssc.clone(),
+            next_ms: Mutex::new(zero_ms + ssc.batch_ms()),
+            tx: Mutex::new(Some(tx)),
+            workers: Mutex::new(Vec::new()),
+            generator: Mutex::new(None),
+            stopping: AtomicBool::new(false),
+            discard: Arc::new(AtomicBool::new(false)),
+            in_flight: Mutex::new(Vec::new()),
+        });
+        for i in 0..workers_n {
+            let rx: Receiver<QueuedJob> = rx.clone();
+            let s = Arc::downgrade(&sched);
+            let discard = sched.discard.clone();
+            let h = std::thread::Builder::new()
+                .name(format!("spate-streaming-job-{i}"))
+                .stack_size(32 << 20)
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        let Some(s) = s.upgrade() else { break };
+                        if discard.load(Ordering::Acquire) {
+                            s.finish_job(&job.batch, job.index, job.name, None, None, true);
+                            continue;
+                        }
+                        s.run_job(job);
+                    }
+                })
+                .expect("spawn streaming job thread");
+            sched.workers.lock().push(h);
+        }
+        if ssc.manual_clock().is_none() {
+            let s = sched.clone();
+            let h = std::thread::Builder::new()
+                .name("spate-streaming-generator".into())
+                .stack_size(32 << 20)
+                .spawn(move || s.generator_loop())
+                .expect("spawn generator thread");
+            *sched.generator.lock() = Some(h);
+        }
+        Ok(sched)
+    }
+
+    fn now(&self) -> i64 {
+        self.ssc.inner.clock.now_ms()
+    }
+
+    fn generator_loop(self: Arc<Self>) {
+        loop {
+            let next = *self.next_ms.lock();
+            loop {
+                if self.stopping.load(Ordering::Acquire) {
+                    return;
+                }
+                let now = self.now();
+                if now >= next {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(
+                    (next - now).clamp(1, 50) as u64
+                ));
+            }
+            *self.next_ms.lock() = next + self.ssc.batch_ms();
+            self.generate(Time(next));
+        }
+    }
+
+    /// Manual clock: generates every batch up to `target` and waits for each.
+    pub(crate) fn run_due(&self, target: i64) -> Result<()> {
+        let mut first_failure = None;
+        loop {
+            let next = {
+                let mut n = self.next_ms.lock();
+                if *n > target || self.stopping.load(Ordering::Acquire) {
+                    break;
+                }
+                let t = *n;
+                *n += self.ssc.batch_ms();
+                t
+            };
+            let batch = self.generate(Time(next));
+            let mut done = batch.done.lock();
+            while !*done {
+                batch.done_cv.wait(&mut done);
+            }
+            drop(done);
+            if first_failure.is_none() {
+                first_failure = batch.failure.lock().clone();
+            }
+        }
+        match first_failure {
+            Some(f) => Err(f.into_error()),
+            None => Ok(()),
+        }
+    }
+
+    /// Generates the jobs of batch `time` and queues them.
+    fn generate(&self, time: Time) -> Arc<Batch> {
+        let inputs = self.ssc.inner.inputs.lock().clone();
+        let num_records = inputs.iter().map(|i| i.records_for(time)).sum();
+        let outputs = self.ssc.inner.outputs.lock().clone();
+        let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
+        let mut failure = None;
+        for (i, o) in outputs.iter().enumerate() {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| o.generate_job(time))) {
+                Ok(Ok(Some(job))) => jobs.push((i, o.name(), job)),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => {
+                    failure.get_or_insert(BatchFailure {
+                        time_ms: time.0,
+                        output: i,
+                        name: o.name(),
+                        cause: format!("generating the batch's RDD: {e}"),
+                    });
+                }
+                Err(p) => {
+                    failure.get_or_insert(BatchFailure {
+                        time_ms: time.0,
+                        output: i,
+                        name: o.name(),
+                        cause: format!(
+                            "generating the batch's RDD panicked: {}",
+                            spate_core::scheduler::panic_message(p.as_ref())
+                        ),
+                    });
+                }
+            }
+        }
+        let info = BatchInfo {
+            batch_time: time,
+            submission_ms: self.now(),
+            processing_start_ms: None,
+            processing_end_ms: None,
+            num_records,
+            output_operations: jobs
+                .iter()
+                .map(|(i, name, _)| OutputOperationInfo {
+                    batch_time: time,
+                    id: *i,
+                    name,
+                    start_ms: None,
+                    end_ms: None,
+                    failure: None,
+                })
+                .collect(),
+        };
+        let batch = Arc::new(Batch {
+            info: Mutex::new(info),
+            remaining: AtomicUsize::new(jobs.len()),
+            done: Mutex::new(false),
+            done_cv: Condvar::new(),
+            failure: Mutex::new(None),
+        });
+        if let Some(f) = failure {
+            *batch.failure.lock() = Some(f.clone());
+            self.ssc.report_failure(f);
+        }
+        let listeners = self.ssc.inner.listeners.lock().clone();
+        {
+            let info = batch.info.lock().clone();
+            notify(&listeners, |l| l.on_batch_submitted(&info));
+        }
+        if jobs.is_empty() {
+            self.complete(&batch);
+            return batch;
+        }
+        self.in_flight.lock().push(batch.clone());
+        let tx = self.tx.lock().clone();
+        match tx {
+            Some(tx) => {
+                for (slot, (index, name, job)) in jobs.into_iter().enumerate() {
+                    let _ = slot;
+                    let _ = tx.send(QueuedJob {
+                        batch: batch.clone(),
+                        index,
+                        name,
+                        job,
+                    });
+                }
+            }
+            None => self.complete(&batch),
+        }
+        batch
+    }
+
+    fn run_job(&self, job: QueuedJob) {
+        let listeners = self.ssc.inner.listeners.lock().clone();
+        let start = self.now();
+        {
+            let mut info = job.batch.info.lock();
+            if info.processing_start_ms.is_none() {
+                info.processing_start_ms = Some(start);
+                let snapshot = info.clone();
+                drop(info);
+                notify(&listeners, |l| l.on_batch_started(&snapshot));
+            }
+        }
+        let op_info = self.update_op(&job.batch, job.index, |o| o.start_ms = Some(start));
+        if let Some(op) = &op_info {
+            notify(&listeners, |l| l.on_output_operation_started(op));
+        }
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(job.job));
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(p) => Some(format!(
+                "panic: {}",
+                spate_core::scheduler::panic_message(p.as_ref())
+            )),
+        };
+        self.finish_job(
+            &job.batch,
+            job.index,
+            job.name,
+            Some(self.now()),
+            failure,
+            false,
+        );
+    }
+
+    fn update_op(
+        &self,
+        batch: &Batch,
+        index: usize,
+        f: impl FnOnce(&mut OutputOperationInfo),
+    ) -> Option<OutputOperationInfo> {
+        let mut info = batch.info.lock();
+        let op = info.output_operations.iter_mut().find(|o| o.id == index)?;
+        f(op);
+        Some(op.clone())
+    }
+
+    fn finish_job(
+        &self,
+        batch: &Arc<Batch>,
+        index: usize,
+        name: &'static str,
+        end: Option<i64>,
+        failure: Option<String>,
+        discarded: bool,
+    ) {
+        let listeners = self.ssc.inner.listeners.lock().clone();
+        let op = self.update_op(batch, index, |o| {
+            o.end_ms = end;
+            o.failure = failure
+                .clone()
+                .or_else(|| discarded.then(|| "discarded by a stop".to_string()));
+        });
+        if let Some(op) = &op {
+            notify(&listeners, |l| l.on_output_operation_completed(op));
+        }
+        if let Some(cause) = failure {
+            let f = BatchFailure {
+                time_ms: batch.info.lock().batch_time.0,
+                output: index,
+                name,
+                cause,
+            };
+            batch.failure.lock().get_or_insert(f.clone());
+            self.ssc.report_failure(f);
+        }
+        if batch.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.complete(batch);
+        }
+    }
+
+    /// A batch's last job ended: record it, tell listeners, forget old RDDs.
+    fn complete(&self, batch: &Arc<Batch>) {
+        let info = {
+            let mut info = batch.info.lock();
+            let now = self.now();
+            if info.processing_start_ms.is_none() {
+                info.processing_start_ms = Some(now);
+            }
+            info.processing_end_ms = Some(now);
+            info.clone()
+        };
+        tracing::info!(
+            batch = %info.batch_time,
+            records = info.num_records,
+            scheduling_delay_ms = info.scheduling_delay_ms().unwrap_or(0),
+            processing_ms = info.processing_delay_ms().unwrap_or(0),
+            total_delay_ms = info.total_delay_ms().unwrap_or(0),
+            "batch completed"
+        );
+        let listeners = self.ssc.inner.listeners.lock().clone();
+        notify(&listeners, |l| l.on_batch_completed(&info));
+        {
+            let mut c = self.ssc.inner.completed.lock();
+            c.push(info.clone());
+            if c.len() > KEEP_COMPLETED {
+                let extra = c.len() - KEEP_COMPLETED;
+                c.drain(..extra);
+            }
+        }
+        let outputs = self.ssc.inner.outputs.lock().clone();
+        for o in outputs {
+            o.stream().clear_metadata(info.batch_time.0);
+        }
+        self.in_flight.lock().retain(|b| !Arc::ptr_eq(b, batch));
+        *batch.done.lock() = true;
+        batch.done_cv.notify_all();
+    }
+
+    /// Stops generating; waits for queued batches when graceful, else drops their jobs.
+    pub(crate) fn stop(&self, graceful: bool) {
+        self.stopping.store(true, Ordering::Release);
+        if let Some(g) = self.generator.lock().take() {
+            let _ = g.join();
+        }
+        if !graceful {
+            self.discard.store(true, Ordering::Release);
+        }
+        // Closing the queue lets the workers finish what is queued (or discard it) and exit.
+        self.tx.lock().take();
+        let me = std::thread::current().id();
+        for w in self.workers.lock().drain(..) {
+            if w.thread().id() != me {
+                let _ = w.join();
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The streaming context on a manual clock: batch times, stateless operations, outputs.
+
+use parking_lot::Mutex;
+use spate_core::Context;
+use spate_streaming::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn ssc() -> StreamingContext {
+    StreamingContext::with_clock(
+        Context::local(2).unwrap(),
+        Duration::from_secs(1),
+        Clock::manual(),
+    )
+    .unwrap()
+}
+
+type Out<T> = Arc<Mutex<Vec<(i64, Vec<T>)>>>;
+
+fn collect<T: spate_core::Data>(s: &DStream<T>) -> Out<T> {
+    let out: Out<T> = Arc::new(Mutex::new(Vec::new()));
+    let o = out.clone();
+    s.foreach_rdd(move |rdd, t| {
+        o.lock().push((t.millis(), rdd.collect()?));
+        Ok(())
+    });
+    out
+}
+
+fn feed(ssc: &StreamingContext, batches: &[&[&str]]) -> DStream<String> {
+    let q = RddQueue::new();
+    for b in batches {
+        q.push(
+            ssc.ctx()
+                .parallelize(b.iter().map(|s| s.to_string()).collect(), 2),
+        );
+    }
+    ssc.queue_stream(&q, true, None)
+}
+
+#[test]
+fn batches_run_at_multiples_of_the_interval_with_stateless_ops() {
+    let ssc = ssc();
+    let s = feed(&ssc, &[&["a", "bb"], &[], &["ccc", "a", "a"]]);
+    let upper = collect(&s.map(|x| x.to_uppercase()));
+    let counts = collect(&s.count());
+    let lens = collect(&s.filter(|x| x.len() > 1).map(|x| x.len()));
+    let reduced = collect(&s.map(|x| x.len() as i64).reduce(|a, b| a + b));
+    ssc.start().unwrap();
+    ssc.advance_batches(4).unwrap();
+    let u = upper.lock().clone();
+    assert_eq!(
+        u.iter().map(|b| b.0).collect::<Vec<_>>(),
+        vec![1000, 2000, 3000, 4000]
+    );
+    assert_eq!(u[0].1, vec!["A", "BB"]);
+    assert_eq!(u[2].1, vec!["CCC", "A", "A"]);
+    assert!(u[3].1.is_empty(), "an empty queue gives an empty batch");
+    let c: Vec<Vec<i64>> = counts.lock().iter().map(|b| b.1.clone()).collect();
+    assert_eq!(
+        c,
+        vec![vec![2], vec![0], vec![3], vec![0]],
+        "count of an empty batch is [0]"
+    );
+    assert_eq!(lens.lock()[2].1, vec![3]);
+    let r: Vec<Vec<i64>> = reduced.lock().iter().map(|b| b.1.clone()).collect();
+    assert_eq!(
+        r,
+        vec![vec![3], vec![], vec![5], vec![]],
+        "reduce of an empty batch is empty"
+    );
+    ssc.stop(true, true);
+}
+
+#[test]
+fn print_uses_sparks_format() {
+    let text = format_batch(
+        &[("a".to_string(), 1i64), ("b".to_string(), 2)],
+        1,
+        Time(2000),
+    );
+    assert_eq!(
+        text,
+        "-------------------------------------------\nTime: 2000 ms\n-------------------------------------------\n(a,1)\n...\n\n"
+    );
+    let text = format_batch::<i32>(&[], 10, Time(1000));
+    assert_eq!(
+        text,
+        "-------------------------------------------\nTime: 1000 ms\n-------------------------------------------\n\n"
+    );
+}
+
+#[test]
+fn windows_with_and_without_inverse() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssc = ssc();
+    ssc.checkpoint(dir.path()).unwrap();
+    let s = feed(&ssc, &[&["a"], &["a", "b"], &["b"], &[], &["c"]]);
+    let pairs = s.map(|w| (w, 1i64));
+    let w = Duration::from_secs(2);
+    let sl = Duration::from_secs(1);
+    let plain = collect(
+        &pairs
+            .reduce_by_key_and_window(|a, b| a + b, w, sl, 2usize)
+            .unwrap(),
+    );
+    let inv = collect(
+        &pairs
+            .reduce_by_key_and_window_inv(
+                |a, b| a + b,
+                |a, b| a - b,
+                w,
+                sl,
+                2usize,
+                None::<fn(&(String, i64)) -> bool>,
+            )
+            .unwrap(),
+    );
+    let filtered = collect(
+        &pairs
+            .reduce_by_key_and_window_inv(
+                |a, b| a + b,
+                |a, b| a - b,
+                w,
+                sl,
+                2usize,
+                Some(|kv: &(String, i64)| kv.1 != 0),
+            )
+            .unwrap(),
+    );
+    let windowed = collect(&s.window(w, sl).unwrap());
+    let counted = collect(&s.count_by_window(w, sl).unwrap());
+    ssc.start().unwrap();
+    ssc.advance_batches(7).unwrap();
+    let sorted = |o: &Out<(String, i64)>| -> Vec<Vec<(String, i64)>> {
+        o.lock()
+            .iter()
+            .map(|b| {
+                let mut v = b.1.clone();
+                v.sort();
+                v
+            })
+            .collect()
+    };
+    let kv = |v: &[(&str, i64)]| {
+        v.iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        sorted(&plain),
+        vec![
+            kv(&[("a", 1)]),
+            kv(&[("a", 2), ("b", 1)]),
+            kv(&[("a", 1), ("b", 2)]),
+            kv(&[("b", 1)]),
+            kv(&[("c", 1)]),
+            kv(&[("c", 1)]),
+            kv(&[]),
+        ]
+    );
+    assert_eq!(
+        sorted(&inv),
+        vec![
+            kv(&[("a", 1)]),
+            kv(&[("a", 2), ("b", 1)]),
+            kv(&[("a", 1), ("b", 2)]),
+            kv(&[("a", 0), ("b", 1)]),
+            kv(&[("a", 0), ("b", 0), ("c", 1)]),
+            kv(&[("a", 0), ("b", 0), ("c", 1)]),
+            kv(&[("a", 0), ("b", 0), ("c", 0)]),
+        ]
+    );
+    assert_eq!(
+        sorted(&filtered),
+        sorted(&plain),
+        "filtering zero counts gives the plain result"
+    );
+    let win: Vec<Vec<String>> = windowed.lock().iter().map(|b| b.1.clone()).collect();
+    assert_eq!(
+        win[1],
+        vec!["a", "a", "b"],
+        "window in (T-W, T], oldest first"
+    );
+    let cw: Vec<Vec<i64>> = counted.lock().iter().map(|b| b.1.clone()).collect();
+    assert_eq!(
+        cw,
+        vec![
+            vec![1],
+            vec![3],
+            vec![3],
+            vec![1],
+            vec![1],
+            vec![1],
+            vec![0]
+        ]
+    );
+    ssc.stop(true, false);
+}
+
+#[test]
+fn a_window_not_a_multiple_of_the_batch_is_rejected() {
+    let ssc = ssc();
+    let s = feed(&ssc, &[]);
+    let e = s
+        .window(Duration::from_millis(1500), Duration::from_secs(1))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("1500") && e.contains("multiple"), "{e}");
+}
+
+#[test]
+fn a_failing_output_surfaces_from_await_termination_with_the_batch() {
+    let ssc = ssc();
+    let s = feed(&ssc, &[&["ok"], &["boom"]]);
+    s.foreach_rdd(|rdd, _| {
+        let v = rdd.collect()?;
+        if v.iter().any(|x| x == "boom") {
+            return Err("found a boom".into());
+        }
+        Ok(())
+    });
+    ssc.start().unwrap();
+    let e = ssc.advance_batches(2).unwrap_err().to_string();
+    assert!(e.contains("2000 ms") && e.contains("found a boom"), "{e}");
+    let e = ssc.await_termination().unwrap_err().to_string();
+    assert!(e.contains("2000 ms"), "{e}");
+    ssc.stop(true, false);
+    assert!(ssc
+        .await_termination_or_timeout(Duration::from_millis(10))
+        .unwrap());
+}
