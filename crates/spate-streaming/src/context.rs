@@ -3,7 +3,7 @@
 use crate::clock::{Clock, ManualClock};
 use crate::dstream::{self, DStream};
 use crate::error::{Error, Result};
-use crate::input::{InputStream, QueueInput, RddQueue};
+use crate::input::{InputStream, QueueInput, RddQueue, ReplayInput};
 use crate::listener::{BatchInfo, StreamingListener};
 use crate::output::OutputOp;
 use crate::scheduler::Scheduler;
@@ -202,6 +202,29 @@ impl StreamingContext {
         )
     }
 
+    /// Fixed batches by batch number, for tests and replays: batch k (the k-th interval
+    /// after zero time) is `batches[k-1]` — `Some(records)` as an RDD of `partitions`
+    /// partitions (sliced as `parallelize` does), `None` as a batch with no RDD at all — and
+    /// empty batches after the end.
+    pub fn replay_stream<T: Data>(
+        &self,
+        batches: Vec<Option<Vec<T>>>,
+        partitions: usize,
+    ) -> DStream<T> {
+        DStream::create(
+            self,
+            "replay_stream",
+            self.inner.batch_ms,
+            false,
+            ReplayInput {
+                ctx: self.inner.ctx.clone(),
+                batches: Arc::new(batches),
+                partitions: partitions.max(1),
+                batch_ms: self.inner.batch_ms,
+            },
+        )
+    }
+
     /// The union of several streams with the same slide.
     pub fn union<T: Data>(&self, streams: &[DStream<T>]) -> Result<DStream<T>> {
         crate::dstream::union_of(streams)
@@ -232,6 +255,19 @@ impl StreamingContext {
         }
         for o in &outputs {
             dstream::remember(&o.stream(), remember.unwrap_or(0));
+        }
+        if self.inner.ctx.checkpoint_store().is_none() {
+            if let Some(name) = needs_checkpoint(&outputs) {
+                return Err(Error::State {
+                    state: "without a checkpoint directory",
+                    action: match name {
+                        "reduce_by_key_and_window" => "start: windowed reduce with an inverse function needs StreamingContext::checkpoint(dir)",
+                        "update_state_by_key" => "start: update_state_by_key needs StreamingContext::checkpoint(dir)",
+                        "map_with_state" => "start: map_with_state needs StreamingContext::checkpoint(dir)",
+                        _ => "start: a stream with a checkpoint interval needs StreamingContext::checkpoint(dir)",
+                    },
+                });
+            }
         }
         let sched = Scheduler::start(self.clone(), zero)?;
         *self.inner.scheduler.lock() = Some(sched);
@@ -345,6 +381,19 @@ impl StreamingContext {
         }
         self.inner.termination.notify_all();
     }
+}
+
+/// The name of a stream in the graph that checkpoints, if any.
+fn needs_checkpoint(outputs: &[Arc<dyn OutputOp>]) -> Option<&'static str> {
+    let mut stack: Vec<Arc<dyn crate::dstream::DStreamBase>> =
+        outputs.iter().map(|o| o.stream()).collect();
+    while let Some(s) = stack.pop() {
+        if s.meta().checkpoint_ms().is_some() {
+            return Some(s.meta().name());
+        }
+        stack.extend(s.dependencies());
+    }
+    None
 }
 
 /// A failed output operation of a batch.

@@ -9,7 +9,10 @@
 mod ops;
 pub(crate) use ops::union_of;
 mod pair;
+mod state;
 mod window;
+
+pub use state::{MapWithStateDStream, State, StateRecord, StateSpec};
 
 use crate::context::StreamingContext;
 use crate::error::{Error, Result};

@@ -1,9 +1,11 @@
 //! Input streams: where batches come from.
 
 mod queue;
+mod replay;
 
 pub(crate) use queue::QueueInput;
 pub use queue::RddQueue;
+pub(crate) use replay::ReplayInput;
 
 use crate::time::Time;
 
