@@ -76,6 +76,8 @@ keys! {
         "How many output jobs of the streaming scheduler run at once.";
     "spate.streaming.blockInterval", Duration, "200ms",
         "How often a receiver cuts the data it received into a block; blocks are a batch's partitions.";
+    "spate.streaming.receiverRestartDelay", Duration, "2s",
+        "How long a receiver that asked for a restart (or failed) waits before starting again.";
     "spate.streaming.receiver.maxRate", Count, "0",
         "Most records per second one receiver stores; 0 means no limit.";
     "spate.streaming.stopGracefullyOnShutdown", Bool, "false",

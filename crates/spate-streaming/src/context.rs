@@ -3,13 +3,16 @@
 use crate::clock::{Clock, ManualClock};
 use crate::dstream::{self, DStream};
 use crate::error::{Error, Result};
-use crate::input::{InputStream, QueueInput, RddQueue, ReplayInput};
+use crate::input::{
+    lines_decoder, Decoder, DirectInput, DirectRanges, DirectSource, FileInput, InputStream,
+    QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput, SocketReceiver,
+};
 use crate::listener::{BatchInfo, StreamingListener};
 use crate::output::OutputOp;
 use crate::scheduler::Scheduler;
 use crate::time::millis_of;
 use parking_lot::{Condvar, Mutex};
-use spate_core::{Context, Data, Rdd, SpateConf};
+use spate_core::{Context, Data, Rdd, SpateConf, Str};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -131,7 +134,6 @@ impl StreamingContext {
         self.inner.outputs.lock().push(op);
     }
 
-    #[allow(dead_code)] // used by receiver inputs
     pub(crate) fn register_input(&self, input: Arc<dyn InputStream>) {
         self.inner.inputs.lock().push(input);
     }
@@ -222,6 +224,78 @@ impl StreamingContext {
                 partitions: partitions.max(1),
                 batch_ms: self.inner.batch_ms,
             },
+        )
+    }
+
+    /// A stream of what a custom [`Receiver`] stores; its blocks, cut every
+    /// `spate.streaming.blockInterval`, are each batch's partitions.
+    pub fn receiver_stream<T: Data, R: Receiver<T>>(&self, receiver: R) -> DStream<T> {
+        let id = self.new_stream_id();
+        let input = ReceiverInput::new(self, id, Box::new(receiver));
+        self.register_input(input.clone());
+        DStream::create(
+            self,
+            "receiver_stream",
+            self.inner.batch_ms,
+            false,
+            ReceiverCompute { input },
+        )
+    }
+
+    /// Lines read from a TCP server at `host:port` (reconnecting when it goes away).
+    pub fn socket_text_stream(&self, host: &str, port: u16) -> DStream<Str> {
+        let d: Arc<Decoder<Str>> = Arc::new(lines_decoder);
+        self.receiver_stream(SocketReceiver::new(host, port, d))
+    }
+
+    /// Records decoded by `decoder` from a TCP server at `host:port`.
+    pub fn socket_stream<T: Data>(
+        &self,
+        host: &str,
+        port: u16,
+        decoder: Arc<Decoder<T>>,
+    ) -> DStream<T> {
+        self.receiver_stream(SocketReceiver::new(host, port, decoder))
+    }
+
+    /// The lines of files that appear in `dir` (moved in atomically; names starting with
+    /// `.` or `_` ignored), each batch the files new since the previous one.
+    pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> Result<DStream<Str>> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(Error::Input {
+                stream: format!("text_file_stream {}", dir.display()),
+                reason: "not a directory".into(),
+            });
+        }
+        let clock = self.inner.clock.clone();
+        Ok(DStream::create(
+            self,
+            "text_file_stream",
+            self.inner.batch_ms,
+            false,
+            FileInput {
+                ctx: self.inner.ctx.clone(),
+                dir,
+                new_files_only: true,
+                picked: Mutex::new(Default::default()),
+                // Spark: files older than the stream's creation are not new.
+                start_ms: Mutex::new(Some(self.inner.clock.now_ms())),
+                clock_now: Arc::new(move || clock.now_ms()),
+            },
+        ))
+    }
+
+    /// A receiver-less stream over a replayable source: each batch's range is planned,
+    /// recorded (see the returned [`DirectRanges`]) and read.
+    pub fn direct_stream<T: Data, S: DirectSource<T>>(
+        &self,
+        source: S,
+    ) -> (DStream<T>, DirectRanges<S::Range>) {
+        let (input, ranges) = DirectInput::new(self.inner.ctx.clone(), source);
+        (
+            DStream::create(self, "direct_stream", self.inner.batch_ms, false, input),
+            ranges,
         )
     }
 
@@ -316,10 +390,15 @@ impl StreamingContext {
             std::mem::replace(&mut *s, State::Stopped)
         };
         if was == State::Active {
+            // Receivers stop first; their last records become a final block.
             for i in self.inner.inputs.lock().iter() {
                 i.stop();
             }
-            if let Some(sched) = self.inner.scheduler.lock().take() {
+            let sched = self.inner.scheduler.lock().take();
+            if let Some(sched) = sched {
+                if graceful {
+                    sched.drain_inputs();
+                }
                 sched.stop(graceful);
             }
             tracing::info!(graceful, "streaming context stopped");

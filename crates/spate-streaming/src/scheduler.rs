@@ -165,8 +165,6 @@ impl Scheduler {
 
     /// Generates the jobs of batch `time` and queues them.
     fn generate(&self, time: Time) -> Arc<Batch> {
-        let inputs = self.ssc.inner.inputs.lock().clone();
-        let num_records = inputs.iter().map(|i| i.records_for(time)).sum();
         let outputs = self.ssc.inner.outputs.lock().clone();
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
         let mut failure = None;
@@ -195,6 +193,9 @@ impl Scheduler {
                 }
             }
         }
+        // Inputs give their blocks to the batch while its RDDs are generated: count after.
+        let inputs = self.ssc.inner.inputs.lock().clone();
+        let num_records = inputs.iter().map(|i| i.records_for(time)).sum();
         let info = BatchInfo {
             batch_time: time,
             submission_ms: self.now(),
@@ -369,6 +370,34 @@ impl Scheduler {
         self.in_flight.lock().retain(|b| !Arc::ptr_eq(b, batch));
         *batch.done.lock() = true;
         batch.done_cv.notify_all();
+    }
+
+    /// Graceful stop: keeps generating batches until every record the (stopped) receivers
+    /// stored has been given to a batch. On a manual clock, advances it batch by batch.
+    pub(crate) fn drain_inputs(&self) {
+        let inputs = self.ssc.inner.inputs.lock().clone();
+        let batch = self.ssc.batch_ms();
+        let deadline = std::time::Instant::now()
+            + std::time::Duration::from_millis((batch * 5) as u64 + 10_000);
+        while inputs.iter().any(|i| i.has_pending()) && std::time::Instant::now() < deadline {
+            match self.ssc.manual_clock() {
+                Some(clock) => {
+                    let target = clock.now() + batch;
+                    clock.set(target);
+                    if let Err(e) = self.run_due(target) {
+                        tracing::warn!("batch failed while draining: {e}");
+                    }
+                }
+                None => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        }
+        // The batch that took the last blocks may still be generating: let it be queued.
+        if self.ssc.manual_clock().is_none() {
+            let last = *self.next_ms.lock();
+            while *self.next_ms.lock() == last && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
     }
 
     /// Stops generating; waits for queued batches when graceful, else drops their jobs.

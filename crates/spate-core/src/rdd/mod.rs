@@ -7,6 +7,7 @@
 //! `pair.rs`, `join.rs`, `sort.rs`.
 
 mod actions;
+mod block_rdd;
 mod checkpoint;
 mod join;
 pub(crate) mod nodes;
@@ -15,6 +16,7 @@ mod sort;
 mod sources;
 mod transformations;
 
+pub use block_rdd::BlockRdd;
 pub use sources::text_file_splits;
 pub(crate) use sources::TextFileRdd;
 pub(crate) use sources::{ParallelCollection, RangeRdd};

@@ -339,8 +339,8 @@ impl BlockStore {
         true
     }
 
-    /// Reads the cached partition `id` of records `T`, if present.
-    pub(crate) fn get_values<T: Data>(&self, id: BlockId) -> Result<Option<Arc<Vec<T>>>> {
+    /// Reads block `id` of records `T` (a cached partition or received data), if present.
+    pub fn get_values<T: Data>(&self, id: BlockId) -> Result<Option<Arc<Vec<T>>>> {
         let stored = {
             let mut inner = self.inner.lock();
             inner.clock += 1;
@@ -371,8 +371,8 @@ impl BlockStore {
         }
     }
 
-    /// Stores partition `id` at `level`; returns whether it was kept anywhere.
-    pub(crate) fn put_values<T: Data>(
+    /// Stores block `id` of records at `level`; returns whether it was kept anywhere.
+    pub fn put_values<T: Data>(
         &self,
         id: BlockId,
         values: Arc<Vec<T>>,

@@ -1,19 +1,26 @@
 //! Input streams: where batches come from.
 
+mod direct;
+mod file;
 mod queue;
+mod receiver;
 mod replay;
+mod socket;
 
+pub(crate) use direct::DirectInput;
+pub use direct::{DirectRanges, DirectSource};
+pub(crate) use file::FileInput;
 pub(crate) use queue::QueueInput;
 pub use queue::RddQueue;
+pub use receiver::{Receiver, ReceiverHandle};
+pub(crate) use receiver::{ReceiverCompute, ReceiverInput};
 pub(crate) use replay::ReplayInput;
+pub use socket::{lines_decoder, read_all, Decoder, SocketReceiver};
 
 use crate::time::Time;
 
 /// An input stream, untyped: what the context needs to start, stop and account for it.
-#[allow(dead_code)] // receiver inputs implement all of it
 pub(crate) trait InputStream: Send + Sync + 'static {
-    /// The stream id.
-    fn id(&self) -> usize;
     /// Starts receiving (receivers); called by `StreamingContext::start`.
     fn start(&self) {}
     /// Stops receiving.
@@ -21,5 +28,9 @@ pub(crate) trait InputStream: Send + Sync + 'static {
     /// Records received for batch `time` (0 when not counted).
     fn records_for(&self, _time: Time) -> u64 {
         0
+    }
+    /// Whether received records still wait for a batch (a graceful stop waits for them).
+    fn has_pending(&self) -> bool {
+        false
     }
 }

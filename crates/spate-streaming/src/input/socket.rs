@@ -1,0 +1,147 @@
+//! Socket sources: a receiver that connects to a TCP server and decodes what it reads
+//! (Spark's `socketStream` / `socketTextStream`). When the connection fails or the server
+//! closes it, the receiver restarts and connects again.
+
+use super::receiver::{Receiver, ReceiverHandle};
+use spate_core::{Data, Str};
+use std::io::{BufRead, BufReader, Read};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Turns what a connection delivers into records.
+pub type Decoder<T> =
+    dyn Fn(Box<dyn BufRead + Send>, &mut dyn FnMut(T)) -> std::io::Result<()> + Send + Sync;
+
+/// A receiver reading records from a TCP server.
+pub struct SocketReceiver<T: Data> {
+    host: String,
+    port: u16,
+    decoder: Arc<Decoder<T>>,
+    conn: Arc<Mutex<Option<TcpStream>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl<T: Data> SocketReceiver<T> {
+    /// A receiver for `host:port` decoding with `decoder`.
+    pub fn new(host: &str, port: u16, decoder: Arc<Decoder<T>>) -> Self {
+        SocketReceiver {
+            host: host.to_string(),
+            port,
+            decoder,
+            conn: Arc::new(Mutex::new(None)),
+            thread: None,
+        }
+    }
+}
+
+impl<T: Data> Receiver<T> for SocketReceiver<T> {
+    fn name(&self) -> String {
+        format!("socket {}:{}", self.host, self.port)
+    }
+
+    fn on_start(&mut self, handle: ReceiverHandle<T>) {
+        let (host, port, decoder, conn) = (
+            self.host.clone(),
+            self.port,
+            self.decoder.clone(),
+            self.conn.clone(),
+        );
+        self.thread = Some(
+            std::thread::Builder::new()
+                .name(format!("spate-socket-{host}:{port}"))
+                .spawn(move || {
+                    let addr = match (host.as_str(), port)
+                        .to_socket_addrs()
+                        .map(|mut a| a.next())
+                    {
+                        Ok(Some(a)) => a,
+                        _ => {
+                            handle.restart(format!("cannot resolve {host}:{port}"));
+                            return;
+                        }
+                    };
+                    let stream = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            handle.restart(format!("error connecting to {host}:{port}: {e}"));
+                            return;
+                        }
+                    };
+                    tracing::info!("connected to {host}:{port}");
+                    let reader = match stream.try_clone() {
+                        Ok(r) => r,
+                        Err(e) => {
+                            handle.restart(format!("socket {host}:{port}: {e}"));
+                            return;
+                        }
+                    };
+                    *conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(stream);
+                    let h = handle.clone();
+                    let result = decoder(
+                        Box::new(BufReader::with_capacity(64 << 10, reader)),
+                        &mut |r| h.store(r),
+                    );
+                    if handle.is_stopped() {
+                        return;
+                    }
+                    match result {
+                        Ok(()) => handle.restart(format!("socket {host}:{port} had no more data")),
+                        Err(e) => {
+                            handle.restart(format!("error receiving from {host}:{port}: {e}"))
+                        }
+                    }
+                })
+                .expect("spawn socket receiver thread"),
+        );
+    }
+
+    fn on_stop(&mut self) {
+        // Drain what has already arrived: read on until the server closes or nothing comes
+        // for a short while, then close.
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(s) = &conn {
+            let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Some(s) = conn {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Decodes `\n`-separated UTF-8 lines (a final line without `\n` included; `\r\n` ends a
+/// line too; invalid UTF-8 replaced).
+pub fn lines_decoder(
+    mut input: Box<dyn BufRead + Send>,
+    sink: &mut dyn FnMut(Str),
+) -> std::io::Result<()> {
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        let n = input.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        }
+        sink(match std::str::from_utf8(&line) {
+            Ok(s) => Str::from(s),
+            Err(_) => Str::from(String::from_utf8_lossy(&line).into_owned()),
+        });
+    }
+}
+
+/// Reads raw bytes until the connection closes (for custom decoders).
+pub fn read_all(mut input: Box<dyn BufRead + Send>) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    input.read_to_end(&mut v)?;
+    Ok(v)
+}
