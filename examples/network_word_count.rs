@@ -1,0 +1,46 @@
+//! `network_word_count <host> <port> [batch-ms]`: counts words in lines read from a TCP
+//! server every batch (Spark's NetworkWordCount). Feed it with `nc -lk 9999`.
+
+use spate::prelude::*;
+use std::time::Duration;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_logs();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 2 {
+        eprintln!("usage: network_word_count <host> <port> [batch-ms]");
+        std::process::exit(2);
+    }
+    let port: u16 = args[1].parse()?;
+    let batch = args
+        .get(2)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1000u64);
+    let ssc = StreamingContext::new(
+        SpateConf::new()
+            .app_name("network_word_count")?
+            .master("local[2]")?
+            .from_env()?,
+        Duration::from_millis(batch),
+    )?;
+    let lines = ssc.socket_text_stream(&args[0], port);
+    let counts = lines
+        .flat_map(Str::words)
+        .map(|w| (w, 1u64))
+        .reduce_by_key(|a, b| a + b);
+    counts.print(10);
+    ssc.start()?;
+    ssc.await_termination()?;
+    Ok(())
+}
+
+fn init_logs() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}

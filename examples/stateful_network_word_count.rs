@@ -1,0 +1,52 @@
+//! `stateful_network_word_count <host> <port> [checkpoint-dir]`: running word counts over a
+//! socket stream with `update_state_by_key` (Spark's StatefulNetworkWordCount), starting
+//! from an initial state of `hello 1, world 1`.
+
+use spate::prelude::*;
+use std::time::Duration;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 2 {
+        eprintln!("usage: stateful_network_word_count <host> <port> [checkpoint-dir]");
+        std::process::exit(2);
+    }
+    let port: u16 = args[1].parse()?;
+    let dir = args.get(2).cloned().unwrap_or_else(|| {
+        std::env::temp_dir()
+            .join("spate-stateful-wc")
+            .display()
+            .to_string()
+    });
+    let ssc = StreamingContext::new(
+        SpateConf::new()
+            .app_name("stateful_network_word_count")?
+            .master("local[2]")?
+            .from_env()?,
+        Duration::from_secs(1),
+    )?;
+    ssc.checkpoint(&dir)?;
+    let initial = ssc
+        .ctx()
+        .parallelize(vec![(Str::from("hello"), 1u64), (Str::from("world"), 1)], 2);
+    let words = ssc
+        .socket_text_stream(&args[0], port)
+        .flat_map(Str::words)
+        .map(|w| (w, 1u64));
+    let running = words.update_state_by_key_with_initial(
+        |new: Vec<u64>, total: Option<u64>| Some(total.unwrap_or(0) + new.iter().sum::<u64>()),
+        2usize,
+        initial,
+    );
+    running.print(10);
+    ssc.start()?;
+    ssc.await_termination()?;
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `windowed_word_count <host> <port> [window-s] [slide-s]`: word counts over the last
+//! `window` seconds every `slide` seconds, computed incrementally with an inverse function
+//! (counts of batches leaving the window are subtracted) and words whose count falls to 0
+//! dropped.
+
+use spate::prelude::*;
+use std::time::Duration;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 2 {
+        eprintln!("usage: windowed_word_count <host> <port> [window-s] [slide-s]");
+        std::process::exit(2);
+    }
+    let port: u16 = args[1].parse()?;
+    let window: u64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(30);
+    let slide: u64 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(10);
+    let ssc = StreamingContext::new(
+        SpateConf::new()
+            .app_name("windowed_word_count")?
+            .master("local[2]")?
+            .from_env()?,
+        Duration::from_secs(1),
+    )?;
+    ssc.checkpoint(std::env::temp_dir().join("spate-windowed-wc"))?;
+    let pairs = ssc
+        .socket_text_stream(&args[0], port)
+        .flat_map(Str::words)
+        .map(|w| (w, 1i64));
+    let counts = pairs.reduce_by_key_and_window_inv(
+        |a, b| a + b,
+        |a, b| a - b,
+        Duration::from_secs(window),
+        Duration::from_secs(slide),
+        2usize,
+        Some(|kv: &(Str, i64)| kv.1 > 0),
+    )?;
+    counts.print(20);
+    ssc.start()?;
+    ssc.await_termination()?;
+    Ok(())
+}
