@@ -225,14 +225,16 @@ impl Scheduler {
             *batch.failure.lock() = Some(f.clone());
             self.ssc.report_failure(f);
         }
+        if jobs.is_empty() {
+            // As Spark: a batch without jobs (a window between slides) is not reported.
+            self.forget_old(time);
+            *batch.done.lock() = true;
+            return batch;
+        }
         let listeners = self.ssc.inner.listeners.lock().clone();
         {
             let info = batch.info.lock().clone();
             notify(&listeners, |l| l.on_batch_submitted(&info));
-        }
-        if jobs.is_empty() {
-            self.complete(&batch);
-            return batch;
         }
         self.in_flight.lock().push(batch.clone());
         let tx = self.tx.lock().clone();
@@ -363,10 +365,7 @@ impl Scheduler {
                 c.drain(..extra);
             }
         }
-        let outputs = self.ssc.inner.outputs.lock().clone();
-        for o in outputs {
-            o.stream().clear_metadata(info.batch_time.0);
-        }
+        self.forget_old(info.batch_time);
         self.in_flight.lock().retain(|b| !Arc::ptr_eq(b, batch));
         *batch.done.lock() = true;
         batch.done_cv.notify_all();
@@ -397,6 +396,14 @@ impl Scheduler {
             while *self.next_ms.lock() == last && std::time::Instant::now() < deadline {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
+        }
+    }
+
+    /// Streams forget RDDs older than their remember duration before `time`.
+    fn forget_old(&self, time: Time) {
+        let outputs = self.ssc.inner.outputs.lock().clone();
+        for o in outputs {
+            o.stream().clear_metadata(time.0);
         }
     }
 
