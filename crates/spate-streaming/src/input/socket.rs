@@ -100,11 +100,19 @@ impl<T: Data> Receiver<T> for SocketReceiver<T> {
     fn on_stop(&mut self) {
         // Drain what has already arrived: read on until the server closes or nothing comes
         // for a short while, then close.
+        // A server that never stops sending is cut off after a second.
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(s) = &conn {
             let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
         }
         if let Some(t) = self.thread.take() {
+            let deadline = std::time::Instant::now() + Duration::from_secs(1);
+            while !t.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if let Some(s) = &conn {
+                let _ = s.shutdown(Shutdown::Both);
+            }
             let _ = t.join();
         }
         if let Some(s) = conn {
