@@ -60,8 +60,17 @@ impl<K: Key, V: Data> Compute<(K, V)> for ReducedWindowed<K, V> {
         let cur_begin = time.0 - self.window_ms + ps;
         let prev_begin = cur_begin - self.slide_ms;
         let prev_end = time.0 - self.slide_ms;
-        let old = self.reduced.slice(Time(prev_begin), Time(cur_begin - ps))?;
-        let new = self.reduced.slice(Time(prev_end + ps), time)?;
+        // The batches that left the window and those that entered it. When the window is
+        // shorter than the slide the two windows do not overlap: everything of the
+        // previous window leaves and everything of the current one enters. (Spark's
+        // ReducedWindowedDStream does not clamp here and gets such windows wrong; spate
+        // gives what the same reduction without an inverse gives.)
+        let old = self
+            .reduced
+            .slice(Time(prev_begin), Time((cur_begin - ps).min(prev_end)))?;
+        let new = self
+            .reduced
+            .slice(Time((prev_end + ps).max(cur_begin)), time)?;
         let ctx = self.reduced.ssc.ctx().clone();
         let previous = this
             .get_or_compute(Time(prev_end))?

@@ -286,8 +286,20 @@ fn pair_op(op: &str, a: &Input<'_>, b: &Input<'_>, t: usize) -> Option<Res<Vec<S
 fn window_op(case: &Case, a: &Input<'_>, t: usize, window: &[usize]) -> Option<Res<Vec<String>>> {
     let op = case.op.as_str();
     let words: Vec<String> = window.iter().flat_map(|&u| a.batch(u).to_vec()).collect();
-    // Whether any record arrived up to t: the inverse-based operations emit from then on.
-    let seen = (1..=t).any(|u| !a.batch(u).is_empty());
+    // The batches that some window up to t covered: the inverse-based operations emit
+    // once a record was in a window, and keep every key that ever was (when the window is
+    // shorter than the slide, batches between windows are in none).
+    let covered: Vec<usize> = match (case.required("window"), case.required("slide")) {
+        (Ok(w), Ok(s)) if s > 0 => (1..=t)
+            .filter(|&u| {
+                (1..=t)
+                    .filter(|x| x % s == 0)
+                    .any(|x| x + 1 > u && u + w > x)
+            })
+            .collect(),
+        _ => (1..=t).collect(),
+    };
+    let seen = covered.iter().any(|&u| !a.batch(u).is_empty());
     let collect_pairs = |ts: &[usize]| -> Res<Vec<(String, i64)>> {
         let mut v = Vec::new();
         for &u in ts {
@@ -341,10 +353,9 @@ fn window_op(case: &Case, a: &Input<'_>, t: usize, window: &[usize]) -> Option<R
             }
         }
         "reduce_by_key_and_window_inv" => {
-            // Without a filter every key seen so far stays, with 0 once its values left
+            // Without a filter every key a window held so far stays, with 0 once its values left
             // the window; with filter=nonzero only keys whose window sum is not 0 remain.
-            let all: Vec<usize> = (1..=t).collect();
-            let (p, so_far) = match (collect_pairs(window), collect_pairs(&all)) {
+            let (p, so_far) = match (collect_pairs(window), collect_pairs(&covered)) {
                 (Ok(p), Ok(q)) => (p, q),
                 (Err(e), _) | (_, Err(e)) => return Some(Err(e)),
             };
