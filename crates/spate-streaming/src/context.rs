@@ -177,6 +177,39 @@ impl StreamingContext {
         self.inner.listeners.lock().push(l);
     }
 
+    /// The DStream graph as data: every stream reachable from an output, with its
+    /// operation, slide, remember duration, checkpoint interval and parents (ids), outputs
+    /// first in declaration order. (What a metadata checkpoint will record.)
+    pub fn graph_description(&self) -> Vec<StreamDescription> {
+        let mut out: Vec<StreamDescription> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<Arc<dyn crate::dstream::DStreamBase>> = self
+            .inner
+            .outputs
+            .lock()
+            .iter()
+            .rev()
+            .map(|o| o.stream())
+            .collect();
+        while let Some(s) = stack.pop() {
+            let m = s.meta();
+            if !seen.insert(m.id()) {
+                continue;
+            }
+            let deps = s.dependencies();
+            out.push(StreamDescription {
+                id: m.id(),
+                operation: m.name(),
+                slide_ms: m.slide_ms(),
+                remember_ms: m.remember_ms(),
+                checkpoint_ms: m.checkpoint_ms(),
+                parents: deps.iter().map(|d| d.meta().id()).collect(),
+            });
+            stack.extend(deps.into_iter().rev());
+        }
+        out
+    }
+
     /// Batches completed so far (the most recent 1,000), oldest first.
     pub fn completed_batches(&self) -> Vec<BatchInfo> {
         self.inner.completed.lock().clone()
@@ -460,6 +493,23 @@ impl StreamingContext {
         }
         self.inner.termination.notify_all();
     }
+}
+
+/// One stream of the graph, as data (see [`StreamingContext::graph_description`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StreamDescription {
+    /// The stream id.
+    pub id: usize,
+    /// The operation that made it.
+    pub operation: &'static str,
+    /// Its slide.
+    pub slide_ms: i64,
+    /// How long it remembers its RDDs (set at start).
+    pub remember_ms: i64,
+    /// Its checkpoint interval, if any.
+    pub checkpoint_ms: Option<i64>,
+    /// Its parents' ids.
+    pub parents: Vec<usize>,
 }
 
 /// The name of a stream in the graph that checkpoints, if any.

@@ -230,3 +230,44 @@ fn a_failing_output_surfaces_from_await_termination_with_the_batch() {
         .await_termination_or_timeout(Duration::from_millis(10))
         .unwrap());
 }
+
+#[test]
+fn the_graph_is_describable_as_data_and_concurrent_jobs_run_every_output() {
+    let conf = spate_core::SpateConf::new()
+        .master("local[2]")
+        .unwrap()
+        .set("spate.streaming.concurrentJobs", "3")
+        .unwrap();
+    let ssc = StreamingContext::with_clock(
+        Context::new(conf).unwrap(),
+        Duration::from_secs(1),
+        Clock::manual(),
+    )
+    .unwrap();
+    let s = feed(&ssc, &[&["a", "b"], &["c"]]);
+    let w = s
+        .window(Duration::from_secs(2), Duration::from_secs(1))
+        .unwrap();
+    let outs: Vec<_> = (0..3).map(|_| collect(&w.count())).collect();
+    ssc.start().unwrap();
+    ssc.advance_batches(3).unwrap();
+    for o in &outs {
+        let v: Vec<Vec<i64>> = o.lock().iter().map(|b| b.1.clone()).collect();
+        assert_eq!(v, vec![vec![2], vec![3], vec![1]]);
+    }
+    let g = ssc.graph_description();
+    let ops: Vec<&str> = g.iter().map(|d| d.operation).collect();
+    assert_eq!(
+        ops,
+        vec!["count", "window", "queue_stream", "count", "count"],
+        "{g:?}"
+    );
+    let window = g.iter().find(|d| d.operation == "window").unwrap();
+    let queue = g.iter().find(|d| d.operation == "queue_stream").unwrap();
+    assert_eq!(window.parents, vec![queue.id]);
+    assert!(
+        queue.remember_ms >= 2000,
+        "the window's parent remembers the window: {queue:?}"
+    );
+    ssc.stop(true, false);
+}
