@@ -165,6 +165,11 @@ impl Scheduler {
 
     /// Generates the jobs of batch `time` and queues them.
     fn generate(&self, time: Time) -> Arc<Batch> {
+        // Receivers give what they received to this batch first (as Spark's JobGenerator
+        // does), even when no output reads the input at this time (between slides).
+        for i in self.ssc.inner.inputs.lock().clone() {
+            i.allocate_blocks(time);
+        }
         let outputs = self.ssc.inner.outputs.lock().clone();
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
         let mut failure = None;

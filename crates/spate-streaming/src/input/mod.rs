@@ -25,6 +25,9 @@ pub(crate) trait InputStream: Send + Sync + 'static {
     fn start(&self) {}
     /// Stops receiving.
     fn stop(&self) {}
+    /// Gives the data received so far to batch `time`; called once per batch, before its
+    /// jobs are generated, whether or not an output reads this input then.
+    fn allocate_blocks(&self, _time: Time) {}
     /// Records received for batch `time` (0 when not counted).
     fn records_for(&self, _time: Time) -> u64 {
         0

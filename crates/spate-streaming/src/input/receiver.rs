@@ -261,6 +261,10 @@ fn notify_receiver(listeners: &[Arc<dyn StreamingListener>], info: &ReceiverInfo
 }
 
 impl<T: Data> InputStream for ReceiverInput<T> {
+    fn allocate_blocks(&self, time: Time) {
+        self.allocate(time);
+    }
+
     fn start(&self) {
         let Some(mut receiver) = self.receiver.lock().take() else {
             return;
