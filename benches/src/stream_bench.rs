@@ -423,7 +423,7 @@ fn run_latency(o: &Opts) -> Result<(), Box<dyn std::error::Error>> {
         "sched_delay_ms_max": pct(&sched, 100.0),
         "sched_delay_ms_max_2nd_half": tail_max,
         "total_delay_ms_mean": mean(&total),
-        "keeps_up": if keeps_up { "true" } else { "false" },
+        "keeps_up": keeps_up,
         "expect_rate": expect,
         "own_cpu_cores": (cpu1.1 - cpu0.1) as f64 / tck / wall,
         "other_cpu_cores": ((cpu1.0 - cpu0.0) as f64 - (cpu1.1 - cpu0.1) as f64) / tck / wall,
