@@ -271,3 +271,25 @@ fn the_graph_is_describable_as_data_and_concurrent_jobs_run_every_output() {
     );
     ssc.stop(true, false);
 }
+
+#[test]
+fn queue_stream_all_at_once_and_default_rdd() {
+    let ssc = ssc();
+    let q = RddQueue::new();
+    for b in [vec![1, 2], vec![3], vec![4, 5, 6]] {
+        q.push(ssc.ctx().parallelize(b, 2));
+    }
+    let default = ssc.ctx().parallelize(vec![0], 1);
+    let all = collect(&ssc.queue_stream(&q, false, Some(default)));
+    ssc.start().unwrap();
+    ssc.advance_batches(1).unwrap();
+    q.push(ssc.ctx().parallelize(vec![7], 1));
+    ssc.advance_batches(2).unwrap();
+    let got: Vec<Vec<i32>> = all.lock().iter().map(|b| b.1.clone()).collect();
+    assert_eq!(
+        got,
+        vec![vec![1, 2, 3, 4, 5, 6], vec![7], vec![0]],
+        "all queued RDDs united, then the default"
+    );
+    ssc.stop(true, false);
+}
