@@ -293,3 +293,36 @@ fn queue_stream_all_at_once_and_default_rdd() {
     );
     ssc.stop(true, false);
 }
+
+#[test]
+fn save_as_text_files_writes_one_directory_per_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssc = ssc();
+    let s = feed(&ssc, &[&["a", "b"], &["c"]]);
+    let prefix = dir.path().join("out").display().to_string();
+    s.map(|w| (w, 1i64)).save_as_text_files(&prefix, "txt");
+    ssc.start().unwrap();
+    ssc.advance_batches(2).unwrap();
+    ssc.stop(true, false);
+    assert_eq!(batch_file_name("p", "", Time(5)), "p-5");
+    let read = |t: i64| -> Vec<String> {
+        let d = std::path::PathBuf::from(batch_file_name(&prefix, "txt", Time(t)));
+        assert!(d.join("_SUCCESS").exists(), "{}", d.display());
+        let mut lines: Vec<String> = std::fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
+            .flat_map(|e| {
+                std::fs::read_to_string(e.path())
+                    .unwrap()
+                    .lines()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(read(1000), vec!["(a,1)", "(b,1)"]);
+    assert_eq!(read(2000), vec!["(c,1)"]);
+}
