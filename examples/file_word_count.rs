@@ -5,13 +5,7 @@ use spate::prelude::*;
 use std::time::Duration;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    spate::init_logging();
     let Some(dir) = std::env::args().nth(1) else {
         eprintln!("usage: file_word_count <dir>");
         std::process::exit(2);

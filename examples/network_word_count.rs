@@ -5,7 +5,7 @@ use spate::prelude::*;
 use std::time::Duration;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    init_logs();
+    spate::init_logging();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 2 {
         eprintln!("usage: network_word_count <host> <port> [batch-ms]");
@@ -33,14 +33,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ssc.start()?;
     ssc.await_termination()?;
     Ok(())
-}
-
-fn init_logs() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -40,53 +40,8 @@ const FRAGILE: [&str; 5] = [
     "/login",
 ];
 
-/// Steele, Lea and Flood's SplitMix64: small, fast and good enough for traffic.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator starting from `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-
-    /// One of `xs` (not empty).
-    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-
-    /// One of `xs` with probability proportional to its weight.
-    pub fn weighted<T: Copy>(&mut self, xs: &[(u32, T)]) -> T {
-        let total: u64 = xs.iter().map(|x| u64::from(x.0)).sum();
-        let mut r = self.below(total);
-        for &(w, x) in xs {
-            if r < u64::from(w) {
-                return x;
-            }
-            r -= u64::from(w);
-        }
-        xs[xs.len() - 1].1
-    }
-}
+/// SplitMix64 (spate's deterministic generator): small, fast and good enough for traffic.
+pub use spate::rng::SplitMix64;
 
 /// The endpoint failing at `elapsed_ms` after the first line, if an incident is under way.
 pub fn incident_at(seed: u64, elapsed_ms: i64) -> Option<&'static str> {

@@ -27,13 +27,32 @@ impl SplitMix64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Uniform in `[0, n)`.
+    /// Uniform in `[0, n)` (0 when `n` is 0), by multiply-shift (no modulo bias).
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next_u64() % n
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.next_f64() < p
+    }
+
+    /// One of `xs` (which must not be empty).
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+
+    /// One of `xs` with probability proportional to its weight (`xs` not empty).
+    pub fn weighted<T: Copy>(&mut self, xs: &[(u32, T)]) -> T {
+        let total: u64 = xs.iter().map(|x| u64::from(x.0)).sum();
+        let mut r = self.below(total);
+        for &(w, x) in xs {
+            if r < u64::from(w) {
+                return x;
+            }
+            r -= u64::from(w);
         }
+        xs[xs.len() - 1].1
     }
 
     /// A Poisson-distributed count with mean `lambda` (Knuth's method; splits large means).

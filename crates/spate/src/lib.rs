@@ -19,6 +19,17 @@ pub mod streaming {
     pub use spate_streaming::*;
 }
 
+/// Sends `tracing` logs to standard error, filtered by `RUST_LOG` (default `warn`), so
+/// standard output holds only a program's results. For examples and small programs.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// What most programs need.
 pub mod prelude {
     pub use crate::streaming::{
