@@ -68,8 +68,6 @@ keys! {
         "Memory for aggregation buffers, shared by the task threads; a task's shuffle writer or reduce-side aggregation spills to `spate.local.dir` past its share.";
     "spate.local.dir", Text, "",
         "Scratch directory for spills and disk blocks. Unset: a fresh directory under the system temp dir, removed when the context stops.";
-    "spate.shuffle.compress", Bool, "false",
-        "Reserved: spill and shuffle files are written uncompressed in this version.";
     "spate.checkpoint.dir", Text, "",
         "Directory for RDD checkpoints (same as `Context::set_checkpoint_dir`).";
     "spate.streaming.concurrentJobs", Count, "1",
@@ -80,8 +78,6 @@ keys! {
         "How long a receiver that asked for a restart (or failed) waits before starting again.";
     "spate.streaming.receiver.maxRate", Count, "0",
         "Most records per second one receiver stores; 0 means no limit.";
-    "spate.streaming.stopGracefullyOnShutdown", Bool, "false",
-        "Stop the streaming context gracefully when the process is asked to shut down.";
 }
 
 /// Looks up the documentation of `key`.
@@ -421,9 +417,10 @@ mod tests {
             "SPATE_STREAMING_RECEIVER_MAXRATE"
         );
         // The env var of a key nobody else sets in tests.
-        std::env::set_var("SPATE_SHUFFLE_COMPRESS", "true");
+        std::env::set_var("SPATE_STAGE_MAXCONSECUTIVEATTEMPTS", "9");
         let c = SpateConf::new().from_env().unwrap();
-        std::env::remove_var("SPATE_SHUFFLE_COMPRESS");
-        assert!(c.get_bool("spate.shuffle.compress").unwrap());
+        std::env::remove_var("SPATE_STAGE_MAXCONSECUTIVEATTEMPTS");
+        assert_eq!(c.get_count("spate.stage.maxConsecutiveAttempts").unwrap(), Some(9));
+        assert!(parse_bool("TRUE").unwrap() && parse_bool("maybe").is_err());
     }
 }
