@@ -420,7 +420,10 @@ mod tests {
         std::env::set_var("SPATE_STAGE_MAXCONSECUTIVEATTEMPTS", "9");
         let c = SpateConf::new().from_env().unwrap();
         std::env::remove_var("SPATE_STAGE_MAXCONSECUTIVEATTEMPTS");
-        assert_eq!(c.get_count("spate.stage.maxConsecutiveAttempts").unwrap(), Some(9));
+        assert_eq!(
+            c.get_count("spate.stage.maxConsecutiveAttempts").unwrap(),
+            Some(9)
+        );
         assert!(parse_bool("TRUE").unwrap() && parse_bool("maybe").is_err());
     }
 }

@@ -295,3 +295,29 @@ fn a_task_for_a_different_lineage_is_refused_with_the_operation_named() {
     let (c1, c2) = (ctx_with(&[]), ctx_with(&[]));
     assert_eq!(build(&c1), build(&c2));
 }
+
+#[test]
+fn a_sort_several_times_the_memory_budget_completes_by_spilling() {
+    let ctx = ctx_with(&[
+        ("spate.memory.storageBytes", "512k"),
+        ("spate.memory.executionBytes", "512k"),
+    ]);
+    let n = 150_000i64;
+    let data = ctx
+        .range(0, n, 1, 4)
+        .unwrap()
+        .map(|x| ((x * 7919) % 150_000, format!("{x:030}")));
+    let sorted = data
+        .sort_by_key_with(false, 2)
+        .unwrap()
+        .keys()
+        .collect()
+        .unwrap();
+    assert_eq!(sorted.len() as i64, n);
+    assert!(sorted.windows(2).all(|w| w[0] >= w[1]), "descending");
+    assert_eq!(sorted[0], n - 1);
+    assert!(
+        ctx.block_store().metrics().spills.load(Ordering::Relaxed) > 0,
+        "the shuffle and sort spilled"
+    );
+}

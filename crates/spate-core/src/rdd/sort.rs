@@ -6,7 +6,7 @@ use crate::data::{Data, Key};
 use crate::error::Result;
 use crate::partitioner::RangePartitioner;
 use crate::rng::SplitMix64;
-use crate::shuffle::{Identity, ShuffleMode, ShuffledRdd};
+use crate::shuffle::{ExternalSorter, Identity, ShuffleMode, ShuffledRdd};
 use std::sync::Arc;
 
 impl<K: Key + Ord, V: Data> Rdd<(K, V)> {
@@ -28,14 +28,23 @@ impl<K: Key + Ord, V: Data> Rdd<(K, V)> {
             Arc::new(Identity),
             ShuffleMode::Plain,
         );
+        // Each partition sorted within the memory budget, spilling sorted runs past it.
+        let ctx = self.context().clone();
         Ok(shuffled.map_partitions_preserving(move |_, it| {
-            let mut v: Vec<(K, V)> = it.collect();
-            if ascending {
-                v.sort_by(|a, b| a.0.cmp(&b.0));
-            } else {
-                v.sort_by(|a, b| b.0.cmp(&a.0));
+            let mut sorter = ExternalSorter::new(
+                ascending,
+                ctx.task_memory_budget(),
+                ctx.block_store().clone(),
+            );
+            it.drive(&mut |kv| {
+                if let Err(e) = sorter.insert(kv) {
+                    std::panic::panic_any(e);
+                }
+            });
+            match sorter.finish() {
+                Ok(it) => it,
+                Err(e) => std::panic::panic_any(e),
             }
-            v
         }))
     }
 

@@ -10,12 +10,14 @@ mod aggregator;
 mod combine_map;
 mod reader;
 mod shuffled_rdd;
+mod sorter;
 mod writer;
 
 pub use aggregator::{Combiner, ExternalAggregator, FnCombiner, Identity};
 pub use combine_map::CombineMap;
 pub(crate) use reader::read_bucket;
 pub(crate) use shuffled_rdd::ShuffledRdd;
+pub use sorter::ExternalSorter;
 
 use crate::context::Context;
 use crate::data::{Data, Key};
