@@ -566,3 +566,64 @@ fn receiver_blocks_of_batches_no_output_reads_are_freed() {
     let live = run_window_over_receiver(1, 2, 40);
     assert!(live <= 6, "{live} input blocks alive after 40 batches (one block each)");
 }
+
+#[test]
+fn graceful_stop_on_a_manual_clock_gives_every_received_record_to_a_batch() {
+    let ctx = Context::new(conf().set("spate.streaming.blockInterval", "10ms").unwrap()).unwrap();
+    let ssc = manual(ctx);
+    let handle = Arc::new(Mutex::new(None));
+    let s = ssc.receiver_stream(Driven(handle.clone()));
+    let total = Arc::new(AtomicUsize::new(0));
+    let t = total.clone();
+    s.foreach_rdd(move |rdd, _| {
+        t.fetch_add(rdd.count()? as usize, Ordering::SeqCst);
+        Ok(())
+    });
+    ssc.start().unwrap();
+    while handle.lock().is_none() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for i in 0..100u64 {
+        handle.lock().as_ref().unwrap().store(i);
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    ssc.advance_batches(1).unwrap();
+    for i in 0..50u64 {
+        handle.lock().as_ref().unwrap().store(i);
+    }
+    let s2 = ssc.clone();
+    assert!(within(20, move || s2.stop(false, true)).is_some());
+    assert_eq!(total.load(Ordering::SeqCst), 150);
+}
+
+#[test]
+#[ignore = "BUG: data checkpoints of stateful streams are never deleted: the checkpoint directory grows by one RDD per checkpoint forever"]
+fn old_state_checkpoints_are_cleaned_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssc = ssc();
+    ssc.checkpoint(dir.path()).unwrap();
+    let s = ssc.replay_stream(
+        (1..=200).map(|i| Some(vec![(format!("k{}", i % 5), 1i64)])).collect(),
+        2,
+    );
+    let st = s.update_state_by_key(|vs: Vec<i64>, s: Option<i64>| Some(s.unwrap_or(0) + vs.len() as i64));
+    let out = collect(&st);
+    ssc.start().unwrap();
+    ssc.advance_batches(200).unwrap();
+    ssc.stop(false, false);
+    assert_eq!(out.lock().last().unwrap().1.len(), 5);
+    // The store is a subdirectory `<app>-<suffix>` of the checkpoint directory.
+    let mut rdd_dirs = 0;
+    for sub in std::fs::read_dir(dir.path()).unwrap() {
+        let sub = sub.unwrap().path();
+        if sub.is_dir() {
+            rdd_dirs += std::fs::read_dir(&sub)
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("rdd-"))
+                .count();
+        }
+    }
+    // Spark deletes a DStream's checkpoint files once a newer checkpoint of it exists
+    // (DStreamCheckpointData.cleanup); only the recent ones are needed for recovery.
+    assert!(rdd_dirs <= 3, "{rdd_dirs} checkpointed RDDs kept after 20 checkpoints");
+}
