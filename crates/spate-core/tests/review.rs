@@ -42,7 +42,11 @@ fn persist_and_checkpoint_the_same_rdd() {
     assert_eq!(computed.load(Ordering::SeqCst), 100);
     rdd.unpersist();
     assert_eq!(rdd.count().unwrap(), 100);
-    assert_eq!(computed.load(Ordering::SeqCst), 100, "read from the checkpoint");
+    assert_eq!(
+        computed.load(Ordering::SeqCst),
+        100,
+        "read from the checkpoint"
+    );
 }
 
 #[test]
@@ -152,7 +156,9 @@ fn destroy_while_tasks_read_a_broadcast_leaves_nothing_behind() {
 fn accumulators_in_a_job_run_from_a_streaming_like_driver_thread() {
     // Jobs run from several driver threads at once, each adding to its own accumulator.
     let ctx = Context::local(3).unwrap();
-    let accs: Vec<_> = (0..4).map(|i| ctx.long_accumulator(&format!("a{i}"))).collect();
+    let accs: Vec<_> = (0..4)
+        .map(|i| ctx.long_accumulator(&format!("a{i}")))
+        .collect();
     let hs: Vec<_> = accs
         .iter()
         .cloned()
@@ -209,7 +215,11 @@ fn take_when_early_partitions_are_empty() {
     let none = ctx.parallelize((0..10i64).collect(), 5).filter(|_| false);
     assert!(none.take(2).unwrap().is_empty());
     assert!(none.first().is_err());
-    assert!(ctx.parallelize::<i64>(vec![], 0).take(1).unwrap().is_empty());
+    assert!(ctx
+        .parallelize::<i64>(vec![], 0)
+        .take(1)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -218,7 +228,11 @@ fn sort_by_key_descending_with_duplicates() {
     let data: Vec<(i64, i64)> = (0..500).map(|i| ((i * 7919) % 13, i)).collect();
     let rdd = ctx.parallelize(data.clone(), 6);
     for parts in [1, 3, 6, 20] {
-        let desc = rdd.sort_by_key_with(false, parts).unwrap().collect().unwrap();
+        let desc = rdd
+            .sort_by_key_with(false, parts)
+            .unwrap()
+            .collect()
+            .unwrap();
         let keys: Vec<i64> = desc.iter().map(|p| p.0).collect();
         let mut expect: Vec<i64> = data.iter().map(|p| p.0).collect();
         expect.sort_by(|a, b| b.cmp(a));
@@ -226,14 +240,21 @@ fn sort_by_key_descending_with_duplicates() {
         let mut vals: Vec<i64> = desc.iter().map(|p| p.1).collect();
         vals.sort();
         assert_eq!(vals, (0..500).collect::<Vec<_>>());
-        let asc = rdd.sort_by_key_with(true, parts).unwrap().collect().unwrap();
+        let asc = rdd
+            .sort_by_key_with(true, parts)
+            .unwrap()
+            .collect()
+            .unwrap();
         let mut e2 = expect.clone();
         e2.reverse();
         assert_eq!(asc.iter().map(|p| p.0).collect::<Vec<_>>(), e2);
     }
     // All keys equal.
     let same = ctx.parallelize(vec![(1i64, 1i64); 100], 4);
-    assert_eq!(same.sort_by_key_with(false, 4).unwrap().count().unwrap(), 100);
+    assert_eq!(
+        same.sort_by_key_with(false, 4).unwrap().count().unwrap(),
+        100
+    );
 }
 
 #[test]
@@ -241,7 +262,11 @@ fn coalesce_to_more_partitions() {
     let ctx = Context::local(2).unwrap();
     let rdd = ctx.parallelize((0..10i64).collect(), 3);
     let c = rdd.coalesce(10, false);
-    assert_eq!(c.num_partitions(), 3, "Spark keeps the parent's count without a shuffle");
+    assert_eq!(
+        c.num_partitions(),
+        3,
+        "Spark keeps the parent's count without a shuffle"
+    );
     assert_eq!(c.collect().unwrap(), (0..10).collect::<Vec<_>>());
     let s = rdd.coalesce(10, true);
     assert_eq!(s.num_partitions(), 10);
@@ -279,12 +304,22 @@ fn text_file_whose_length_changes_after_listing() {
         let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"extra 1\nextra 2\n").unwrap();
     }
-    let got: Vec<String> = grows.collect().unwrap().into_iter().map(String::from).collect();
+    let got: Vec<String> = grows
+        .collect()
+        .unwrap()
+        .into_iter()
+        .map(String::from)
+        .collect();
     assert_eq!(got, lines);
     // Shrinks: the lines still there, no panic, no duplicates.
     let shrinks = ctx.text_file(&p, 4).unwrap();
     std::fs::write(&p, lines[..10].join("\n") + "\n").unwrap();
-    let got: Vec<String> = shrinks.collect().unwrap().into_iter().map(String::from).collect();
+    let got: Vec<String> = shrinks
+        .collect()
+        .unwrap()
+        .into_iter()
+        .map(String::from)
+        .collect();
     assert_eq!(got, lines[..10].to_vec());
     // Disappears: a task error naming the file, not a hang or a dead process.
     let gone = ctx.text_file(&p, 2).unwrap();

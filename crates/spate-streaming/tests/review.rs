@@ -6,7 +6,6 @@ use spate_core::{Context, SpateConf};
 use spate_streaming::dstream::{State as KeyState, StateSpec};
 use spate_streaming::input::{Receiver, ReceiverHandle};
 use spate_streaming::*;
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,14 +99,19 @@ fn stop_without_graceful_from_inside_foreach_rdd_returns() {
         ssc.await_termination().unwrap();
         seen.load(Ordering::SeqCst)
     });
-    assert_eq!(r, Some(1), "stop(false) inside foreach_rdd hung or ran more batches");
+    assert_eq!(
+        r,
+        Some(1),
+        "stop(false) inside foreach_rdd hung or ran more batches"
+    );
 }
 
 #[test]
 #[ignore = "BUG: graceful stop from inside foreach_rdd on a manual clock with a receiver deadlocks"]
 fn graceful_stop_from_inside_foreach_rdd_with_a_receiver_returns() {
     let r = within(20, || {
-        let ctx = Context::new(conf().set("spate.streaming.blockInterval", "10ms").unwrap()).unwrap();
+        let ctx =
+            Context::new(conf().set("spate.streaming.blockInterval", "10ms").unwrap()).unwrap();
         let ssc = manual(ctx);
         let s = ssc.receiver_stream(Ticks(None));
         let me = ssc.clone();
@@ -179,7 +183,9 @@ fn start_twice_and_stop_before_start() {
     let _ = collect(&s);
     ssc.stop(false, true);
     assert!(ssc.start().is_err());
-    assert!(ssc.await_termination_or_timeout(Duration::from_millis(10)).unwrap());
+    assert!(ssc
+        .await_termination_or_timeout(Duration::from_millis(10))
+        .unwrap());
 }
 
 fn ssc_fresh() -> StreamingContext {
@@ -190,15 +196,26 @@ fn ssc_fresh() -> StreamingContext {
 fn start_failing_for_want_of_a_checkpoint_can_be_retried() {
     let dir = tempfile::tempdir().unwrap();
     let ssc = ssc();
-    let s = ssc.replay_stream(vec![Some(vec![("a".to_string(), 1i64)]), Some(vec![("a".to_string(), 2)])], 1);
-    let st = s.update_state_by_key(|vs: Vec<i64>, s: Option<i64>| Some(s.unwrap_or(0) + vs.iter().sum::<i64>()));
+    let s = ssc.replay_stream(
+        vec![
+            Some(vec![("a".to_string(), 1i64)]),
+            Some(vec![("a".to_string(), 2)]),
+        ],
+        1,
+    );
+    let st = s.update_state_by_key(|vs: Vec<i64>, s: Option<i64>| {
+        Some(s.unwrap_or(0) + vs.iter().sum::<i64>())
+    });
     let out = collect(&st);
     assert!(ssc.start().is_err());
     ssc.checkpoint(dir.path()).unwrap();
     ssc.start().unwrap();
     ssc.advance_batches(2).unwrap();
     let o = out.lock().clone();
-    assert_eq!(o, vec![(1000, vec![("a".into(), 1)]), (2000, vec![("a".into(), 3)])]);
+    assert_eq!(
+        o,
+        vec![(1000, vec![("a".into(), 1)]), (2000, vec![("a".into(), 3)])]
+    );
     ssc.stop(false, false);
 }
 
@@ -218,7 +235,10 @@ fn panicking_output_and_listener_then_more_batches() {
     let ssc = ssc();
     let n = Arc::new(AtomicUsize::new(0));
     ssc.add_streaming_listener(Arc::new(PanickyListener(n.clone())));
-    let s = ssc.replay_stream(vec![Some(vec![1]), Some(vec![2]), Some(vec![3]), Some(vec![4])], 1);
+    let s = ssc.replay_stream(
+        vec![Some(vec![1]), Some(vec![2]), Some(vec![3]), Some(vec![4])],
+        1,
+    );
     s.foreach_rdd(|rdd, t| {
         if t.millis() == 2000 {
             panic!("output boom");
@@ -237,7 +257,9 @@ fn panicking_output_and_listener_then_more_batches() {
     assert!(e.contains("2000"), "{e}");
     assert_eq!(out.lock().len(), 4);
     assert_eq!(n.load(Ordering::SeqCst), 4);
-    assert!(!ssc.await_termination_or_timeout(Duration::from_millis(10)).unwrap());
+    assert!(!ssc
+        .await_termination_or_timeout(Duration::from_millis(10))
+        .unwrap());
     ssc.stop(false, false);
     ssc.await_termination().unwrap();
 }
@@ -280,8 +302,12 @@ fn numbers(n: i64) -> Vec<Option<Vec<i64>>> {
 fn window_of_a_window() {
     let ssc = ssc();
     let s = ssc.replay_stream(numbers(6), 2);
-    let w1 = s.window(Duration::from_secs(2), Duration::from_secs(1)).unwrap();
-    let w2 = w1.window(Duration::from_secs(3), Duration::from_secs(2)).unwrap();
+    let w1 = s
+        .window(Duration::from_secs(2), Duration::from_secs(1))
+        .unwrap();
+    let w2 = w1
+        .window(Duration::from_secs(3), Duration::from_secs(2))
+        .unwrap();
     let out = collect(&w2);
     ssc.start().unwrap();
     ssc.advance_batches(8).unwrap();
@@ -302,18 +328,19 @@ fn window_of_a_window() {
 fn window_over_a_parent_with_a_larger_slide() {
     let ssc = ssc();
     let s = ssc.replay_stream(numbers(8), 1);
-    let w1 = s.window(Duration::from_secs(2), Duration::from_secs(2)).unwrap();
-    let w2 = w1.window(Duration::from_secs(4), Duration::from_secs(4)).unwrap();
+    let w1 = s
+        .window(Duration::from_secs(2), Duration::from_secs(2))
+        .unwrap();
+    let w2 = w1
+        .window(Duration::from_secs(4), Duration::from_secs(4))
+        .unwrap();
     let c = w1.count_by_window(Duration::from_secs(6), Duration::from_secs(2));
     assert!(c.is_ok());
     let out = collect(&w2);
     ssc.start().unwrap();
     ssc.advance_batches(10).unwrap();
     let o: Vec<(i64, Vec<i64>)> = out.lock().iter().map(|(t, v)| (*t, sorted(v))).collect();
-    assert_eq!(
-        o,
-        vec![(4000, vec![1, 2, 3, 4]), (8000, vec![5, 6, 7, 8]),]
-    );
+    assert_eq!(o, vec![(4000, vec![1, 2, 3, 4]), (8000, vec![5, 6, 7, 8]),]);
     ssc.stop(false, false);
 }
 
@@ -327,12 +354,18 @@ fn reduce_by_key_and_window_inv_over_a_windowed_parent_matches_without_inverse()
             if i % 7 == 0 {
                 None
             } else {
-                Some((0..(i % 4)).map(|j| (format!("k{}", (i + j) % 3), i)).collect())
+                Some(
+                    (0..(i % 4))
+                        .map(|j| (format!("k{}", (i + j) % 3), i))
+                        .collect(),
+                )
             }
         })
         .collect();
     let s = ssc.replay_stream(data, 2);
-    let w1 = s.window(Duration::from_secs(2), Duration::from_secs(2)).unwrap();
+    let w1 = s
+        .window(Duration::from_secs(2), Duration::from_secs(2))
+        .unwrap();
     let inv = w1
         .reduce_by_key_and_window_inv(
             |a, b| a + b,
@@ -344,7 +377,12 @@ fn reduce_by_key_and_window_inv_over_a_windowed_parent_matches_without_inverse()
         )
         .unwrap();
     let plain = w1
-        .reduce_by_key_and_window(|a, b| a + b, Duration::from_secs(6), Duration::from_secs(4), 2usize)
+        .reduce_by_key_and_window(
+            |a, b| a + b,
+            Duration::from_secs(6),
+            Duration::from_secs(4),
+            2usize,
+        )
         .unwrap();
     let a = collect(&inv);
     let b = collect(&plain);
@@ -373,7 +411,8 @@ fn update_state_by_key_with_initial_state_when_the_first_batch_has_no_rdd() {
     let out = collect(&st);
     ssc.start().unwrap();
     ssc.advance_batches(3).unwrap();
-    let o: Vec<(i64, Vec<(String, i64)>)> = out.lock().iter().map(|(t, v)| (*t, sorted(v))).collect();
+    let o: Vec<(i64, Vec<(String, i64)>)> =
+        out.lock().iter().map(|(t, v)| (*t, sorted(v))).collect();
     // Spark: no RDD at 1000 (no parent RDD, no previous state); at 2000 the initial state
     // joins the batch.
     assert_eq!(
@@ -391,7 +430,13 @@ fn map_with_state_remove_and_re_add() {
     let dir = tempfile::tempdir().unwrap();
     let ssc = ssc();
     ssc.checkpoint(dir.path()).unwrap();
-    let k = |v: &[(&str, i64)]| Some(v.iter().map(|(a, b)| (a.to_string(), *b)).collect::<Vec<_>>());
+    let k = |v: &[(&str, i64)]| {
+        Some(
+            v.iter()
+                .map(|(a, b)| (a.to_string(), *b))
+                .collect::<Vec<_>>(),
+        )
+    };
     // A value of 0 removes the key; anything else adds to it.
     let s = ssc.replay_stream(
         vec![
@@ -431,7 +476,10 @@ fn map_with_state_remove_and_re_add() {
         ]
     );
     let mp: Vec<Vec<(String, i64)>> = mapped.lock().iter().map(|(_, v)| v.clone()).collect();
-    assert_eq!(mp[3], vec![("b".into(), 7), ("b".into(), -1), ("b".into(), 1)]);
+    assert_eq!(
+        mp[3],
+        vec![("b".into(), 7), ("b".into(), -1), ("b".into(), 1)]
+    );
     ssc.stop(false, false);
 }
 
@@ -440,11 +488,17 @@ fn map_with_state_timeout_of_initial_state() {
     let dir = tempfile::tempdir().unwrap();
     let ssc = ssc();
     ssc.checkpoint(dir.path()).unwrap();
-    let initial = ssc
-        .ctx()
-        .parallelize(vec![("init".to_string(), 100i64), ("busy".to_string(), 0)], 2);
+    let initial = ssc.ctx().parallelize(
+        vec![("init".to_string(), 100i64), ("busy".to_string(), 0)],
+        2,
+    );
     // "busy" gets a record every batch; "init" never does.
-    let s = ssc.replay_stream((1..=25).map(|_| Some(vec![("busy".to_string(), 1i64)])).collect(), 2);
+    let s = ssc.replay_stream(
+        (1..=25)
+            .map(|_| Some(vec![("busy".to_string(), 1i64)]))
+            .collect(),
+        2,
+    );
     let m = s.map_with_state(
         StateSpec::function(|t, k: &String, v: Option<i64>, st: &mut KeyState<i64>| {
             if st.is_timing_out() {
@@ -461,7 +515,8 @@ fn map_with_state_timeout_of_initial_state() {
     let snaps = collect(&m.state_snapshots());
     ssc.start().unwrap();
     ssc.advance_batches(25).unwrap();
-    let timed_out: Vec<(i64, String, i64)> = out.lock().iter().flat_map(|(_, v)| v.clone()).collect();
+    let timed_out: Vec<(i64, String, i64)> =
+        out.lock().iter().flat_map(|(_, v)| v.clone()).collect();
     // Checkpoints (and so timeouts) every 10 batches: at 10 s "init" (last touched at 1 s)
     // times out.
     assert_eq!(timed_out, vec![(10_000, "init".to_string(), 100)]);
@@ -475,7 +530,9 @@ fn slice_over_remembered_window_after_a_large_window() {
     // A window longer than the remember duration: its parent must keep enough batches.
     let ssc = ssc();
     let s = ssc.replay_stream(numbers(40), 3);
-    let w = s.window(Duration::from_secs(30), Duration::from_secs(10)).unwrap();
+    let w = s
+        .window(Duration::from_secs(30), Duration::from_secs(10))
+        .unwrap();
     let out = collect(&w.count());
     ssc.start().unwrap();
     ssc.advance_batches(40).unwrap();
@@ -564,7 +621,10 @@ fn receiver_blocks_of_batches_no_output_reads_are_freed() {
     // A window of one batch every two batches: the odd batches are read by nothing, and
     // their blocks stay in the block store for the life of the stream.
     let live = run_window_over_receiver(1, 2, 40);
-    assert!(live <= 6, "{live} input blocks alive after 40 batches (one block each)");
+    assert!(
+        live <= 6,
+        "{live} input blocks alive after 40 batches (one block each)"
+    );
 }
 
 #[test]
@@ -603,10 +663,13 @@ fn old_state_checkpoints_are_cleaned_up() {
     let ssc = ssc();
     ssc.checkpoint(dir.path()).unwrap();
     let s = ssc.replay_stream(
-        (1..=200).map(|i| Some(vec![(format!("k{}", i % 5), 1i64)])).collect(),
+        (1..=200)
+            .map(|i| Some(vec![(format!("k{}", i % 5), 1i64)]))
+            .collect(),
         2,
     );
-    let st = s.update_state_by_key(|vs: Vec<i64>, s: Option<i64>| Some(s.unwrap_or(0) + vs.len() as i64));
+    let st = s
+        .update_state_by_key(|vs: Vec<i64>, s: Option<i64>| Some(s.unwrap_or(0) + vs.len() as i64));
     let out = collect(&st);
     ssc.start().unwrap();
     ssc.advance_batches(200).unwrap();
@@ -619,11 +682,67 @@ fn old_state_checkpoints_are_cleaned_up() {
         if sub.is_dir() {
             rdd_dirs += std::fs::read_dir(&sub)
                 .unwrap()
-                .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("rdd-"))
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with("rdd-")
+                })
                 .count();
         }
     }
     // Spark deletes a DStream's checkpoint files once a newer checkpoint of it exists
     // (DStreamCheckpointData.cleanup); only the recent ones are needed for recovery.
-    assert!(rdd_dirs <= 3, "{rdd_dirs} checkpointed RDDs kept after 20 checkpoints");
+    assert!(
+        rdd_dirs <= 3,
+        "{rdd_dirs} checkpointed RDDs kept after 20 checkpoints"
+    );
+}
+
+#[test]
+#[ignore = "BUG: two concurrent start() calls can both succeed; the first scheduler is orphaned and keeps generating batches after stop()"]
+fn concurrent_starts_start_once() {
+    let mut both = 0;
+    let mut after_stop = 0;
+    for _ in 0..20 {
+        let ssc = StreamingContext::new(conf(), Duration::from_millis(20)).unwrap();
+        let s = ssc.replay_stream::<i64>(vec![], 1);
+        let n = Arc::new(AtomicUsize::new(0));
+        let c = n.clone();
+        s.foreach_rdd(move |_, _| {
+            c.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let (ssc, b) = (ssc.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    b.wait();
+                    ssc.start().is_ok()
+                })
+            })
+            .collect();
+        let oks = hs
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        if oks == 2 {
+            both += 1;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        ssc.stop(false, false);
+        let at_stop = n.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(100));
+        if n.load(Ordering::SeqCst) > at_stop + 1 {
+            after_stop += 1;
+        }
+    }
+    assert_eq!(
+        (both, after_stop),
+        (0, 0),
+        "(contexts started twice, still running after stop)"
+    );
 }
