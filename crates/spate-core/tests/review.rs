@@ -106,7 +106,6 @@ fn unpersist_during_a_job() {
 }
 
 #[test]
-#[ignore = "BUG: a task fetching a broadcast while it is destroyed puts the value back: the destroyed broadcast stays cached (pinned) and later tasks read it"]
 fn destroy_while_tasks_read_a_broadcast_leaves_nothing_behind() {
     let ctx = Context::local(2).unwrap();
     let mut leaked = 0;
@@ -180,7 +179,6 @@ fn accumulators_in_a_job_run_from_a_streaming_like_driver_thread() {
 }
 
 #[test]
-#[ignore = "BUG: an action called inside a task (nested job) deadlocks once every task thread waits on one; Spark fails it with an error"]
 fn nested_job_inside_a_task_fails_instead_of_hanging() {
     let r = within(15, || {
         let ctx = Context::local(2).unwrap();

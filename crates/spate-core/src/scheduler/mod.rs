@@ -131,6 +131,15 @@ impl DagScheduler {
         if ctx.is_stopped() {
             return Err(Error::Stopped);
         }
+        if TaskContext::with_current(|tc| tc.is_some()) {
+            // Every task thread could end up waiting on tasks that have no thread to run.
+            return Err(Error::InvalidArgument {
+                op: "action",
+                reason: "an action was called inside a task (in a transformation's closure); run actions on the \
+                         driver, e.g. in foreach_rdd or after the job (Spark's SPARK-5063)"
+                    .into(),
+            });
+        }
         let job_id = self.next_job.fetch_add(1, Ordering::Relaxed);
         let stage_id = self.next_stage.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();

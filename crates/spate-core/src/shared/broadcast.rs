@@ -123,6 +123,12 @@ impl<T: Data> Broadcast<T> {
 
     /// Drops the executors' cached copies; they fetch again on next use.
     pub fn unpersist(&self) {
+        // Under the fetch lock: a fetch in progress finishes first, then its copy goes.
+        let _guard = self.inner.fetch_lock.lock();
+        self.remove_cached();
+    }
+
+    fn remove_cached(&self) {
         if let Some(ctx) = self.inner.ctx.upgrade() {
             ctx.block_store
                 .remove(BlockId::Broadcast { id: self.inner.id });
@@ -131,8 +137,9 @@ impl<T: Data> Broadcast<T> {
 
     /// Drops the value everywhere; any later use is an error.
     pub fn destroy(&self) {
-        self.unpersist();
+        let _guard = self.inner.fetch_lock.lock();
         *self.inner.driver.write() = None;
+        self.remove_cached();
     }
 
     /// Whether [`Broadcast::destroy`] was called.
