@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub(crate) batch_ms: i64,
     pub(crate) clock: Clock,
     state: Mutex<State>,
+    /// Held for the whole of `start`, so that two concurrent starts start once.
+    start_lock: Mutex<()>,
     next_stream: AtomicUsize,
     pub(crate) outputs: Mutex<Vec<Arc<dyn OutputOp>>>,
     pub(crate) inputs: Mutex<Vec<Arc<dyn InputStream>>>,
@@ -89,6 +91,7 @@ impl StreamingContext {
                 batch_ms,
                 clock,
                 state: Mutex::new(State::Initialized),
+                start_lock: Mutex::new(()),
                 next_stream: AtomicUsize::new(0),
                 outputs: Mutex::new(Vec::new()),
                 inputs: Mutex::new(Vec::new()),
@@ -266,13 +269,17 @@ impl StreamingContext {
         let id = self.new_stream_id();
         let input = ReceiverInput::new(self, id, Box::new(receiver));
         self.register_input(input.clone());
-        DStream::create(
+        let stream = DStream::create(
             self,
             "receiver_stream",
             self.inner.batch_ms,
             false,
-            ReceiverCompute { input },
-        )
+            ReceiverCompute {
+                input: input.clone(),
+            },
+        );
+        input.bind_stream(Arc::downgrade(&stream.base()));
+        stream
     }
 
     /// Lines read from a TCP server at `host:port` (reconnecting when it goes away).
@@ -342,6 +349,7 @@ impl StreamingContext {
     /// # Errors
     /// When already started or stopped, or when no output operation is registered.
     pub fn start(&self) -> Result<()> {
+        let _starting = self.inner.start_lock.lock();
         self.require_initialized("start")?;
         let outputs = self.inner.outputs.lock().clone();
         if outputs.is_empty() {
@@ -396,6 +404,16 @@ impl StreamingContext {
         let Some(clock) = self.manual_clock() else {
             return Err(Error::NotManualClock);
         };
+        if self.state() != State::Active {
+            return Err(Error::State {
+                state: if self.state() == State::Stopped {
+                    "stopped"
+                } else {
+                    "not started"
+                },
+                action: "advance the clock",
+            });
+        }
         let sched = self.scheduler().ok_or(Error::State {
             state: "not started",
             action: "advance the clock",
@@ -422,6 +440,20 @@ impl StreamingContext {
             let mut s = self.inner.state.lock();
             std::mem::replace(&mut *s, State::Stopped)
         };
+        if was == State::Active && crate::scheduler::on_job_thread() {
+            // Called from an output operation: the rest of the stop needs this thread's job
+            // to end (a graceful stop may even need it to run more batches), so it goes on
+            // in the background; no new batch starts meanwhile.
+            let me = self.clone();
+            let _ = std::thread::Builder::new()
+                .name("spate-streaming-stop".into())
+                .spawn(move || me.finish_stop(was, stop_context, graceful));
+            return;
+        }
+        self.finish_stop(was, stop_context, graceful);
+    }
+
+    fn finish_stop(&self, was: State, stop_context: bool, graceful: bool) {
         if was == State::Active {
             // Receivers stop first; their last records become a final block.
             for i in self.inner.inputs.lock().iter() {

@@ -22,6 +22,18 @@ use std::thread::JoinHandle;
 
 const KEEP_COMPLETED: usize = 1000;
 
+/// How long a non-graceful stop waits for running jobs (Spark's is 2 s).
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+thread_local! {
+    static JOB_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is one of the streaming job threads.
+pub(crate) fn on_job_thread() -> bool {
+    JOB_THREAD.with(|j| j.get())
+}
+
 /// A batch in flight.
 struct Batch {
     info: Mutex<BatchInfo>,
@@ -86,6 +98,7 @@ impl Scheduler {
                 .name(format!("spate-streaming-job-{i}"))
                 .stack_size(32 << 20)
                 .spawn(move || {
+                    JOB_THREAD.with(|j| j.set(true));
                     while let Ok(job) = rx.recv() {
                         let Some(s) = s.upgrade() else { break };
                         if discard.load(Ordering::Acquire) {
@@ -410,6 +423,9 @@ impl Scheduler {
         for o in outputs {
             o.stream().clear_metadata(time.0);
         }
+        for i in self.ssc.inner.inputs.lock().clone() {
+            i.forget_before(time);
+        }
     }
 
     /// Stops generating; waits for queued batches when graceful, else drops their jobs.
@@ -424,9 +440,24 @@ impl Scheduler {
         // Closing the queue lets the workers finish what is queued (or discard it) and exit.
         self.tx.lock().take();
         let me = std::thread::current().id();
-        for w in self.workers.lock().drain(..) {
-            if w.thread().id() != me {
+        let workers: Vec<_> = self
+            .workers
+            .lock()
+            .drain(..)
+            .filter(|w| w.thread().id() != me)
+            .collect();
+        if !graceful {
+            // A job that does not end is left behind after a while, as Spark does.
+            let deadline = std::time::Instant::now() + STOP_WAIT;
+            while workers.iter().any(|w| !w.is_finished()) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        for w in workers {
+            if graceful || w.is_finished() {
                 let _ = w.join();
+            } else {
+                tracing::warn!("an output job is still running after the stop; leaving it behind");
             }
         }
     }

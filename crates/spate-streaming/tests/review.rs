@@ -107,7 +107,6 @@ fn stop_without_graceful_from_inside_foreach_rdd_returns() {
 }
 
 #[test]
-#[ignore = "BUG: graceful stop from inside foreach_rdd on a manual clock with a receiver deadlocks"]
 fn graceful_stop_from_inside_foreach_rdd_with_a_receiver_returns() {
     let r = within(20, || {
         let ctx =
@@ -138,7 +137,6 @@ fn graceful_stop_from_inside_foreach_rdd_with_a_receiver_returns() {
 }
 
 #[test]
-#[ignore = "BUG: stop(false) never returns while an output job hangs (Spark gives up after 2 s)"]
 fn non_graceful_stop_returns_while_a_job_never_ends() {
     let ssc = StreamingContext::new(conf(), Duration::from_millis(100)).unwrap();
     let s = ssc.replay_stream(vec![Some(vec![1])], 1);
@@ -616,7 +614,6 @@ fn receiver_blocks_are_freed_once_their_batch_is_forgotten() {
 }
 
 #[test]
-#[ignore = "BUG: receiver blocks allocated to a batch whose RDD is never computed (window shorter than slide) are never removed from the block store"]
 fn receiver_blocks_of_batches_no_output_reads_are_freed() {
     // A window of one batch every two batches: the odd batches are read by nothing, and
     // their blocks stay in the block store for the life of the stream.
@@ -657,7 +654,6 @@ fn graceful_stop_on_a_manual_clock_gives_every_received_record_to_a_batch() {
 }
 
 #[test]
-#[ignore = "BUG: data checkpoints of stateful streams are never deleted: the checkpoint directory grows by one RDD per checkpoint forever"]
 fn old_state_checkpoints_are_cleaned_up() {
     let dir = tempfile::tempdir().unwrap();
     let ssc = ssc();
@@ -701,7 +697,6 @@ fn old_state_checkpoints_are_cleaned_up() {
 }
 
 #[test]
-#[ignore = "BUG: two concurrent start() calls can both succeed; the first scheduler is orphaned and keeps generating batches after stop()"]
 fn concurrent_starts_start_once() {
     let mut both = 0;
     let mut after_stop = 0;

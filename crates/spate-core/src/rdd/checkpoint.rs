@@ -122,4 +122,24 @@ impl<T: Data> Rdd<T> {
     pub fn is_checkpointed(&self) -> bool {
         self.info().is_checkpointed()
     }
+
+    /// Where the checkpoint is, described by its store, once written.
+    pub fn checkpoint_location(&self) -> Option<String> {
+        match &*self.info().checkpoint.lock() {
+            CheckpointState::Done { store, dir } => Some(store.describe(dir)),
+            _ => None,
+        }
+    }
+
+    /// Deletes the checkpoint's files; the RDD is computed from its lineage again if it is
+    /// needed later. For streams that keep only their latest checkpoints.
+    pub fn remove_checkpoint(&self) -> Result<()> {
+        let mut st = self.info().checkpoint.lock();
+        if let CheckpointState::Done { store, dir } = &*st {
+            store.delete(dir)?;
+            tracing::debug!(rdd = self.id(), dir = %store.describe(dir), "checkpoint removed");
+            *st = CheckpointState::None;
+        }
+        Ok(())
+    }
 }

@@ -119,9 +119,20 @@ impl<T: Data, C: Compute<T>> DStreamBase for Node<T, C> {
             let keep = g.split_off(&(keep_after + 1));
             std::mem::replace(&mut *g, keep).into_values().collect()
         };
+        // A newer checkpoint of this stream makes the older ones useless: delete their files
+        // (Spark's DStreamCheckpointData cleanup).
+        let newer_checkpoint = self.generated.lock().values().any(|r| r.is_checkpointed());
         for rdd in old {
             if rdd.storage_level().is_some() {
                 rdd.unpersist();
+            }
+            if newer_checkpoint && rdd.is_checkpointed() {
+                if let Err(e) = rdd.remove_checkpoint() {
+                    tracing::warn!(
+                        stream = self.meta.id,
+                        "removing an old checkpoint failed: {e}"
+                    );
+                }
             }
         }
         for d in self.c.dependencies() {

@@ -28,6 +28,9 @@ pub(crate) trait InputStream: Send + Sync + 'static {
     /// Gives the data received so far to batch `time`; called once per batch, before its
     /// jobs are generated, whether or not an output reads this input then.
     fn allocate_blocks(&self, _time: Time) {}
+    /// Drops what batches older than the stream's remember duration before `time` hold
+    /// and nothing reads any more.
+    fn forget_before(&self, _time: Time) {}
     /// Records received for batch `time` (0 when not counted).
     fn records_for(&self, _time: Time) -> u64 {
         0

@@ -173,6 +173,8 @@ pub(crate) struct ReceiverInput<T: Data> {
     tracker: Arc<Mutex<Tracker>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     ssc: std::sync::Weak<crate::context::Inner>,
+    /// The stream's node, for its remember duration.
+    stream: Mutex<Option<std::sync::Weak<dyn DStreamBase>>>,
 }
 
 impl<T: Data> ReceiverInput<T> {
@@ -193,6 +195,7 @@ impl<T: Data> ReceiverInput<T> {
             })),
             threads: Mutex::new(Vec::new()),
             ssc: Arc::downgrade(&ssc.inner),
+            stream: Mutex::new(None),
         })
     }
 
@@ -229,12 +232,12 @@ impl<T: Data> ReceiverInput<T> {
         }
         let blocks = std::mem::take(&mut t.pending);
         t.allocated.insert(time.0, blocks.clone());
-        // Forget allocations of long-gone batches (the RDDs own their blocks).
-        while t.allocated.len() > 10_000 {
-            let first = *t.allocated.keys().next().expect("non-empty");
-            t.allocated.remove(&first);
-        }
         blocks
+    }
+
+    /// Sets the stream whose remember duration decides when blocks are dropped.
+    pub(crate) fn bind_stream(&self, stream: std::sync::Weak<dyn DStreamBase>) {
+        *self.stream.lock() = Some(stream);
     }
 
     /// Whether received records are still waiting for a batch.
@@ -263,6 +266,30 @@ fn notify_receiver(listeners: &[Arc<dyn StreamingListener>], info: &ReceiverInfo
 impl<T: Data> InputStream for ReceiverInput<T> {
     fn allocate_blocks(&self, time: Time) {
         self.allocate(time);
+    }
+
+    fn forget_before(&self, time: Time) {
+        let remember = self
+            .stream
+            .lock()
+            .as_ref()
+            .and_then(|w| w.upgrade())
+            .map(|s| s.meta().remember_ms())
+            .unwrap_or(0);
+        let bs = self.ctx.block_store();
+        let mut t = self.tracker.lock();
+        // The batch's RDD (if one was made) is forgotten by now too: its blocks can go, also
+        // those of batches no output ever read.
+        let old: Vec<i64> = t
+            .allocated
+            .range(..=time.0 - remember)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in old {
+            for (b, _) in t.allocated.remove(&k).unwrap_or_default() {
+                bs.remove(b);
+            }
+        }
     }
 
     fn start(&self) {
