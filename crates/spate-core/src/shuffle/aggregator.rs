@@ -1,18 +1,17 @@
 //! Combining values by key, in memory up to a budget and with sorted spills past it
 //! (Spark's `ExternalAppendOnlyMap`).
 
+use super::spill::{write_run, Run};
 use super::CombineMap;
 use crate::codec;
 use crate::data::{Data, Key};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::partitioner::stable_hash;
 use crate::rdd::BoxIter;
 use crate::storage::{BlockStore, ScratchFile};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::io::{BufReader, BufWriter, Read, Write};
 use std::marker::PhantomData;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// How values `V` combine into a combiner `C` (Spark's `Aggregator`). Generic, so the
@@ -89,8 +88,6 @@ pub(crate) fn entry_size<K: Key, C: Data>(map: &CombineMap<K, C>) -> usize {
         + std::mem::size_of::<(K, C)>() * 3 / 2
         + 8
 }
-
-const RUN_BATCH: usize = 4096;
 
 /// Combines `(K, V)` or `(K, C)` records by key within a memory budget, spilling runs
 /// sorted by key hash to scratch files and merging them at the end.
@@ -171,22 +168,8 @@ impl<K: Key, V: 'static, C: Data, A: Combiner<V, C>> ExternalAggregator<K, V, C,
 
     fn spill(&mut self) -> Result<()> {
         let entries = self.sorted_entries();
-        std::fs::create_dir_all(self.bs.dir()).map_err(|e| Error::io(self.bs.dir(), e))?;
-        let path = self.bs.scratch_path("agg-spill");
-        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let mut w = BufWriter::new(file);
-        let mut buf = Vec::new();
-        for chunk in entries.chunks(RUN_BATCH) {
-            buf.clear();
-            codec::encode_into(chunk, &mut buf, "aggregation spill")?;
-            w.write_all(&(buf.len() as u64).to_le_bytes())
-                .and_then(|_| w.write_all(&buf))
-                .map_err(|e| Error::io(&path, e))?;
-        }
-        w.flush().map_err(|e| Error::io(&path, e))?;
-        self.bs.metrics().spills.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(entries = entries.len(), file = %path.display(), "aggregation spilled");
-        self.runs.push(ScratchFile { path });
+        let run = write_run(&self.bs, "aggregation spill", &entries)?;
+        self.runs.push(run);
         Ok(())
     }
 
@@ -196,20 +179,15 @@ impl<K: Key, V: 'static, C: Data, A: Combiner<V, C>> ExternalAggregator<K, V, C,
             return Ok(Box::new(self.map.drain().into_iter()));
         }
         let mem = self.sorted_entries();
-        let mut runs: Vec<Run<K, C>> = Vec::new();
+        let mut runs: Vec<Run<(u64, K, C)>> = Vec::new();
         for f in std::mem::take(&mut self.runs) {
-            let file = std::fs::File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
-            runs.push(Run::File {
-                reader: BufReader::new(file),
-                buf: VecDeque::new(),
-                _file: f,
-            });
+            runs.push(Run::open(f)?);
         }
         runs.push(Run::Mem(mem.into_iter()));
         let mut heap = BinaryHeap::new();
         let mut heads = Vec::with_capacity(runs.len());
         for (i, r) in runs.iter_mut().enumerate() {
-            let h = r.next_entry();
+            let h = r.next_record();
             if let Some((hash, _, _)) = &h {
                 heap.push(Reverse((*hash, i)));
             }
@@ -226,41 +204,8 @@ impl<K: Key, V: 'static, C: Data, A: Combiner<V, C>> ExternalAggregator<K, V, C,
     }
 }
 
-enum Run<K, C> {
-    File {
-        reader: BufReader<std::fs::File>,
-        buf: VecDeque<(u64, K, C)>,
-        _file: ScratchFile,
-    },
-    Mem(std::vec::IntoIter<(u64, K, C)>),
-}
-
-impl<K: Data, C: Data> Run<K, C> {
-    fn next_entry(&mut self) -> Option<(u64, K, C)> {
-        match self {
-            Run::Mem(it) => it.next(),
-            Run::File { reader, buf, _file } => {
-                if buf.is_empty() {
-                    let mut len = [0u8; 8];
-                    if reader.read_exact(&mut len).is_err() {
-                        return None;
-                    }
-                    let mut data = vec![0u8; u64::from_le_bytes(len) as usize];
-                    if let Err(e) = reader.read_exact(&mut data) {
-                        panic!("reading aggregation spill {}: {e}", _file.path.display());
-                    }
-                    let v: Vec<(u64, K, C)> =
-                        codec::decode(&data, "aggregation spill").unwrap_or_else(|e| panic!("{e}"));
-                    buf.extend(v);
-                }
-                buf.pop_front()
-            }
-        }
-    }
-}
-
 struct MergeIter<K, V, C, A> {
-    runs: Vec<Run<K, C>>,
+    runs: Vec<Run<(u64, K, C)>>,
     heads: Vec<Option<(u64, K, C)>>,
     heap: BinaryHeap<Reverse<(u64, usize)>>,
     agg: Arc<A>,
@@ -295,7 +240,7 @@ impl<K: Key, V: 'static, C: Data, A: Combiner<V, C>> Iterator for MergeIter<K, V
                         }
                         None => group.push((k, c)),
                     }
-                    self.heads[i] = self.runs[i].next_entry();
+                    self.heads[i] = self.runs[i].next_record();
                 }
                 if let Some((h2, _, _)) = &self.heads[i] {
                     self.heap.push(Reverse((*h2, i)));

@@ -11,6 +11,7 @@ mod combine_map;
 mod reader;
 mod shuffled_rdd;
 mod sorter;
+mod spill;
 mod writer;
 
 pub use aggregator::{Combiner, ExternalAggregator, FnCombiner, Identity};

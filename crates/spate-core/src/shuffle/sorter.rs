@@ -1,18 +1,15 @@
 //! [`ExternalSorter`]: sorts a partition by key within a memory budget, spilling sorted
 //! runs to scratch files and merging them (the reduce side of `sort_by_key`).
 
+use super::spill::{write_run, Run, RUN_BATCH};
 use crate::codec;
 use crate::data::{Data, Key};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rdd::BoxIter;
 use crate::storage::{BlockStore, ScratchFile};
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::sync::atomic::Ordering as AtomicOrdering;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
-
-const RUN_BATCH: usize = 4096;
 
 /// Sorts `(K, V)` records by key, ascending or descending.
 pub struct ExternalSorter<K, V> {
@@ -74,26 +71,9 @@ impl<K: Key + Ord, V: Data> ExternalSorter<K, V> {
 
     fn spill(&mut self) -> Result<()> {
         self.sort_buf();
-        std::fs::create_dir_all(self.bs.dir()).map_err(|e| Error::io(self.bs.dir(), e))?;
-        let path = self.bs.scratch_path("sort-spill");
-        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let mut w = BufWriter::new(file);
-        let mut bytes = Vec::new();
-        for chunk in self.buf.chunks(RUN_BATCH) {
-            bytes.clear();
-            codec::encode_into(chunk, &mut bytes, "sort spill")?;
-            w.write_all(&(bytes.len() as u64).to_le_bytes())
-                .and_then(|_| w.write_all(&bytes))
-                .map_err(|e| Error::io(&path, e))?;
-        }
-        w.flush().map_err(|e| Error::io(&path, e))?;
-        self.bs
-            .metrics()
-            .spills
-            .fetch_add(1, AtomicOrdering::Relaxed);
-        tracing::debug!(records = self.buf.len(), file = %path.display(), "sort spilled");
+        let run = write_run(&self.bs, "sort spill", &self.buf)?;
         self.buf.clear();
-        self.runs.push(ScratchFile { path });
+        self.runs.push(run);
         Ok(())
     }
 
@@ -103,16 +83,11 @@ impl<K: Key + Ord, V: Data> ExternalSorter<K, V> {
         if self.runs.is_empty() {
             return Ok(Box::new(std::mem::take(&mut self.buf).into_iter()));
         }
-        let mut sources: Vec<Source<K, V>> = Vec::new();
+        let mut sources: Vec<Run<(K, V)>> = Vec::new();
         for f in std::mem::take(&mut self.runs) {
-            let file = std::fs::File::open(&f.path).map_err(|e| Error::io(&f.path, e))?;
-            sources.push(Source::File {
-                reader: BufReader::new(file),
-                buf: VecDeque::new(),
-                file: f,
-            });
+            sources.push(Run::open(f)?);
         }
-        sources.push(Source::Mem(std::mem::take(&mut self.buf).into_iter()));
+        sources.push(Run::Mem(std::mem::take(&mut self.buf).into_iter()));
         let mut heap = BinaryHeap::new();
         for (i, s) in sources.iter_mut().enumerate() {
             if let Some(kv) = s.next_record() {
@@ -124,40 +99,6 @@ impl<K: Key + Ord, V: Data> ExternalSorter<K, V> {
             }
         }
         Ok(Box::new(Merge { sources, heap }))
-    }
-}
-
-enum Source<K, V> {
-    File {
-        reader: BufReader<std::fs::File>,
-        buf: VecDeque<(K, V)>,
-        file: ScratchFile,
-    },
-    Mem(std::vec::IntoIter<(K, V)>),
-}
-
-impl<K: Data, V: Data> Source<K, V> {
-    fn next_record(&mut self) -> Option<(K, V)> {
-        match self {
-            Source::Mem(it) => it.next(),
-            Source::File { reader, buf, file } => {
-                if buf.is_empty() {
-                    let mut len = [0u8; 8];
-                    if reader.read_exact(&mut len).is_err() {
-                        return None;
-                    }
-                    let mut data = vec![0u8; u64::from_le_bytes(len) as usize];
-                    if let Err(e) = reader.read_exact(&mut data) {
-                        std::panic::panic_any(Error::io(&file.path, e));
-                    }
-                    match codec::decode::<Vec<(K, V)>>(&data, "sort spill") {
-                        Ok(v) => buf.extend(v),
-                        Err(e) => std::panic::panic_any(e),
-                    }
-                }
-                buf.pop_front()
-            }
-        }
     }
 }
 
@@ -192,7 +133,7 @@ impl<K: Ord, V> Ord for Head<K, V> {
 }
 
 struct Merge<K, V> {
-    sources: Vec<Source<K, V>>,
+    sources: Vec<Run<(K, V)>>,
     heap: BinaryHeap<Head<K, V>>,
 }
 

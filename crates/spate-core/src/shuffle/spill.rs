@@ -1,0 +1,88 @@
+//! Sorted runs spilled to scratch files: written as length-prefixed encoded chunks, read
+//! back one chunk at a time. Shared by the reduce-side aggregation and the sort.
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::storage::{BlockStore, ScratchFile};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::sync::atomic::Ordering;
+
+/// Records per encoded chunk of a run.
+pub(crate) const RUN_BATCH: usize = 4096;
+
+/// Writes `records`, already in run order, to a new scratch file named after `prefix`.
+pub(crate) fn write_run<R: Serialize>(
+    bs: &BlockStore,
+    prefix: &str,
+    records: &[R],
+) -> Result<ScratchFile> {
+    std::fs::create_dir_all(bs.dir()).map_err(|e| Error::io(bs.dir(), e))?;
+    let path = bs.scratch_path(prefix);
+    let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+    let mut w = BufWriter::new(file);
+    let mut buf = Vec::new();
+    for chunk in records.chunks(RUN_BATCH) {
+        buf.clear();
+        codec::encode_into(chunk, &mut buf, prefix)?;
+        w.write_all(&(buf.len() as u64).to_le_bytes())
+            .and_then(|_| w.write_all(&buf))
+            .map_err(|e| Error::io(&path, e))?;
+    }
+    w.flush().map_err(|e| Error::io(&path, e))?;
+    bs.metrics().spills.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(records = records.len(), file = %path.display(), "{prefix}");
+    Ok(ScratchFile { path })
+}
+
+/// A run being read back: a spill file, or the records that stayed in memory.
+pub(crate) enum Run<R> {
+    File {
+        reader: BufReader<std::fs::File>,
+        buf: VecDeque<R>,
+        file: ScratchFile,
+    },
+    Mem(std::vec::IntoIter<R>),
+}
+
+impl<R: DeserializeOwned> Run<R> {
+    /// Opens a spilled run.
+    pub(crate) fn open(file: ScratchFile) -> Result<Self> {
+        let f = std::fs::File::open(&file.path).map_err(|e| Error::io(&file.path, e))?;
+        Ok(Run::File {
+            reader: BufReader::new(f),
+            buf: VecDeque::new(),
+            file,
+        })
+    }
+
+    /// The next record. A run file that cannot be read fails the task with an error naming
+    /// the file.
+    pub(crate) fn next_record(&mut self) -> Option<R> {
+        match self {
+            Run::Mem(it) => it.next(),
+            Run::File { reader, buf, file } => {
+                if buf.is_empty() {
+                    let mut len = [0u8; 8];
+                    if reader.read_exact(&mut len).is_err() {
+                        return None;
+                    }
+                    let mut data = vec![0u8; u64::from_le_bytes(len) as usize];
+                    if let Err(e) = reader.read_exact(&mut data) {
+                        std::panic::panic_any(Error::io(&file.path, e));
+                    }
+                    match codec::decode::<Vec<R>>(
+                        &data,
+                        &format!("spill file {}", file.path.display()),
+                    ) {
+                        Ok(v) => buf.extend(v),
+                        Err(e) => std::panic::panic_any(e),
+                    }
+                }
+                buf.pop_front()
+            }
+        }
+    }
+}
