@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     /// First failure reported by a batch, for `await_termination`.
     pub(crate) error: Mutex<Option<BatchFailure>>,
     pub(crate) termination: Condvar,
+    /// Set when a stop has finished (a graceful one after its last batch).
+    terminated: std::sync::atomic::AtomicBool,
     pub(crate) completed: Mutex<Vec<BatchInfo>>,
 }
 
@@ -101,6 +103,7 @@ impl StreamingContext {
                 scheduler: Mutex::new(None),
                 error: Mutex::new(None),
                 termination: Condvar::new(),
+                terminated: std::sync::atomic::AtomicBool::new(false),
                 completed: Mutex::new(Vec::new()),
             }),
         })
@@ -472,6 +475,10 @@ impl StreamingContext {
             self.inner.ctx.stop();
         }
         let _g = self.inner.error.lock();
+        // A second stop does not end the first one early.
+        if was != State::Stopped {
+            self.inner.terminated.store(true, Ordering::Release);
+        }
         self.inner.termination.notify_all();
     }
 
@@ -497,13 +504,13 @@ impl StreamingContext {
                     cause: f.cause,
                 });
             }
-            if self.state() == State::Stopped {
+            if self.inner.terminated.load(Ordering::Acquire) {
                 return Ok(true);
             }
             match deadline {
                 Some(d) => {
                     if self.inner.termination.wait_until(&mut err, d).timed_out() {
-                        return Ok(self.state() == State::Stopped);
+                        return Ok(self.inner.terminated.load(Ordering::Acquire));
                     }
                 }
                 None => self.inner.termination.wait(&mut err),

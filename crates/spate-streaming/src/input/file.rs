@@ -18,6 +18,9 @@ use std::sync::Arc;
 /// Spark's `minRememberDuration`: files are remembered (not picked twice) for 60 s.
 const REMEMBER_MS: i64 = 60_000;
 
+/// How far behind the stream's start a new file's modification time may be.
+const MTIME_SLACK_MS: i64 = 20;
+
 pub(crate) struct FileInput {
     pub(crate) ctx: Context,
     pub(crate) dir: PathBuf,
@@ -38,7 +41,9 @@ impl FileInput {
                 0
             }
         });
-        let threshold = start.max(time.0 - REMEMBER_MS);
+        // File times come from the kernel's coarse clock, a few ms behind the precise clock
+        // the start time was read from: allow for that.
+        let threshold = (start - MTIME_SLACK_MS).max(time.0 - REMEMBER_MS);
         let mut picked = self.picked.lock();
         picked.retain(|_, t| *t > time.0 - REMEMBER_MS);
         let rd = std::fs::read_dir(&self.dir).map_err(|e| Error::Input {

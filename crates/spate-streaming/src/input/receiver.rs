@@ -56,8 +56,18 @@ struct Shared<T> {
     rate: Mutex<(Instant, u64)>,
     stored: AtomicU64,
     errors: Mutex<Option<String>>,
-    listeners: Vec<Arc<dyn StreamingListener>>,
+    /// The context, for its listeners (read at each event: listeners added later hear too).
+    ssc: std::sync::Weak<crate::context::Inner>,
     name: String,
+}
+
+impl<T> Shared<T> {
+    fn listeners(&self) -> Vec<Arc<dyn StreamingListener>> {
+        self.ssc
+            .upgrade()
+            .map(|i| i.listeners.lock().clone())
+            .unwrap_or_default()
+    }
 }
 
 /// What a running receiver uses to hand over records and report problems.
@@ -136,7 +146,7 @@ impl<T: Data> ReceiverHandle<T> {
             active: !self.is_stopped(),
             last_error: Some(message),
         };
-        for l in &self.shared.listeners {
+        for l in &self.shared.listeners() {
             let _ = std::panic::catch_unwind(AssertUnwindSafe(|| l.on_receiver_error(&info)));
         }
     }
@@ -326,7 +336,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             rate: Mutex::new((Instant::now(), 0)),
             stored: AtomicU64::new(0),
             errors: Mutex::new(None),
-            listeners: inner.listeners.lock().clone(),
+            ssc: self.ssc.clone(),
             name: receiver.name(),
         });
         *self.shared.lock() = Some(shared.clone());
@@ -376,7 +386,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
                             spate_core::scheduler::panic_message(p.as_ref())
                         ));
                     } else {
-                        notify_receiver(&s.listeners, &info(true), true);
+                        notify_receiver(&s.listeners(), &info(true), true);
                         tracing::info!(stream = stream_id, receiver = %s.name, "receiver started");
                     }
                     let cmd = {
@@ -391,13 +401,13 @@ impl<T: Data> InputStream for ReceiverInput<T> {
                     match cmd {
                         Command::Stop(reason) => {
                             tracing::info!(stream = stream_id, "receiver stopped: {reason}");
-                            notify_receiver(&s.listeners, &info(false), false);
+                            notify_receiver(&s.listeners(), &info(false), false);
                             s.finished.store(true, Ordering::Release);
                             break;
                         }
                         Command::Restart(reason) => {
                             *s.errors.lock() = Some(reason);
-                            notify_receiver(&s.listeners, &info(false), false);
+                            notify_receiver(&s.listeners(), &info(false), false);
                             // Wait out the delay unless a stop arrives.
                             let deadline = Instant::now() + restart_delay;
                             let mut q = s.commands.lock();

@@ -14,12 +14,25 @@ use std::time::Duration;
 pub type Decoder<T> =
     dyn Fn(Box<dyn BufRead + Send>, &mut dyn FnMut(T)) -> std::io::Result<()> + Send + Sync;
 
+/// The connection of a running socket receiver, and whether it is being stopped: checked
+/// under one lock, so a connection made while stopping is closed at once.
+#[derive(Default)]
+struct Conn {
+    stream: Option<TcpStream>,
+    stopping: bool,
+}
+
+/// How long one connection attempt may take before the stop flag is looked at again.
+const CONNECT_SLICE: Duration = Duration::from_millis(250);
+/// How long connecting may take in all.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A receiver reading records from a TCP server.
 pub struct SocketReceiver<T: Data> {
     host: String,
     port: u16,
     decoder: Arc<Decoder<T>>,
-    conn: Arc<Mutex<Option<TcpStream>>>,
+    conn: Arc<Mutex<Conn>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -30,7 +43,7 @@ impl<T: Data> SocketReceiver<T> {
             host: host.to_string(),
             port,
             decoder,
-            conn: Arc::new(Mutex::new(None)),
+            conn: Arc::new(Mutex::new(Conn::default())),
             thread: None,
         }
     }
@@ -42,6 +55,7 @@ impl<T: Data> Receiver<T> for SocketReceiver<T> {
     }
 
     fn on_start(&mut self, handle: ReceiverHandle<T>) {
+        *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = Conn::default();
         let (host, port, decoder, conn) = (
             self.host.clone(),
             self.port,
@@ -62,11 +76,22 @@ impl<T: Data> Receiver<T> for SocketReceiver<T> {
                             return;
                         }
                     };
-                    let stream = match TcpStream::connect_timeout(&addr, Duration::from_secs(5)) {
-                        Ok(s) => s,
-                        Err(e) => {
-                            handle.restart(format!("error connecting to {host}:{port}: {e}"));
+                    // Connect in short attempts, so that a stop is not held up by a server
+                    // that does not answer.
+                    let deadline = std::time::Instant::now() + CONNECT_TIMEOUT;
+                    let stream = loop {
+                        if conn.lock().unwrap_or_else(|p| p.into_inner()).stopping {
                             return;
+                        }
+                        match TcpStream::connect_timeout(&addr, CONNECT_SLICE) {
+                            Ok(s) => break s,
+                            Err(e)
+                                if e.kind() == std::io::ErrorKind::TimedOut
+                                    && std::time::Instant::now() < deadline => {}
+                            Err(e) => {
+                                handle.restart(format!("error connecting to {host}:{port}: {e}"));
+                                return;
+                            }
                         }
                     };
                     tracing::info!("connected to {host}:{port}");
@@ -77,7 +102,14 @@ impl<T: Data> Receiver<T> for SocketReceiver<T> {
                             return;
                         }
                     };
-                    *conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(stream);
+                    {
+                        let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+                        if c.stopping {
+                            let _ = stream.shutdown(Shutdown::Both);
+                            return;
+                        }
+                        c.stream = Some(stream);
+                    }
                     let h = handle.clone();
                     let result = decoder(
                         Box::new(BufReader::with_capacity(64 << 10, reader)),
@@ -101,7 +133,11 @@ impl<T: Data> Receiver<T> for SocketReceiver<T> {
         // Drain what has already arrived: read on until the server closes or nothing comes
         // for a short while, then close.
         // A server that never stops sending is cut off after a second.
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let conn = {
+            let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            c.stopping = true;
+            c.stream.take()
+        };
         if let Some(s) = &conn {
             let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
         }

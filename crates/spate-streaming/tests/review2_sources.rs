@@ -1,137 +1,8 @@
-//! Review probes (round 2): file and socket sources, system-clock lifecycle, direct
-//! streams. Tests marked `#[ignore = "BUG: ..."]` reproduce a bug and fail today.
+//! Review probes (round 2): file and socket sources.
 
-use parking_lot::Mutex;
-use spate_core::{Context, SpateConf};
-use spate_streaming::input::{DirectSource, Receiver, ReceiverHandle};
-use spate_streaming::*;
-use std::io::{BufRead, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod review2_common;
 
-// ---------------------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------------------
-
-fn conf(extra: &[(&str, &str)]) -> SpateConf {
-    let mut conf = SpateConf::new()
-        .master("local[2]")
-        .unwrap()
-        .app_name("review2")
-        .unwrap()
-        .set("spate.streaming.blockInterval", "20ms")
-        .unwrap()
-        .set("spate.streaming.receiverRestartDelay", "100ms")
-        .unwrap();
-    for (k, v) in extra {
-        conf = conf.set(k, *v).unwrap();
-    }
-    conf
-}
-
-fn system_ssc(batch_ms: u64, extra: &[(&str, &str)]) -> StreamingContext {
-    StreamingContext::new(conf(extra), Duration::from_millis(batch_ms)).unwrap()
-}
-
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    f()
-}
-
-/// Runs `f` on a thread; `None` when it has not returned within `d`.
-fn within<R: Send + 'static>(d: Duration, f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(d).ok()
-}
-
-type Out<T> = Arc<Mutex<Vec<(i64, Vec<T>)>>>;
-
-/// Every batch's records, with the batch time.
-fn collect<T: spate_core::Data>(s: &DStream<T>) -> Out<T> {
-    let out: Out<T> = Arc::new(Mutex::new(Vec::new()));
-    let o = out.clone();
-    s.foreach_rdd(move |rdd, t| {
-        o.lock().push((t.millis(), rdd.collect()?));
-        Ok(())
-    });
-    out
-}
-
-fn all_records<T: Clone>(out: &Out<T>) -> Vec<T> {
-    out.lock().iter().flat_map(|(_, v)| v.clone()).collect()
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// Writes `text` to `staging/name` with modification time `mtime_ms` (if given), then
-/// moves it into `dir`.
-fn move_in(staging: &Path, dir: &Path, name: &str, text: &str, mtime_ms: Option<i64>) {
-    let tmp = staging.join(name);
-    std::fs::write(&tmp, text).unwrap();
-    if let Some(ms) = mtime_ms {
-        let f = std::fs::File::options().write(true).open(&tmp).unwrap();
-        f.set_modified(UNIX_EPOCH + Duration::from_millis(ms as u64))
-            .unwrap();
-    }
-    std::fs::rename(&tmp, dir.join(name)).unwrap();
-}
-
-#[derive(Default)]
-struct Events(Mutex<Vec<String>>);
-
-impl StreamingListener for Events {
-    fn on_batch_submitted(&self, b: &BatchInfo) {
-        self.0.lock().push(format!("submitted {}", b.batch_time.millis()));
-    }
-    fn on_batch_completed(&self, b: &BatchInfo) {
-        self.0.lock().push(format!("completed {}", b.batch_time.millis()));
-    }
-    fn on_receiver_started(&self, r: &ReceiverInfo) {
-        self.0.lock().push(format!("receiver started {}", r.name));
-    }
-    fn on_receiver_error(&self, r: &ReceiverInfo) {
-        self.0.lock().push(format!(
-            "receiver error {}",
-            r.last_error.clone().unwrap_or_default()
-        ));
-    }
-    fn on_receiver_stopped(&self, r: &ReceiverInfo) {
-        self.0.lock().push(format!(
-            "receiver stopped {} ({})",
-            r.name,
-            r.last_error.clone().unwrap_or_default()
-        ));
-    }
-}
-
-impl Events {
-    fn with_prefix(&self, p: &str) -> Vec<String> {
-        self.0
-            .lock()
-            .iter()
-            .filter(|e| e.starts_with(p))
-            .cloned()
-            .collect()
-    }
-}
-
+use review2_common::*;
 // ---------------------------------------------------------------------------------------
 // 1. text_file_stream
 // ---------------------------------------------------------------------------------------
@@ -145,7 +16,13 @@ fn file_with_mtime_exactly_the_batch_time_is_read_in_that_batch() {
     ssc.start().unwrap();
     // A batch time ~400 ms ahead; the file is there before the batch lists the directory.
     let t = (now_ms() / 100 + 4) * 100;
-    move_in(staging.path(), watched.path(), "exact.txt", "exact\n", Some(t));
+    move_in(
+        staging.path(),
+        watched.path(),
+        "exact.txt",
+        "exact\n",
+        Some(t),
+    );
     // And one 300 ms ahead of that: in the future, read when its batch comes.
     move_in(
         staging.path(),
@@ -154,7 +31,9 @@ fn file_with_mtime_exactly_the_batch_time_is_read_in_that_batch() {
         "future\n",
         Some(t + 250),
     );
-    assert!(wait_until(Duration::from_secs(3), || all_records(&out).len() >= 2));
+    assert!(wait_until(Duration::from_secs(3), || all_records(&out)
+        .len()
+        >= 2));
     ssc.stop(true, false);
     let got: Vec<(i64, Vec<String>)> = out
         .lock()
@@ -164,7 +43,10 @@ fn file_with_mtime_exactly_the_batch_time_is_read_in_that_batch() {
         .collect();
     assert_eq!(
         got,
-        vec![(t, vec!["exact".to_string()]), (t + 300, vec!["future".to_string()])]
+        vec![
+            (t, vec!["exact".to_string()]),
+            (t + 300, vec!["future".to_string()])
+        ]
     );
 }
 
@@ -190,16 +72,20 @@ fn files_moved_in_continuously_are_each_read_exactly_once() {
             std::thread::sleep(Duration::from_millis(3));
         }
     }
-    assert!(wait_until(Duration::from_secs(4), || all_records(&out).len() >= n));
+    assert!(wait_until(Duration::from_secs(4), || all_records(&out)
+        .len()
+        >= n));
     std::thread::sleep(Duration::from_millis(200));
     ssc.stop(true, false);
-    let mut got: Vec<usize> = all_records(&out).iter().map(|s| s.parse().unwrap()).collect();
+    let mut got: Vec<usize> = all_records(&out)
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
     got.sort();
     assert_eq!(got, (0..n).collect::<Vec<_>>());
 }
 
 #[test]
-#[ignore = "BUG: a file written and moved in right after the stream starts is never read (its coarse FS mtime precedes the stream's creation time)"]
 fn a_file_moved_in_right_after_start_is_read() {
     // File systems stamp mtimes from the kernel's coarse clock (one tick behind the real
     // time at most); the stream's creation time comes from the precise clock. A file
@@ -216,9 +102,17 @@ fn a_file_moved_in_right_after_start_is_read() {
     }
     ssc.start().unwrap();
     for (i, d) in dirs.iter().enumerate() {
-        move_in(staging.path(), d.path(), "f.txt", &format!("file {i}\n"), None);
+        move_in(
+            staging.path(),
+            d.path(),
+            "f.txt",
+            &format!("file {i}\n"),
+            None,
+        );
     }
-    let read = |outs: &Vec<Out<spate_core::Str>>| outs.iter().filter(|o| !all_records(o).is_empty()).count();
+    let read = |outs: &Vec<Out<spate_core::Str>>| {
+        outs.iter().filter(|o| !all_records(o).is_empty()).count()
+    };
     wait_until(Duration::from_secs(1), || read(&outs) == 5);
     ssc.stop(true, false);
     let mtimes: Vec<_> = dirs
@@ -232,7 +126,12 @@ fn a_file_moved_in_right_after_start_is_read() {
                 .unwrap()
         })
         .collect();
-    assert_eq!(read(&outs), 5, "files read: {} of 5 (mtimes {mtimes:?})", read(&outs));
+    assert_eq!(
+        read(&outs),
+        5,
+        "files read: {} of 5 (mtimes {mtimes:?})",
+        read(&outs)
+    );
 }
 
 #[test]
@@ -243,7 +142,9 @@ fn deleting_the_watched_directory_fails_batches_clearly_and_the_stream_goes_on()
     let ssc = system_ssc(100, &[]);
     let out = collect(&ssc.text_file_stream(&watched).unwrap());
     ssc.start().unwrap();
-    assert!(wait_until(Duration::from_secs(2), || !out.lock().is_empty()));
+    assert!(wait_until(Duration::from_secs(2), || !out
+        .lock()
+        .is_empty()));
     std::fs::remove_dir_all(&watched).unwrap();
     let e = ssc
         .await_termination_or_timeout(Duration::from_secs(2))
@@ -280,7 +181,13 @@ fn a_picked_file_deleted_before_its_job_reads_it_fails_that_batch_clearly() {
     let out = collect(&lines);
     ssc.start().unwrap();
     std::thread::sleep(Duration::from_millis(50));
-    move_in(staging.path(), watched.path(), "doomed.txt", "doomed\n", None);
+    move_in(
+        staging.path(),
+        watched.path(),
+        "doomed.txt",
+        "doomed\n",
+        None,
+    );
     let r = within(Duration::from_secs(4), {
         let ssc = ssc.clone();
         move || ssc.await_termination_or_timeout(Duration::from_secs(3))
@@ -366,9 +273,23 @@ fn crlf_files_without_a_trailing_newline() {
     let out = collect(&ssc.text_file_stream(watched.path()).unwrap());
     ssc.start().unwrap();
     std::thread::sleep(Duration::from_millis(30));
-    move_in(staging.path(), watched.path(), "a.txt", "a1\r\na2\r\na3", None);
-    move_in(staging.path(), watched.path(), "b.txt", "b1\r\n\r\nb3\r\n", None);
-    assert!(wait_until(Duration::from_secs(2), || all_records(&out).len() >= 6));
+    move_in(
+        staging.path(),
+        watched.path(),
+        "a.txt",
+        "a1\r\na2\r\na3",
+        None,
+    );
+    move_in(
+        staging.path(),
+        watched.path(),
+        "b.txt",
+        "b1\r\n\r\nb3\r\n",
+        None,
+    );
+    assert!(wait_until(Duration::from_secs(2), || all_records(&out)
+        .len()
+        >= 6));
     ssc.stop(true, false);
     let mut got = all_records(&out)
         .iter()
@@ -437,11 +358,14 @@ fn stop_returns_promptly_with_a_server_that_never_sends() {
         within(Duration::from_secs(4), move || ssc.stop(true, true)).is_some(),
         "graceful stop hangs"
     );
-    assert!(t.elapsed() < Duration::from_millis(2500), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
-#[ignore = "BUG: stop right after start hangs for ever when the socket connects after on_stop looked for the connection (server never sends)"]
 fn stop_right_after_start_with_a_server_that_never_sends() {
     for _ in 0..3 {
         let server = SilentServer::start();
@@ -454,7 +378,11 @@ fn stop_right_after_start_with_a_server_that_never_sends() {
             "stop hangs (connections accepted: {})",
             server.accepted.load(Ordering::SeqCst)
         );
-        assert!(t.elapsed() < Duration::from_millis(2500), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_millis(2500),
+            "{:?}",
+            t.elapsed()
+        );
     }
 }
 
@@ -499,7 +427,9 @@ fn graceful_stop_keeps_a_final_line_without_newline_from_an_open_connection() {
     let ssc = system_ssc(100, &[]);
     let out = collect(&ssc.socket_text_stream("127.0.0.1", port));
     ssc.start().unwrap();
-    assert!(wait_until(Duration::from_secs(2), || all_records(&out).len() >= 2));
+    assert!(wait_until(Duration::from_secs(2), || all_records(&out)
+        .len()
+        >= 2));
     std::thread::sleep(Duration::from_millis(100));
     ssc.stop(true, true);
     assert_eq!(all_records(&out), vec!["a", "b", "c"]);
@@ -521,7 +451,11 @@ fn nobody_listening_retries_slowly_and_stop_is_prompt() {
     std::thread::sleep(Duration::from_millis(1000));
     let t = Instant::now();
     assert!(within(Duration::from_secs(3), move || ssc.stop(true, true)).is_some());
-    assert!(t.elapsed() < Duration::from_millis(1500), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
     let stops = events.with_prefix("receiver stopped").len();
     assert!((2..=7).contains(&stops), "{stops} restarts in 1 s");
     assert!(
@@ -539,7 +473,6 @@ extern "C" {
 }
 
 #[test]
-#[ignore = "BUG: stop while the socket receiver is connecting waits for the 5 s connect timeout"]
 fn graceful_stop_while_the_receiver_is_still_connecting_is_prompt() {
     use std::os::fd::AsRawFd;
     // A listener whose accept queue is full: connects hang (SYNs are dropped).
@@ -589,7 +522,9 @@ fn non_utf8_bytes_and_many_lines_in_one_write() {
     let ssc = system_ssc(100, &[]);
     let out = collect(&ssc.socket_text_stream("127.0.0.1", port));
     ssc.start().unwrap();
-    assert!(wait_until(Duration::from_secs(4), || all_records(&out).len() > n));
+    assert!(wait_until(Duration::from_secs(4), || all_records(&out)
+        .len()
+        > n));
     ssc.stop(true, false);
     let all = all_records(&out);
     assert_eq!(all[0], "\u{fffd}\u{fffd}ok");
@@ -631,7 +566,9 @@ fn a_custom_decoder_error_restarts_the_receiver_and_keeps_what_it_stored() {
     ssc.add_streaming_listener(events.clone());
     let out = collect(&ssc.socket_stream("127.0.0.1", port, decoder));
     ssc.start().unwrap();
-    assert!(wait_until(Duration::from_secs(4), || all_records(&out).len() >= 4));
+    assert!(wait_until(Duration::from_secs(4), || all_records(&out)
+        .len()
+        >= 4));
     ssc.stop(true, true);
     server.join().unwrap();
     let mut got = all_records(&out);
@@ -642,297 +579,4 @@ fn a_custom_decoder_error_restarts_the_receiver_and_keeps_what_it_stored() {
         stops.iter().any(|e| e.contains("not a number: bad")),
         "{stops:?}"
     );
-}
-
-// ---------------------------------------------------------------------------------------
-// 3. System-clock lifecycle
-// ---------------------------------------------------------------------------------------
-
-#[test]
-fn graceful_stop_runs_every_batch_queued_behind_a_slow_job() {
-    let ssc = system_ssc(50, &[]);
-    let events = Arc::new(Events::default());
-    ssc.add_streaming_listener(events.clone());
-    let q = RddQueue::new();
-    let first = Arc::new(AtomicBool::new(true));
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s2 = seen.clone();
-    ssc.queue_stream(&q, true, None).foreach_rdd(move |rdd: spate_core::Rdd<i32>, t| {
-        if first.swap(false, Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(600));
-        }
-        rdd.count()?;
-        s2.lock().push(t.millis());
-        Ok(())
-    });
-    ssc.start().unwrap();
-    std::thread::sleep(Duration::from_millis(400));
-    ssc.stop(true, true);
-    let submitted = events.with_prefix("submitted").len();
-    let completed = events.with_prefix("completed").len();
-    assert!(submitted >= 5, "{submitted}");
-    assert_eq!(completed, submitted);
-    assert_eq!(seen.lock().len(), submitted);
-    let done = ssc.completed_batches();
-    assert_eq!(done.len(), submitted);
-    for w in done.windows(2) {
-        assert!(w[0].batch_time < w[1].batch_time);
-    }
-    for b in &done {
-        assert!(b.submission_ms >= b.batch_time.millis(), "{b:?}");
-        assert!(b.scheduling_delay_ms().unwrap() >= 0, "{b:?}");
-        assert!(b.processing_delay_ms().unwrap() >= 0, "{b:?}");
-        assert_eq!(
-            b.total_delay_ms().unwrap(),
-            b.scheduling_delay_ms().unwrap() + b.processing_delay_ms().unwrap()
-        );
-    }
-    assert!(done[0].processing_delay_ms().unwrap() >= 550, "{:?}", done[0]);
-    assert!(done[1].scheduling_delay_ms().unwrap() >= 400, "{:?}", done[1]);
-}
-
-#[test]
-fn await_termination_or_timeout_return_values() {
-    let ssc = system_ssc(50, &[]);
-    let q = RddQueue::<i32>::new();
-    let _out = collect(&ssc.queue_stream(&q, true, None));
-    // Not started: times out.
-    assert!(!ssc
-        .await_termination_or_timeout(Duration::from_millis(50))
-        .unwrap());
-    ssc.start().unwrap();
-    let t = Instant::now();
-    assert!(!ssc
-        .await_termination_or_timeout(Duration::from_millis(200))
-        .unwrap());
-    assert!(t.elapsed() >= Duration::from_millis(190));
-    let s2 = ssc.clone();
-    let stopper = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(150));
-        s2.stop(false, true);
-    });
-    let t = Instant::now();
-    assert!(ssc
-        .await_termination_or_timeout(Duration::from_secs(3))
-        .unwrap());
-    assert!(t.elapsed() < Duration::from_secs(2));
-    stopper.join().unwrap();
-    assert!(ssc
-        .await_termination_or_timeout(Duration::from_millis(1))
-        .unwrap());
-    ssc.await_termination().unwrap();
-}
-
-#[test]
-#[ignore = "BUG: await_termination returns as soon as a graceful stop begins, before the queued batches have run"]
-fn await_termination_returns_only_once_a_graceful_stop_has_finished() {
-    let ssc = system_ssc(50, &[]);
-    let events = Arc::new(Events::default());
-    ssc.add_streaming_listener(events.clone());
-    let q = RddQueue::<i32>::new();
-    let first = Arc::new(AtomicBool::new(true));
-    ssc.queue_stream(&q, true, None).foreach_rdd(move |rdd, _| {
-        if first.swap(false, Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(600));
-        }
-        rdd.count()?;
-        Ok(())
-    });
-    ssc.start().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    // Another thread (a signal handler, say) stops gracefully; the main thread waits for
-    // the end, as a driver does before exiting the process.
-    let s2 = ssc.clone();
-    let stopper = std::thread::spawn(move || s2.stop(false, true));
-    // The usual polling loop of a driver.
-    while !ssc
-        .await_termination_or_timeout(Duration::from_millis(50))
-        .unwrap()
-    {}
-    let (submitted, completed) = (
-        events.with_prefix("submitted").len(),
-        events.with_prefix("completed").len(),
-    );
-    stopper.join().unwrap();
-    assert_eq!(
-        completed, submitted,
-        "await_termination returned with {} of {submitted} batches done",
-        completed
-    );
-}
-
-#[test]
-fn a_second_streaming_context_on_the_same_context_after_the_first_stopped() {
-    let ctx = Context::new(conf(&[])).unwrap();
-    let run = |tag: &'static str| {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let server = std::thread::spawn(move || {
-            let (mut c, _) = l.accept().unwrap();
-            for i in 0..100 {
-                writeln!(c, "{tag}{i}").unwrap();
-            }
-            c.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(300));
-        });
-        let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(100)).unwrap();
-        let out = collect(&ssc.socket_text_stream("127.0.0.1", port));
-        let q = RddQueue::new();
-        q.push(ctx.parallelize(vec![1, 2, 3], 2));
-        let qout = collect(&ssc.queue_stream(&q, true, None));
-        ssc.start().unwrap();
-        assert!(
-            wait_until(Duration::from_secs(3), || all_records(&out).len() >= 100),
-            "{tag}: got {}",
-            all_records(&out).len()
-        );
-        ssc.stop(false, true);
-        server.join().unwrap();
-        let got = all_records(&out);
-        assert_eq!(got.len(), 100, "{tag}");
-        assert!(got.iter().all(|l| l.starts_with(tag)), "{tag}: {got:?}");
-        assert_eq!(all_records(&qout), vec![1, 2, 3], "{tag}");
-    };
-    run("first");
-    run("second");
-    // The context itself still works.
-    assert_eq!(ctx.parallelize(vec![1, 2], 1).count().unwrap(), 2);
-}
-
-/// Stores 10 records per start, then idles until stopped.
-struct Ten(Option<std::thread::JoinHandle<()>>);
-impl Receiver<u32> for Ten {
-    fn name(&self) -> String {
-        "ten".into()
-    }
-    fn on_start(&mut self, h: ReceiverHandle<u32>) {
-        self.0 = Some(std::thread::spawn(move || {
-            h.store_many((0..10).collect());
-            while !h.is_stopped() {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }));
-    }
-    fn on_stop(&mut self) {
-        if let Some(t) = self.0.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-#[test]
-fn receiver_events_in_order_and_num_records_per_batch() {
-    let ssc = system_ssc(100, &[]);
-    let events = Arc::new(Events::default());
-    ssc.add_streaming_listener(events.clone());
-    let out = collect(&ssc.receiver_stream(Ten(None)));
-    ssc.start().unwrap();
-    assert!(wait_until(Duration::from_secs(3), || all_records(&out).len() >= 10));
-    std::thread::sleep(Duration::from_millis(150));
-    ssc.stop(true, true);
-    let ev: Vec<String> = events.with_prefix("receiver");
-    assert_eq!(
-        ev,
-        vec![
-            "receiver started ten".to_string(),
-            "receiver stopped ten ()".to_string()
-        ]
-    );
-    let done = ssc.completed_batches();
-    let total: u64 = done.iter().map(|b| b.num_records).sum();
-    assert_eq!(total, 10, "{done:?}");
-    for b in &done {
-        let n = out
-            .lock()
-            .iter()
-            .find(|(t, _)| *t == b.batch_time.millis())
-            .map(|(_, v)| v.len() as u64)
-            .unwrap();
-        assert_eq!(b.num_records, n, "{b:?}");
-    }
-}
-
-#[test]
-#[ignore = "BUG: receiver events go only to the listeners registered before start"]
-fn a_listener_added_after_start_hears_of_receiver_restarts() {
-    // A port nobody listens on: the receiver restarts every 100 ms.
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let ssc = system_ssc(100, &[]);
-    let _out = collect(&ssc.socket_text_stream("127.0.0.1", port));
-    ssc.start().unwrap();
-    let events = Arc::new(Events::default());
-    ssc.add_streaming_listener(events.clone());
-    std::thread::sleep(Duration::from_millis(600));
-    ssc.stop(true, false);
-    assert!(!events.with_prefix("submitted").is_empty());
-    assert!(
-        !events.with_prefix("receiver stopped").is_empty(),
-        "{:?}",
-        events.0.lock()
-    );
-}
-
-// ---------------------------------------------------------------------------------------
-// 4. direct_stream
-// ---------------------------------------------------------------------------------------
-
-/// Batch k reads [k*10, k*10 + 3); planning batch 2 fails; reading batch 4 panics.
-struct Picky;
-
-impl DirectSource<i64> for Picky {
-    type Range = (i64, i64);
-    fn plan(&self, time: Time) -> Result<Option<(i64, i64)>> {
-        let k = time.millis() / 1000;
-        if k == 2 {
-            return Err(Error::Input {
-                stream: "picky".into(),
-                reason: "broker unavailable".into(),
-            });
-        }
-        Ok(Some((k * 10, k * 10 + 3)))
-    }
-    fn read(&self, ctx: &Context, r: &(i64, i64)) -> Result<spate_core::Rdd<i64>> {
-        if r.0 == 40 {
-            panic!("reader exploded");
-        }
-        Ok(ctx.parallelize((r.0..r.1).collect(), 2))
-    }
-}
-
-#[test]
-fn direct_stream_plan_error_and_read_panic_fail_their_batches_only() {
-    let ssc = StreamingContext::with_clock(
-        Context::local(2).unwrap(),
-        Duration::from_secs(1),
-        Clock::manual(),
-    )
-    .unwrap();
-    let (s, ranges) = ssc.direct_stream(Picky);
-    let out = collect(&s);
-    ssc.start().unwrap();
-    ssc.advance_batches(1).unwrap();
-    let e = ssc.advance_batches(1).unwrap_err().to_string();
-    assert!(e.contains("2000") && e.contains("broker unavailable"), "{e}");
-    ssc.advance_batches(1).unwrap();
-    let e = ssc.advance_batches(1).unwrap_err().to_string();
-    assert!(e.contains("4000") && e.contains("reader exploded"), "{e}");
-    ssc.advance_batches(1).unwrap();
-    assert_eq!(
-        *out.lock(),
-        vec![
-            (1000, vec![10, 11, 12]),
-            (3000, vec![30, 31, 32]),
-            (5000, vec![50, 51, 52])
-        ]
-    );
-    assert_eq!(ranges.get(Time(2000)), None);
-    assert_eq!(ranges.get(Time(3000)), Some((30, 33)));
-    // The error of batch 2 also surfaced to await_termination.
-    assert!(ssc
-        .await_termination_or_timeout(Duration::from_millis(1))
-        .is_err());
-    ssc.stop(true, false);
 }

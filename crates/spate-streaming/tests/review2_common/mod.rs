@@ -1,0 +1,137 @@
+//! Helpers of the round-2 review probes.
+#![allow(dead_code, unused_imports)]
+
+pub use parking_lot::Mutex;
+pub use spate_core::{Context, SpateConf};
+pub use spate_streaming::input::{DirectSource, Receiver, ReceiverHandle};
+pub use spate_streaming::*;
+pub use std::io::{BufRead, Write};
+pub use std::net::{TcpListener, TcpStream};
+pub use std::path::Path;
+pub use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub use std::sync::Arc;
+pub use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+pub fn conf(extra: &[(&str, &str)]) -> SpateConf {
+    let mut conf = SpateConf::new()
+        .master("local[2]")
+        .unwrap()
+        .app_name("review2")
+        .unwrap()
+        .set("spate.streaming.blockInterval", "20ms")
+        .unwrap()
+        .set("spate.streaming.receiverRestartDelay", "100ms")
+        .unwrap();
+    for (k, v) in extra {
+        conf = conf.set(k, *v).unwrap();
+    }
+    conf
+}
+
+pub fn system_ssc(batch_ms: u64, extra: &[(&str, &str)]) -> StreamingContext {
+    StreamingContext::new(conf(extra), Duration::from_millis(batch_ms)).unwrap()
+}
+
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f()
+}
+
+/// Runs `f` on a thread; `None` when it has not returned within `d`.
+pub fn within<R: Send + 'static>(d: Duration, f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(d).ok()
+}
+
+pub type Out<T> = Arc<Mutex<Vec<(i64, Vec<T>)>>>;
+
+/// Every batch's records, with the batch time.
+pub fn collect<T: spate_core::Data>(s: &DStream<T>) -> Out<T> {
+    let out: Out<T> = Arc::new(Mutex::new(Vec::new()));
+    let o = out.clone();
+    s.foreach_rdd(move |rdd, t| {
+        o.lock().push((t.millis(), rdd.collect()?));
+        Ok(())
+    });
+    out
+}
+
+pub fn all_records<T: Clone>(out: &Out<T>) -> Vec<T> {
+    out.lock().iter().flat_map(|(_, v)| v.clone()).collect()
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Writes `text` to `staging/name` with modification time `mtime_ms` (if given), then
+/// moves it into `dir`.
+pub fn move_in(staging: &Path, dir: &Path, name: &str, text: &str, mtime_ms: Option<i64>) {
+    let tmp = staging.join(name);
+    std::fs::write(&tmp, text).unwrap();
+    if let Some(ms) = mtime_ms {
+        let f = std::fs::File::options().write(true).open(&tmp).unwrap();
+        f.set_modified(UNIX_EPOCH + Duration::from_millis(ms as u64))
+            .unwrap();
+    }
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
+}
+
+#[derive(Default)]
+pub struct Events(pub Mutex<Vec<String>>);
+
+impl StreamingListener for Events {
+    fn on_batch_submitted(&self, b: &BatchInfo) {
+        self.0
+            .lock()
+            .push(format!("submitted {}", b.batch_time.millis()));
+    }
+    fn on_batch_completed(&self, b: &BatchInfo) {
+        self.0
+            .lock()
+            .push(format!("completed {}", b.batch_time.millis()));
+    }
+    fn on_receiver_started(&self, r: &ReceiverInfo) {
+        self.0.lock().push(format!("receiver started {}", r.name));
+    }
+    fn on_receiver_error(&self, r: &ReceiverInfo) {
+        self.0.lock().push(format!(
+            "receiver error {}",
+            r.last_error.clone().unwrap_or_default()
+        ));
+    }
+    fn on_receiver_stopped(&self, r: &ReceiverInfo) {
+        self.0.lock().push(format!(
+            "receiver stopped {} ({})",
+            r.name,
+            r.last_error.clone().unwrap_or_default()
+        ));
+    }
+}
+
+impl Events {
+    pub fn with_prefix(&self, p: &str) -> Vec<String> {
+        self.0
+            .lock()
+            .iter()
+            .filter(|e| e.starts_with(p))
+            .cloned()
+            .collect()
+    }
+}
