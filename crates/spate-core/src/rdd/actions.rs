@@ -21,14 +21,6 @@ impl<T: Data> Rdd<T> {
         self.run_job_on(&parts, f)
     }
 
-    pub(crate) fn run_partitions_job<R, F>(&self, f: F) -> Result<Vec<R>>
-    where
-        R: Send + 'static,
-        F: Fn(&TaskContext, BoxIter<T>) -> Result<R> + Send + Sync + 'static,
-    {
-        self.run_job(f)
-    }
-
     /// Runs `f` over the given partitions only.
     pub fn run_job_on<R, F>(&self, partitions: &[usize], f: F) -> Result<Vec<R>>
     where

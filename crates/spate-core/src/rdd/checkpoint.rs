@@ -92,7 +92,7 @@ impl<T: Data> Rdd<T> {
             let dir = format!("rdd-{}", rdd.id());
             let st2 = store.clone();
             let dir2 = dir.clone();
-            let result = rdd.run_partitions_job(move |tc, it| {
+            let result = rdd.run_job(move |tc, it| {
                 let values: Vec<T> = it.collect();
                 let bytes = codec::encode(&values, "checkpoint partition")?;
                 st2.put(&part_name(&dir2, tc.partition()), &bytes)?;

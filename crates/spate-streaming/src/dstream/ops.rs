@@ -254,11 +254,6 @@ impl<T: Data> DStream<T> {
                 .values())
         })
     }
-
-    /// The RDDs of the batches in `[from, to]`; see [`DStream::slice`].
-    pub fn slice_times(&self, from: Time, to: Time) -> Result<Vec<Rdd<T>>> {
-        self.slice(from, to)
-    }
 }
 
 impl<T: Key> DStream<T> {
