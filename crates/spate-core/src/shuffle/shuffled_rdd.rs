@@ -65,42 +65,47 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddNode<(K, C)> for ShuffledRd
             }
             ShuffleMode::Aggregate {
                 map_side_combine: true,
-            } => {
-                let mut ea = ExternalAggregator::<K, V, C, A>::new(
+            } => aggregate(
+                read_bucket::<(K, C)>(ctx, id, num_maps, split)?,
+                ExternalAggregator::<K, V, C, A>::new(
                     dep.agg.clone(),
                     ctx.task_memory_budget(),
                     ctx.block_store().clone(),
-                );
-                let mut err = None;
-                read_bucket::<(K, C)>(ctx, id, num_maps, split)?.drive(&mut |(k, c)| {
-                    if let Err(e) = ea.insert_combiner(k, c) {
-                        err.get_or_insert(e);
-                    }
-                });
-                if let Some(e) = err {
-                    return Err(e);
-                }
-                ea.finish()
-            }
+                ),
+                ExternalAggregator::insert_combiner,
+            ),
             ShuffleMode::Aggregate {
                 map_side_combine: false,
-            } => {
-                let mut ea = ExternalAggregator::<K, V, C, A>::new(
+            } => aggregate(
+                read_bucket::<(K, V)>(ctx, id, num_maps, split)?,
+                ExternalAggregator::<K, V, C, A>::new(
                     dep.agg.clone(),
                     ctx.task_memory_budget(),
                     ctx.block_store().clone(),
-                );
-                let mut err = None;
-                read_bucket::<(K, V)>(ctx, id, num_maps, split)?.drive(&mut |(k, v)| {
-                    if let Err(e) = ea.insert_value(k, v) {
-                        err.get_or_insert(e);
-                    }
-                });
-                if let Some(e) = err {
-                    return Err(e);
-                }
-                ea.finish()
-            }
+                ),
+                ExternalAggregator::insert_value,
+            ),
         }
+    }
+}
+
+/// Feeds every record of `input` to `ea` with `insert` and returns the combined records.
+fn aggregate<K: Key, V: Data, C: Data, A: Combiner<V, C>, M, F>(
+    input: BoxIter<(K, M)>,
+    mut ea: ExternalAggregator<K, V, C, A>,
+    insert: F,
+) -> Result<BoxIter<(K, C)>>
+where
+    F: Fn(&mut ExternalAggregator<K, V, C, A>, K, M) -> Result<()>,
+{
+    let mut err = None;
+    input.drive(&mut |(k, m)| {
+        if let Err(e) = insert(&mut ea, k, m) {
+            err.get_or_insert(e);
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => ea.finish(),
     }
 }
