@@ -4,23 +4,8 @@
 //! `batch_word_count --input FILE [--runs N] [--partitions 2] [--master local[2]]`
 
 use spate::{Context, SpateConf, Str};
+use spate_benches::peak_rss_mb;
 use std::time::Instant;
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    for line in status.lines() {
-        if let Some(rest) = line.strip_prefix("VmHWM:") {
-            let kb: f64 = rest
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()
-                .unwrap_or(0.0);
-            return kb / 1024.0;
-        }
-    }
-    0.0
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut input = None;

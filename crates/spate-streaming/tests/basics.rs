@@ -1,31 +1,11 @@
 //! The streaming context on a manual clock: batch times, stateless operations, outputs.
 
-use parking_lot::Mutex;
 use spate_core::Context;
 use spate_streaming::*;
-use std::sync::Arc;
 use std::time::Duration;
+use support::{collect, manual_ssc as ssc, Out};
 
-fn ssc() -> StreamingContext {
-    StreamingContext::with_clock(
-        Context::local(2).unwrap(),
-        Duration::from_secs(1),
-        Clock::manual(),
-    )
-    .unwrap()
-}
-
-type Out<T> = Arc<Mutex<Vec<(i64, Vec<T>)>>>;
-
-fn collect<T: spate_core::Data>(s: &DStream<T>) -> Out<T> {
-    let out: Out<T> = Arc::new(Mutex::new(Vec::new()));
-    let o = out.clone();
-    s.foreach_rdd(move |rdd, t| {
-        o.lock().push((t.millis(), rdd.collect()?));
-        Ok(())
-    });
-    out
-}
+mod support;
 
 fn feed(ssc: &StreamingContext, batches: &[&[&str]]) -> DStream<String> {
     let q = RddQueue::new();

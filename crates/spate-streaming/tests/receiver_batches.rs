@@ -2,29 +2,12 @@
 //! reads the input at every batch (a window sliding by two batches).
 
 use spate_core::SpateConf;
-use spate_streaming::input::{Receiver, ReceiverHandle};
 use spate_streaming::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::Ticks;
 
-struct Ticks(Option<std::thread::JoinHandle<()>>);
-impl Receiver<u64> for Ticks {
-    fn on_start(&mut self, h: ReceiverHandle<u64>) {
-        self.0 = Some(std::thread::spawn(move || {
-            let mut i = 0;
-            while !h.is_stopped() {
-                h.store(i);
-                i += 1;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }));
-    }
-    fn on_stop(&mut self) {
-        if let Some(t) = self.0.take() {
-            let _ = t.join();
-        }
-    }
-}
+mod support;
 
 struct Records(Arc<Mutex<Vec<(i64, u64)>>>);
 impl StreamingListener for Records {

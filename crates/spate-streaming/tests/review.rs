@@ -9,13 +9,12 @@ use spate_streaming::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use support::{collect, manual_ssc as ssc, sorted, within, Out, Ticks};
+
+mod support;
 
 fn manual(ctx: Context) -> StreamingContext {
     StreamingContext::with_clock(ctx, Duration::from_secs(1), Clock::manual()).unwrap()
-}
-
-fn ssc() -> StreamingContext {
-    manual(Context::local(2).unwrap())
 }
 
 fn conf() -> SpateConf {
@@ -26,60 +25,13 @@ fn conf() -> SpateConf {
         .unwrap()
 }
 
-type Out<T> = Arc<Mutex<Vec<(i64, Vec<T>)>>>;
-
-fn collect<T: spate_core::Data>(s: &DStream<T>) -> Out<T> {
-    let out: Out<T> = Arc::new(Mutex::new(Vec::new()));
-    let o = out.clone();
-    s.foreach_rdd(move |rdd, t| {
-        o.lock().push((t.millis(), rdd.collect()?));
-        Ok(())
-    });
-    out
-}
-
-fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
-}
-
-/// Runs `f` on a thread; `None` when it has not returned within `secs`.
-fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(secs)).ok()
-}
-
-/// A receiver that stores one record every millisecond until stopped.
-struct Ticks(Option<std::thread::JoinHandle<()>>);
-impl Receiver<u64> for Ticks {
-    fn on_start(&mut self, h: ReceiverHandle<u64>) {
-        self.0 = Some(std::thread::spawn(move || {
-            let mut i = 0;
-            while !h.is_stopped() {
-                h.store(i);
-                i += 1;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }));
-    }
-    fn on_stop(&mut self) {
-        if let Some(t) = self.0.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // 1. Scheduler lifecycle
 // ---------------------------------------------------------------------------------------
 
 #[test]
 fn stop_without_graceful_from_inside_foreach_rdd_returns() {
-    let r = within(20, || {
+    let r = within(Duration::from_secs(20), || {
         let ssc = ssc();
         let s = ssc.replay_stream(vec![Some(vec![1, 2, 3]), Some(vec![4])], 2);
         let me = ssc.clone();
@@ -108,7 +60,7 @@ fn stop_without_graceful_from_inside_foreach_rdd_returns() {
 
 #[test]
 fn graceful_stop_from_inside_foreach_rdd_with_a_receiver_returns() {
-    let r = within(20, || {
+    let r = within(Duration::from_secs(20), || {
         let ctx =
             Context::new(conf().set("spate.streaming.blockInterval", "10ms").unwrap()).unwrap();
         let ssc = manual(ctx);
@@ -155,7 +107,7 @@ fn non_graceful_stop_returns_while_a_job_never_ends() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let s2 = ssc.clone();
-    let returned = within(10, move || s2.stop(false, false)).is_some();
+    let returned = within(Duration::from_secs(10), move || s2.stop(false, false)).is_some();
     release.store(true, Ordering::SeqCst);
     assert!(
         returned,
@@ -649,7 +601,7 @@ fn graceful_stop_on_a_manual_clock_gives_every_received_record_to_a_batch() {
         handle.lock().as_ref().unwrap().store(i);
     }
     let s2 = ssc.clone();
-    assert!(within(20, move || s2.stop(false, true)).is_some());
+    assert!(within(Duration::from_secs(20), move || s2.stop(false, true)).is_some());
     assert_eq!(total.load(Ordering::SeqCst), 150);
 }
 

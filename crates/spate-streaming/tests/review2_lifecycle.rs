@@ -1,8 +1,8 @@
 //! Review probes (round 2): system-clock lifecycle, receivers' events, direct streams.
 
-mod review2_common;
+mod support;
 
-use review2_common::*;
+use support::*;
 // ---------------------------------------------------------------------------------------
 // 3. System-clock lifecycle
 // ---------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 //! Review probes (round 2): file and socket sources.
 
-mod review2_common;
+mod support;
 
-use review2_common::*;
+use support::*;
 // ---------------------------------------------------------------------------------------
 // 1. text_file_stream
 // ---------------------------------------------------------------------------------------

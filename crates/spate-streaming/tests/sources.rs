@@ -3,7 +3,7 @@
 //! restarted, block interval and rate limit, a graceful stop that loses nothing.
 
 use parking_lot::Mutex;
-use spate_core::{Context, SpateConf};
+use spate_core::Context;
 use spate_streaming::input::{DirectSource, Receiver, ReceiverHandle};
 use spate_streaming::*;
 use std::io::Write;
@@ -11,31 +11,9 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{system_ssc, wait_until};
 
-fn system_ssc(batch_ms: u64, extra: &[(&str, &str)]) -> StreamingContext {
-    let mut conf = SpateConf::new()
-        .master("local[2]")
-        .unwrap()
-        .set("spate.streaming.blockInterval", "20ms")
-        .unwrap()
-        .set("spate.streaming.receiverRestartDelay", "100ms")
-        .unwrap();
-    for (k, v) in extra {
-        conf = conf.set(k, *v).unwrap();
-    }
-    StreamingContext::new(conf, Duration::from_millis(batch_ms)).unwrap()
-}
-
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    f()
-}
+mod support;
 
 /// Counts records and collects them.
 fn counter<T: spate_core::Data>(s: &DStream<T>) -> (Arc<AtomicUsize>, Arc<Mutex<Vec<T>>>) {

@@ -7,6 +7,9 @@ use spate_streaming::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use support::collect;
+
+mod support;
 
 fn ssc_with_checkpoint(dir: &std::path::Path) -> StreamingContext {
     let ssc = StreamingContext::with_clock(
@@ -17,18 +20,6 @@ fn ssc_with_checkpoint(dir: &std::path::Path) -> StreamingContext {
     .unwrap();
     ssc.checkpoint(dir).unwrap();
     ssc
-}
-
-type Out<T> = Arc<Mutex<Vec<(i64, Vec<T>)>>>;
-
-fn collect<T: spate_core::Data>(s: &DStream<T>) -> Out<T> {
-    let out: Out<T> = Arc::new(Mutex::new(Vec::new()));
-    let o = out.clone();
-    s.foreach_rdd(move |rdd, t| {
-        o.lock().push((t.millis(), rdd.collect()?));
-        Ok(())
-    });
-    out
 }
 
 fn words(v: &[&str]) -> Option<Vec<(String, i64)>> {

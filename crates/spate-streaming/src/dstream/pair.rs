@@ -1,7 +1,7 @@
 //! Operations on streams of key-value pairs, batch by batch.
 
 use super::DStream;
-use spate_core::{Data, HashPartitioner, Key, Partitioner, Partitioning};
+use spate_core::{Data, HashPartitioner, Key, Partitioner, Partitioning, Rdd};
 use std::sync::Arc;
 
 /// Spark's `PairDStreamFunctions.defaultPartitioner`: a hash partitioner over the
@@ -114,6 +114,20 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         })
     }
 
+    /// Combines each batch's RDDs of this stream and `other` with a two-RDD operation,
+    /// into the given partitioning: the shape of every DStream join and cogroup.
+    fn batchwise_with<W: Data, R: Data>(
+        &self,
+        other: &DStream<(K, W)>,
+        p: impl Into<Partitioning<K>>,
+        op: fn(&Rdd<(K, V)>, &Rdd<(K, W)>, Partitioning<K>) -> Rdd<R>,
+    ) -> crate::Result<DStream<R>> {
+        let p = self.partitioner_for(p);
+        self.transform_with(other, move |a, b, _| {
+            Ok(op(&a, &b, Partitioning::With(p.clone())))
+        })
+    }
+
     /// Each batch's values of both streams per key.
     pub fn cogroup<W: Data>(
         &self,
@@ -128,10 +142,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (Vec<V>, Vec<W>))>> {
-        let p = self.partitioner_for(p);
-        self.transform_with(other, move |a, b, _| {
-            Ok(a.cogroup_with(&b, Partitioning::With(p.clone())))
-        })
+        self.batchwise_with(other, p, Rdd::cogroup_with)
     }
 
     /// Each batch's inner join with the same batch of `other`.
@@ -145,10 +156,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (V, W))>> {
-        let p = self.partitioner_for(p);
-        self.transform_with(other, move |a, b, _| {
-            Ok(a.join_with(&b, Partitioning::With(p.clone())))
-        })
+        self.batchwise_with(other, p, Rdd::join_with)
     }
 
     /// Each batch's left outer join with the same batch of `other`.
@@ -165,10 +173,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (V, Option<W>))>> {
-        let p = self.partitioner_for(p);
-        self.transform_with(other, move |a, b, _| {
-            Ok(a.left_outer_join_with(&b, Partitioning::With(p.clone())))
-        })
+        self.batchwise_with(other, p, Rdd::left_outer_join_with)
     }
 
     /// Each batch's right outer join with the same batch of `other`.
@@ -185,10 +190,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (Option<V>, W))>> {
-        let p = self.partitioner_for(p);
-        self.transform_with(other, move |a, b, _| {
-            Ok(a.right_outer_join_with(&b, Partitioning::With(p.clone())))
-        })
+        self.batchwise_with(other, p, Rdd::right_outer_join_with)
     }
 
     /// Each batch's full outer join with the same batch of `other`.
@@ -205,9 +207,6 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (Option<V>, Option<W>))>> {
-        let p = self.partitioner_for(p);
-        self.transform_with(other, move |a, b, _| {
-            Ok(a.full_outer_join_with(&b, Partitioning::With(p.clone())))
-        })
+        self.batchwise_with(other, p, Rdd::full_outer_join_with)
     }
 }

@@ -1,4 +1,5 @@
-//! Helpers of the round-2 review probes.
+//! Helpers shared by the streaming test files (each test file is its own crate and uses
+//! what it needs).
 #![allow(dead_code, unused_imports)]
 
 pub use parking_lot::Mutex;
@@ -20,7 +21,7 @@ pub fn conf(extra: &[(&str, &str)]) -> SpateConf {
     let mut conf = SpateConf::new()
         .master("local[2]")
         .unwrap()
-        .app_name("review2")
+        .app_name("spate-tests")
         .unwrap()
         .set("spate.streaming.blockInterval", "20ms")
         .unwrap()
@@ -30,6 +31,44 @@ pub fn conf(extra: &[(&str, &str)]) -> SpateConf {
         conf = conf.set(k, *v).unwrap();
     }
     conf
+}
+
+/// A context on a manual clock with a 1 s batch over `local[2]`.
+pub fn manual_ssc() -> StreamingContext {
+    StreamingContext::with_clock(
+        Context::local(2).unwrap(),
+        Duration::from_secs(1),
+        Clock::manual(),
+    )
+    .unwrap()
+}
+
+/// The records sorted.
+pub fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+/// A receiver that stores one record every millisecond until stopped.
+pub struct Ticks(pub Option<std::thread::JoinHandle<()>>);
+
+impl Receiver<u64> for Ticks {
+    fn on_start(&mut self, h: ReceiverHandle<u64>) {
+        self.0 = Some(std::thread::spawn(move || {
+            let mut i = 0;
+            while !h.is_stopped() {
+                h.store(i);
+                i += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }));
+    }
+    fn on_stop(&mut self) {
+        if let Some(t) = self.0.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 pub fn system_ssc(batch_ms: u64, extra: &[(&str, &str)]) -> StreamingContext {
