@@ -147,14 +147,7 @@ fn text_file_small_cases() {
         let p = dir.path().join(format!("f{i}.txt"));
         std::fs::write(&p, content).unwrap();
         for mp in [1usize, 2, 7] {
-            let got: Vec<String> = ctx
-                .text_file(&p, mp)
-                .unwrap()
-                .collect()
-                .unwrap()
-                .into_iter()
-                .map(String::from)
-                .collect();
+            let got: Vec<String> = read_lines(&ctx, &p, mp);
             assert_eq!(got, *want, "content {content:?} mp={mp}");
         }
     }
@@ -182,14 +175,7 @@ fn text_file_long_lines_and_crlf() {
     std::fs::write(&q, crlf.join("\r\n") + "\r\n").unwrap();
     for mp in [1usize, 2, 3, 7, 20, 101] {
         for (path, want) in [(&p, &long), (&q, &crlf)] {
-            let got: Vec<String> = ctx
-                .text_file(path, mp)
-                .unwrap()
-                .collect()
-                .unwrap()
-                .into_iter()
-                .map(String::from)
-                .collect();
+            let got: Vec<String> = read_lines(&ctx, path, mp);
             assert_eq!(got.len(), want.len(), "{} mp={mp}", path.display());
             assert!(got == *want, "{} mp={mp}: lines differ", path.display());
         }
@@ -294,14 +280,7 @@ fn text_file_directory_reads_every_file_once() {
     std::fs::write(dir.path().join(".hidden"), "hidden\n").unwrap();
     std::fs::write(dir.path().join("_ignored"), "ignored\n").unwrap();
     for mp in [1usize, 3, 7, 20] {
-        let got: Vec<String> = ctx
-            .text_file(dir.path(), mp)
-            .unwrap()
-            .collect()
-            .unwrap()
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let got: Vec<String> = read_lines(&ctx, dir.path(), mp);
         assert_eq!(got, expected, "mp={mp}");
     }
 }
@@ -331,14 +310,7 @@ fn save_as_text_file_layout_and_round_trip() {
                 assert_eq!(text, want, "part {i} of {p}");
             }
             // Reading the directory back gives the same lines in the same order.
-            let back: Vec<String> = ctx
-                .text_file(&out, 1)
-                .unwrap()
-                .collect()
-                .unwrap()
-                .into_iter()
-                .map(String::from)
-                .collect();
+            let back: Vec<String> = read_lines(&ctx, &out, 1);
             let want: Vec<String> = data.iter().map(|x| x.to_string()).collect();
             assert_eq!(back, want);
             // Saving again to an existing directory fails and leaves it alone.
@@ -365,14 +337,7 @@ fn save_as_text_file_of_strings() {
     ctx.parallelize(lines.clone(), 3)
         .save_as_text_file(&out)
         .unwrap();
-    let back: Vec<String> = ctx
-        .text_file(&out, 4)
-        .unwrap()
-        .collect()
-        .unwrap()
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let back: Vec<String> = read_lines(&ctx, &out, 4);
     assert_eq!(back, lines);
 }
 

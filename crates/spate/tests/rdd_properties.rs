@@ -4,6 +4,9 @@
 //! Each test function starts one local context and runs a modest number of proptest cases
 //! against it (every case runs several jobs).
 
+mod oracle_common;
+
+use oracle_common::read_lines;
 use proptest::prelude::*;
 use spate::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -450,25 +453,11 @@ fn text_file_reads_every_line_once() {
         for (i, (lines, content)) in files.iter().enumerate() {
             let f = sub.join(format!("part-{i:05}"));
             std::fs::write(&f, content).unwrap();
-            let got: Vec<String> = ctx
-                .text_file(&f, mp)
-                .unwrap()
-                .collect()
-                .unwrap()
-                .into_iter()
-                .map(String::from)
-                .collect();
+            let got: Vec<String> = read_lines(&ctx, &f, mp);
             prop_assert_eq!(&got, lines, "file {:?} min_partitions {}", content, mp);
             all.extend(lines.iter().cloned());
         }
-        let got: Vec<String> = ctx
-            .text_file(&sub, mp)
-            .unwrap()
-            .collect()
-            .unwrap()
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let got: Vec<String> = read_lines(&ctx, &sub, mp);
         prop_assert_eq!(got, all);
     });
 }
@@ -486,14 +475,7 @@ fn save_as_text_file_round_trips() {
             let part = out.join(format!("part-{i:05}"));
             prop_assert!(part.exists(), "missing {}", part.display());
         }
-        let got: Vec<String> = ctx
-            .text_file(&out, mp)
-            .unwrap()
-            .collect()
-            .unwrap()
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let got: Vec<String> = read_lines(&ctx, &out, mp);
         prop_assert_eq!(got, lines);
     });
 }

@@ -107,3 +107,18 @@ pub fn assert_hash_partitioned<V: Data>(rdd: &Rdd<(u32, V)>, n: usize) {
         }
     }
 }
+
+/// The lines `text_file(path, min_partitions)` reads, as `String`s, in order.
+pub fn read_lines(
+    ctx: &Context,
+    path: impl AsRef<std::path::Path>,
+    min_partitions: usize,
+) -> Vec<String> {
+    ctx.text_file(path, min_partitions)
+        .unwrap()
+        .collect()
+        .unwrap()
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
