@@ -3,7 +3,9 @@
 use crate::checkpoint_store::{CheckpointStore, LocalDirStore};
 use crate::conf::{Master, SpateConf};
 use crate::data::Data;
+use crate::env::{Env, Role};
 use crate::error::{Error, Result};
+use crate::ids::{IdKind, IdSequences};
 use crate::rdd::nodes::{EmptyRdd, UnionRdd};
 use crate::rdd::{ParallelCollection, RangeRdd, Rdd, RddBase, TextFileRdd};
 use crate::scheduler::{DagScheduler, Executor, LocalExecutor};
@@ -14,8 +16,6 @@ use crate::shared::accumulator::{
 use crate::shared::broadcast::Broadcast;
 use crate::storage::BlockStore;
 use crate::text::Str;
-use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -26,28 +26,17 @@ pub struct ContextInner {
     app_name: String,
     threads: usize,
     default_parallelism: Option<usize>,
-    execution_bytes: usize,
-    pub(crate) block_store: Arc<BlockStore>,
+    env: Arc<Env>,
     scheduler: DagScheduler,
-    next_rdd: AtomicUsize,
-    next_shuffle: AtomicUsize,
-    next_accumulator: AtomicUsize,
-    next_broadcast: AtomicUsize,
-    checkpoint: Mutex<Option<Arc<dyn CheckpointStore>>>,
-    local_dir: PathBuf,
-    owns_local_dir: bool,
+    ids: IdSequences,
     stopped: AtomicBool,
-    /// Every live RDD of this process by id: how an executor finds the RDD a task names
-    /// and checks that its lineage is the driver's.
-    lineage: Mutex<HashMap<usize, Weak<dyn RddBase>>>,
 }
 
 impl Drop for ContextInner {
     fn drop(&mut self) {
+        // The task threads end here; the environment (and its scratch directory) goes
+        // when the last of them lets go of it.
         self.scheduler.stop();
-        if self.owns_local_dir {
-            let _ = std::fs::remove_dir_all(&self.local_dir);
-        }
     }
 }
 
@@ -84,6 +73,12 @@ impl Context {
     /// # Errors
     /// A malformed configuration value, or a local directory that cannot be created.
     pub fn new(conf: SpateConf) -> Result<Context> {
+        Self::with_role(conf, Role::from_environment())
+    }
+
+    /// A context for `role` (the driver unless the environment says otherwise; see
+    /// [`Role::from_environment`]).
+    pub(crate) fn with_role(conf: SpateConf, role: Role) -> Result<Context> {
         let Master::Local { threads } = conf.get_master()?;
         let app_name = conf
             .get_text("spate.app.name")?
@@ -100,38 +95,31 @@ impl Context {
             .unwrap_or(4);
         let default_parallelism = conf.get_count("spate.default.parallelism")?;
         let seq = CONTEXT_SEQ.fetch_add(1, Ordering::Relaxed);
-        let (local_dir, owns_local_dir) = match conf.get_text("spate.local.dir")? {
-            Some(d) => (
-                PathBuf::from(d).join(format!("spate-{}-{seq}", std::process::id())),
-                true,
-            ),
-            None => (
-                std::env::temp_dir().join(format!("spate-{}-{seq}", std::process::id())),
-                true,
-            ),
+        let base = match conf.get_text("spate.local.dir")? {
+            Some(d) => PathBuf::from(d),
+            None => std::env::temp_dir(),
         };
+        let local_dir = base.join(format!("spate-{}-{seq}", std::process::id()));
         std::fs::create_dir_all(&local_dir).map_err(|e| Error::io(&local_dir, e))?;
         let checkpoint_dir = conf.get_text("spate.checkpoint.dir")?;
-        let inner = Arc::new_cyclic(|weak| {
-            let executor: Arc<dyn Executor> = Arc::new(LocalExecutor::start(threads, weak.clone()));
-            ContextInner {
-                conf: conf.clone(),
-                app_name: app_name.clone(),
-                threads,
-                default_parallelism,
-                execution_bytes: execution as usize,
-                block_store: Arc::new(BlockStore::new(storage, local_dir.clone())),
-                scheduler: DagScheduler::new(executor, max_failures, max_stage),
-                next_rdd: AtomicUsize::new(0),
-                next_shuffle: AtomicUsize::new(0),
-                next_accumulator: AtomicUsize::new(0),
-                next_broadcast: AtomicUsize::new(0),
-                checkpoint: Mutex::new(None),
-                local_dir,
-                owns_local_dir,
-                stopped: AtomicBool::new(false),
-                lineage: Mutex::new(HashMap::new()),
-            }
+        let env = Arc::new(Env::new(
+            role,
+            storage,
+            execution as usize,
+            threads,
+            local_dir,
+        ));
+        let executor: Arc<dyn Executor> =
+            Arc::new(LocalExecutor::start(threads, Arc::downgrade(&env)));
+        let inner = Arc::new(ContextInner {
+            conf: conf.clone(),
+            app_name: app_name.clone(),
+            threads,
+            default_parallelism,
+            scheduler: DagScheduler::new(executor, env.clone(), max_failures, max_stage),
+            env,
+            ids: IdSequences::default(),
+            stopped: AtomicBool::new(false),
         });
         let ctx = Context { inner };
         if let Some(dir) = checkpoint_dir {
@@ -144,10 +132,6 @@ impl Context {
     /// A context for `local[threads]` with defaults otherwise (handy in tests).
     pub fn local(threads: usize) -> Result<Context> {
         Context::new(SpateConf::new().master(&format!("local[{threads}]"))?)
-    }
-
-    pub(crate) fn from_inner(inner: Arc<ContextInner>) -> Context {
-        Context { inner }
     }
 
     /// The configuration.
@@ -168,12 +152,19 @@ impl Context {
     /// Whether this process is the driver. Every process runs the program; side effects
     /// that must happen once belong behind this (always true in local mode).
     pub fn is_driver(&self) -> bool {
-        true
+        self.inner.env.role().is_driver()
     }
 
-    /// The id of this process's executor.
+    /// The id of this process's executor (`driver` for the driver, as in Spark's local
+    /// mode).
     pub fn executor_id(&self) -> &str {
-        self.inner.scheduler.executor().id()
+        self.inner.env.executor_id()
+    }
+
+    /// The executor environment of this process: block store, map outputs, shuffle
+    /// fetch, registries. Tasks see it through [`crate::TaskContext::env`].
+    pub fn env(&self) -> &Arc<Env> {
+        &self.inner.env
     }
 
     /// Spark's `defaultParallelism`: `spate.default.parallelism`, or the task threads.
@@ -188,7 +179,7 @@ impl Context {
 
     /// The block store of this process.
     pub fn block_store(&self) -> &Arc<BlockStore> {
-        &self.inner.block_store
+        self.inner.env.block_store()
     }
 
     /// The DAG scheduler.
@@ -198,20 +189,21 @@ impl Context {
 
     /// One task's share of `spate.memory.executionBytes`.
     pub fn task_memory_budget(&self) -> usize {
-        (self.inner.execution_bytes / self.inner.threads.max(1)).max(1)
+        self.inner.env.task_memory_budget()
+    }
+
+    /// The next id of `kind`, from program order (see [`crate::ids`]).
+    pub(crate) fn next_id(&self, kind: IdKind) -> usize {
+        self.inner.ids.next(kind)
     }
 
     pub(crate) fn new_rdd_id(&self) -> usize {
-        self.inner.next_rdd.fetch_add(1, Ordering::Relaxed)
+        self.next_id(IdKind::Rdd)
     }
 
-    /// Records a new RDD node under its id (dropping entries of dead nodes now and then).
+    /// Records a new RDD node under its id, for tasks to resolve.
     pub(crate) fn register_rdd(&self, node: Weak<dyn RddBase>, id: usize) {
-        let mut l = self.inner.lineage.lock();
-        if id % 256 == 0 {
-            l.retain(|_, w| w.strong_count() > 0);
-        }
-        l.insert(id, node);
+        self.inner.env.register_rdd(id, node);
     }
 
     /// Checks that RDD `rdd_id` of this process has the lineage fingerprint the driver sent
@@ -220,31 +212,20 @@ impl Context {
     /// # Errors
     /// [`Error::LineageMismatch`] naming the operation at that id on this process.
     pub fn check_lineage(&self, rdd_id: usize, expected: u64) -> Result<()> {
-        let node = self
-            .inner
-            .lineage
-            .lock()
-            .get(&rdd_id)
-            .and_then(Weak::upgrade);
-        match node {
-            Some(n) if n.info().fingerprint() != expected => Err(Error::LineageMismatch {
+        let n = self.inner.env.resolve_rdd(rdd_id)?;
+        if n.info().fingerprint() != expected {
+            return Err(Error::LineageMismatch {
                 rdd_id,
                 expected,
                 found: n.info().fingerprint(),
                 op: n.info().op().to_string(),
-            }),
-            Some(_) => Ok(()),
-            None => Err(Error::LineageMismatch {
-                rdd_id,
-                expected,
-                found: 0,
-                op: "no RDD with this id on this process".into(),
-            }),
+            });
         }
+        Ok(())
     }
 
     pub(crate) fn new_shuffle_id(&self) -> usize {
-        self.inner.next_shuffle.fetch_add(1, Ordering::Relaxed)
+        self.next_id(IdKind::Shuffle)
     }
 
     /// Whether [`Context::stop`] was called.
@@ -267,18 +248,18 @@ impl Context {
             .as_ref()
             .join(format!("{}-{}", self.inner.app_name, uniq_suffix()));
         let store = LocalDirStore::new(sub)?;
-        *self.inner.checkpoint.lock() = Some(Arc::new(store));
+        self.inner.env.set_checkpoint_store(Arc::new(store));
         Ok(())
     }
 
     /// Uses `store` for checkpoints.
     pub fn set_checkpoint_store(&self, store: Arc<dyn CheckpointStore>) {
-        *self.inner.checkpoint.lock() = Some(store);
+        self.inner.env.set_checkpoint_store(store);
     }
 
     /// The checkpoint store, if a directory was set.
     pub fn checkpoint_store(&self) -> Option<Arc<dyn CheckpointStore>> {
-        self.inner.checkpoint.lock().clone()
+        self.inner.env.checkpoint_store()
     }
 
     /// Distributes `data` over `slices` partitions: partition i of p over n records holds
@@ -321,14 +302,17 @@ impl Context {
     /// # Errors
     /// When the value cannot be encoded.
     pub fn broadcast<T: Data>(&self, value: T) -> Result<Broadcast<T>> {
-        let id = self.inner.next_broadcast.fetch_add(1, Ordering::Relaxed);
-        Broadcast::new(id, value, Arc::downgrade(&self.inner))
+        let id = self.next_id(IdKind::Broadcast);
+        Broadcast::new(id, Some(value), &self.inner.env)
     }
 
     /// Broadcasts the value `make` returns, running `make` on the driver only (for values
-    /// only the driver can load). Every process calls this; executors get the driver's.
+    /// only the driver can load). Every process calls this; executors get the driver's
+    /// value when they first read it, and never run `make`.
     pub fn broadcast_with<T: Data>(&self, make: impl FnOnce() -> T) -> Result<Broadcast<T>> {
-        self.broadcast(make())
+        let id = self.next_id(IdKind::Broadcast);
+        let value = if self.is_driver() { Some(make()) } else { None };
+        Broadcast::new(id, value, &self.inner.env)
     }
 
     /// Registers a custom accumulator starting at `zero`.
@@ -337,8 +321,8 @@ impl Context {
         zero: A,
         name: Option<&str>,
     ) -> Accumulator<A> {
-        let id = self.inner.next_accumulator.fetch_add(1, Ordering::Relaxed);
-        Accumulator::new(id, name.map(str::to_string), zero)
+        let id = self.next_id(IdKind::Accumulator);
+        Accumulator::new(id, name.map(str::to_string), zero, &self.inner.env)
     }
 
     /// A named `i64` sum.

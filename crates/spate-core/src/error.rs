@@ -95,6 +95,16 @@ pub enum Error {
     #[error("{0} of an empty RDD")]
     EmptyRdd(&'static str),
 
+    /// A task description names something this process does not have (an RDD, a
+    /// shuffle, a job's function, a broadcast or an accumulator).
+    #[error("task names {kind} {id}, which this process does not have (the program built a different graph here, or the {kind} was dropped)")]
+    Unresolved {
+        /// What kind of thing.
+        kind: &'static str,
+        /// Its id.
+        id: usize,
+    },
+
     /// A task ran against a lineage that differs from the driver's.
     #[error("lineage mismatch for rdd {rdd_id}: driver expects fingerprint {expected:016x}, this process has {found:016x} ({op})")]
     LineageMismatch {

@@ -34,7 +34,9 @@ pub mod codec;
 pub mod conf;
 mod context;
 mod data;
+pub mod env;
 mod error;
+pub mod ids;
 pub mod partitioner;
 pub mod rdd;
 pub mod rng;
@@ -48,6 +50,7 @@ pub use checkpoint_store::{CheckpointStore, LocalDirStore};
 pub use conf::SpateConf;
 pub use context::{Context, ContextInner};
 pub use data::{Data, Key};
+pub use env::{Env, Role};
 pub use error::{Error, Result};
 pub use partitioner::{
     HashPartitioner, Partitioner, PartitionerDesc, Partitioning, RangePartitioner,

@@ -2,19 +2,46 @@
 
 use super::{BoxIter, Rdd};
 use crate::data::{Data, Key};
+use crate::env::ResultFn;
 use crate::error::{Error, Result};
-use crate::scheduler::{TaskBody, TaskContext, TaskValue};
+use crate::scheduler::TaskContext;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt::Display;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+/// A job's result function: the RDD and the user's function over one partition, resolved
+/// by job id on whichever process runs the task.
+struct JobFn<T: Data, R, F> {
+    rdd: Rdd<T>,
+    f: F,
+    _r: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<T, R, F> ResultFn for JobFn<T, R, F>
+where
+    T: Data,
+    R: Data,
+    F: Fn(&TaskContext, BoxIter<T>) -> Result<R> + Send + Sync + 'static,
+{
+    fn run(&self, tc: &TaskContext) -> Result<Vec<u8>> {
+        let it = self.rdd.iterator(tc.partition(), tc)?;
+        let r = (self.f)(tc, it)?;
+        if tc.has_failed() {
+            // The input ended early on an error; the task fails with it.
+            return Ok(Vec::new());
+        }
+        crate::codec::encode(&r, "task result")
+    }
+}
+
 impl<T: Data> Rdd<T> {
-    /// Runs `f` over every partition (Spark's `runJob`); values in partition order.
+    /// Runs `f` over every partition (Spark's `runJob`); values in partition order. Each
+    /// value comes back in spate's binary format, as from an executor process.
     pub fn run_job<R, F>(&self, f: F) -> Result<Vec<R>>
     where
-        R: Send + 'static,
+        R: Data,
         F: Fn(&TaskContext, BoxIter<T>) -> Result<R> + Send + Sync + 'static,
     {
         let parts: Vec<usize> = (0..self.num_partitions()).collect();
@@ -24,7 +51,7 @@ impl<T: Data> Rdd<T> {
     /// Runs `f` over the given partitions only.
     pub fn run_job_on<R, F>(&self, partitions: &[usize], f: F) -> Result<Vec<R>>
     where
-        R: Send + 'static,
+        R: Data,
         F: Fn(&TaskContext, BoxIter<T>) -> Result<R> + Send + Sync + 'static,
     {
         let n = self.num_partitions();
@@ -34,24 +61,19 @@ impl<T: Data> Rdd<T> {
                 reason: format!("partition {bad} out of range (the RDD has {n})"),
             });
         }
-        let f = Arc::new(f);
-        let rdd = self.clone();
-        let make = move |p: usize| -> TaskBody {
-            let f = f.clone();
-            let rdd = rdd.clone();
-            Arc::new(move |tc: &TaskContext| {
-                let it = rdd.iterator(p, tc)?;
-                f(tc, it).map(|r| Box::new(r) as TaskValue)
-            })
-        };
+        let func: Arc<dyn ResultFn> = Arc::new(JobFn {
+            rdd: self.clone(),
+            f,
+            _r: std::marker::PhantomData,
+        });
         let ctx = self.context();
         let values = ctx
             .scheduler()
-            .run_job(ctx, &self.base(), partitions, &make)?;
-        Ok(values
-            .into_iter()
-            .map(|v| *v.downcast::<R>().expect("task value of the job's type"))
-            .collect())
+            .run_job(ctx, &self.base(), partitions, func)?;
+        values
+            .iter()
+            .map(|v| crate::codec::decode::<R>(v, "task result"))
+            .collect()
     }
 
     /// All records, in partition order.
@@ -222,6 +244,11 @@ impl<T: Data> Rdd<T> {
             }
             w.flush().map_err(|e| Error::io(&attempt, e))?;
             drop(w);
+            if let Some(e) = tc.take_failure() {
+                // The input ended early on an error: no partial part file.
+                let _ = std::fs::remove_file(&attempt);
+                return Err(e);
+            }
             let fin = d.join(&name);
             std::fs::rename(&attempt, &fin).map_err(|e| Error::io(&fin, e))
         })?;

@@ -50,7 +50,7 @@ impl<T: Data> RddBase for BlockRdd<T> {
 impl<T: Data> RddNode<T> for BlockRdd<T> {
     fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<T>> {
         let id = self.blocks[split];
-        match tc.context().block_store().get_values::<T>(id)? {
+        match tc.env().block_store().get_values::<T>(id)? {
             Some(v) => Ok(Box::new(ArcVecIter::new(v))),
             None => Err(Error::Task(format!(
                 "block {id:?} of received data is missing"

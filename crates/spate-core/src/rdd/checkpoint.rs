@@ -94,6 +94,9 @@ impl<T: Data> Rdd<T> {
             let dir2 = dir.clone();
             let result = rdd.run_job(move |tc, it| {
                 let values: Vec<T> = it.collect();
+                if let Some(e) = tc.take_failure() {
+                    return Err(e);
+                }
                 let bytes = codec::encode(&values, "checkpoint partition")?;
                 st2.put(&part_name(&dir2, tc.partition()), &bytes)?;
                 Ok(())

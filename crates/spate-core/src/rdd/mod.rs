@@ -323,7 +323,7 @@ impl<T: Data> Rdd<T> {
             return Ok(it);
         }
         if let Some(level) = info.storage_level() {
-            let bs = info.context().block_store();
+            let bs = tc.env().block_store();
             let id = BlockId::Rdd {
                 rdd: info.id(),
                 split,
@@ -332,6 +332,10 @@ impl<T: Data> Rdd<T> {
                 return Ok(Box::new(ArcVecIter::new(v)));
             }
             let v: Arc<Vec<T>> = Arc::new(self.node.compute(split, tc)?.collect());
+            if let Some(e) = tc.take_failure() {
+                // A partition cut short by an error is not cached.
+                return Err(e);
+            }
             bs.put_values(id, v.clone(), level)?;
             return Ok(Box::new(ArcVecIter::new(v)));
         }

@@ -8,9 +8,9 @@ use crate::partitioner::PartitionerDesc;
 use crate::scheduler::TaskContext;
 use std::sync::Arc;
 
-/// The function of a [`MapPartitionsRdd`]: partition index and parent iterator in, output
-/// iterator out.
-pub(crate) type PartitionFn<T, U> = dyn Fn(usize, BoxIter<T>) -> BoxIter<U> + Send + Sync;
+/// The function of a [`MapPartitionsRdd`]: the task (its partition, its environment) and
+/// the parent iterator in, output iterator out.
+pub(crate) type PartitionFn<T, U> = dyn Fn(&TaskContext, BoxIter<T>) -> BoxIter<U> + Send + Sync;
 
 /// A narrow transformation of each partition (`map`, `filter`, `flat_map`,
 /// `map_partitions`, ...), pipelined with its parent inside one task.
@@ -65,7 +65,7 @@ impl<T: Data, U: Data> RddBase for MapPartitionsRdd<T, U> {
 impl<T: Data, U: Data> RddNode<U> for MapPartitionsRdd<T, U> {
     fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<U>> {
         let it = self.parent.iterator(split, tc)?;
-        Ok((self.f)(split, it))
+        Ok((self.f)(tc, it))
     }
 }
 

@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::data::{Data, Key};
 use crate::error::Result;
 use crate::partitioner::{HashPartitioner, Partitioner, PartitionerDesc, Partitioning};
+use crate::scheduler::TaskContext;
 use crate::shuffle::{
     Combiner, ExternalAggregator, FnCombiner, Identity, ShuffleMode, ShuffledRdd,
 };
@@ -78,25 +79,31 @@ impl<K: Key, V: Data> Rdd<(K, V)> {
         let p = resolve(partitioning, self.context(), &[self.base()]);
         let agg = Arc::new(agg);
         if self.partitioner() == Some(p.desc()) {
-            let ctx = self.context().clone();
             return MapPartitionsRdd::create(
                 self,
                 op,
                 true,
-                Arc::new(move |_, it: BoxIter<(K, V)>| {
+                Arc::new(move |tc: &TaskContext, it: BoxIter<(K, V)>| {
+                    let env = tc.env();
                     let mut ea = ExternalAggregator::<K, V, C, A>::new(
                         agg.clone(),
-                        ctx.task_memory_budget(),
-                        ctx.block_store().clone(),
+                        env.task_memory_budget(),
+                        env.block_store().clone(),
                     );
+                    let mut err = None;
                     it.drive(&mut |(k, v)| {
-                        if let Err(e) = ea.insert_value(k, v) {
-                            std::panic::panic_any(e);
+                        if err.is_none() {
+                            if let Err(e) = ea.insert_value(k, v) {
+                                err = Some(e);
+                            }
                         }
                     });
-                    match ea.finish() {
+                    match err.map_or_else(|| ea.finish(), Err) {
                         Ok(it) => it,
-                        Err(e) => std::panic::panic_any(e),
+                        Err(e) => {
+                            tc.fail(e);
+                            Box::new(std::iter::empty())
+                        }
                     }
                 }),
             );

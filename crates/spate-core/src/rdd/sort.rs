@@ -1,11 +1,13 @@
 //! Sorting by key: a range partitioner from a sample of the keys, then a sort of each
 //! partition.
 
-use super::Rdd;
+use super::nodes::MapPartitionsRdd;
+use super::{BoxIter, Rdd};
 use crate::data::{Data, Key};
 use crate::error::Result;
 use crate::partitioner::RangePartitioner;
 use crate::rng::SplitMix64;
+use crate::scheduler::TaskContext;
 use crate::shuffle::{ExternalSorter, Identity, ShuffleMode, ShuffledRdd};
 use std::sync::Arc;
 
@@ -29,23 +31,34 @@ impl<K: Key + Ord, V: Data> Rdd<(K, V)> {
             ShuffleMode::Plain,
         );
         // Each partition sorted within the memory budget, spilling sorted runs past it.
-        let ctx = self.context().clone();
-        Ok(shuffled.map_partitions_preserving(move |_, it| {
-            let mut sorter = ExternalSorter::new(
-                ascending,
-                ctx.task_memory_budget(),
-                ctx.block_store().clone(),
-            );
-            it.drive(&mut |kv| {
-                if let Err(e) = sorter.insert(kv) {
-                    std::panic::panic_any(e);
+        Ok(MapPartitionsRdd::create(
+            &shuffled,
+            "map_partitions",
+            true,
+            Arc::new(move |tc: &TaskContext, it: BoxIter<(K, V)>| {
+                let env = tc.env();
+                let mut sorter = ExternalSorter::new(
+                    ascending,
+                    env.task_memory_budget(),
+                    env.block_store().clone(),
+                );
+                let mut err = None;
+                it.drive(&mut |kv| {
+                    if err.is_none() {
+                        if let Err(e) = sorter.insert(kv) {
+                            err = Some(e);
+                        }
+                    }
+                });
+                match err.map_or_else(|| sorter.finish(), Err) {
+                    Ok(it) => it,
+                    Err(e) => {
+                        tc.fail(e);
+                        Box::new(std::iter::empty())
+                    }
                 }
-            });
-            match sorter.finish() {
-                Ok(it) => it,
-                Err(e) => std::panic::panic_any(e),
-            }
-        }))
+            }),
+        ))
     }
 
     /// Upper bounds splitting the keys into `partitions` ranges of about equal weight,

@@ -6,6 +6,7 @@ use crate::data::{Data, Key};
 use crate::error::{Error, Result};
 use crate::partitioner::{Partitioner, PartitionerDesc, Partitioning};
 use crate::rng::SplitMix64;
+use crate::scheduler::TaskContext;
 use crate::shuffle::{Identity, ShuffleMode, ShuffledRdd};
 use std::sync::Arc;
 
@@ -107,7 +108,7 @@ impl<T: Data> Rdd<T> {
             self,
             "map_partitions_with_index",
             false,
-            Arc::new(move |i, it| Box::new(f(i, it).into_iter())),
+            Arc::new(move |tc: &TaskContext, it| Box::new(f(tc.partition(), it).into_iter())),
         )
     }
 
@@ -123,7 +124,7 @@ impl<T: Data> Rdd<T> {
             self,
             "map_partitions",
             true,
-            Arc::new(move |i, it| Box::new(f(i, it).into_iter())),
+            Arc::new(move |tc: &TaskContext, it| Box::new(f(tc.partition(), it).into_iter())),
         )
     }
 
@@ -179,7 +180,8 @@ impl<T: Data> Rdd<T> {
             self,
             "sample",
             true,
-            Arc::new(move |i, it: BoxIter<T>| {
+            Arc::new(move |tc: &TaskContext, it: BoxIter<T>| {
+                let i = tc.partition();
                 let mut rng =
                     SplitMix64::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 if with_replacement {

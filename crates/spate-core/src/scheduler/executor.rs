@@ -1,28 +1,29 @@
 //! Executors: where tasks run. The scheduler talks to every executor through [`Executor`];
 //! [`LocalExecutor`] is a pool of task threads in this process.
 
-use super::task::{Task, TaskContext, TaskResult};
-use crate::context::Context;
+use super::task::{EncodedTask, TaskContext, TaskDescription, TaskFailure, TaskKind, TaskResult};
+use crate::codec;
+use crate::env::Env;
 use crate::error::Error;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::panic::AssertUnwindSafe;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
-/// Runs tasks and reports each one's result on the given channel.
+/// Runs tasks and reports each one's encoded [`TaskResult`] on the given channel.
 pub trait Executor: Send + Sync {
     /// The executor's id.
     fn id(&self) -> &str;
     /// How many tasks it runs at once.
     fn cores(&self) -> usize;
-    /// Queues `task`; its [`TaskResult`] is sent on `done` when it finishes.
-    fn launch(&self, task: Task, done: Sender<TaskResult>);
+    /// Queues `task`; its encoded [`TaskResult`] is sent on `done` when it finishes.
+    fn launch(&self, task: EncodedTask, done: Sender<Vec<u8>>);
     /// Stops accepting tasks and lets the threads exit.
     fn stop(&self);
 }
 
-type Work = (Task, Sender<TaskResult>);
+type Work = (EncodedTask, Sender<Vec<u8>>);
 
 /// `local[N]`: N task threads in this process.
 pub struct LocalExecutor {
@@ -38,29 +39,31 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
-    } else if let Some(e) = payload.downcast_ref::<Error>() {
-        e.to_string()
     } else {
         "panic with a non-string payload".to_string()
     }
 }
 
 impl LocalExecutor {
-    /// Starts `threads` task threads; tasks see `ctx` (held weakly, so the executor does
-    /// not keep the context alive).
-    pub(crate) fn start(threads: usize, ctx: Weak<crate::context::ContextInner>) -> Self {
+    /// Starts `threads` task threads running tasks against `env` (held weakly, so the
+    /// executor does not keep the environment alive).
+    pub(crate) fn start(threads: usize, env: Weak<Env>) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded::<Work>();
         let mut handles = Vec::new();
+        let id = env
+            .upgrade()
+            .map(|e| e.executor_id().to_string())
+            .unwrap_or_else(|| "driver".into());
         for i in 0..threads {
             let rx: Receiver<Work> = rx.clone();
-            let ctx = ctx.clone();
+            let env = env.clone();
             let h = std::thread::Builder::new()
                 .name(format!("spate-task-{i}"))
                 .stack_size(16 << 20)
                 .spawn(move || {
                     while let Ok((task, done)) = rx.recv() {
-                        let Some(inner) = ctx.upgrade() else { break };
-                        let result = run_task(task, Context::from_inner(inner));
+                        let Some(env) = env.upgrade() else { break };
+                        let result = run_encoded(&task, env);
                         let _ = done.send(result);
                     }
                 })
@@ -68,7 +71,7 @@ impl LocalExecutor {
             handles.push(h);
         }
         LocalExecutor {
-            id: "driver".to_string(),
+            id,
             threads,
             queue: Mutex::new(Some(tx)),
             handles: Mutex::new(handles),
@@ -76,41 +79,114 @@ impl LocalExecutor {
     }
 }
 
-/// Runs one task on this thread: panics become failures with their message, accumulator
-/// updates are collected.
-pub(crate) fn run_task(task: Task, ctx: Context) -> TaskResult {
-    // The executor finds the task's RDD in its own lineage and checks it is the driver's.
-    if let Err(e) = ctx.check_lineage(task.desc.rdd_id, task.desc.fingerprint) {
-        return TaskResult {
-            desc: task.desc,
-            outcome: Err(e),
-            updates: Vec::new(),
+/// Encodes a task result; a result that cannot be encoded becomes a failure that can.
+pub(crate) fn encode_result(r: &TaskResult) -> Vec<u8> {
+    codec::encode(r, "task result").unwrap_or_else(|e| {
+        let fallback = TaskResult {
+            task_id: r.task_id,
+            outcome: Err(TaskFailure::Error(e.to_string())),
+            accumulator_updates: Vec::new(),
         };
+        codec::encode(&fallback, "task result").unwrap_or_default()
+    })
+}
+
+/// What an executor does with one encoded task: decode the description, resolve its ids
+/// against this process's registries, check the lineage, compute, and encode the result
+/// with the task's accumulator updates. Never panics: a panic in user code is a failed
+/// task with the panic's message.
+pub fn run_encoded(task: &EncodedTask, env: Arc<Env>) -> Vec<u8> {
+    let desc: TaskDescription = match codec::decode(&task.bytes, "task description") {
+        Ok(d) => d,
+        Err(e) => {
+            return encode_result(&TaskResult {
+                task_id: task.task_id,
+                outcome: Err(TaskFailure::Error(e.to_string())),
+                accumulator_updates: Vec::new(),
+            })
+        }
+    };
+    encode_result(&run_task(desc, env))
+}
+
+/// Resolves and runs one described task on this thread.
+pub(crate) fn run_task(desc: TaskDescription, env: Arc<Env>) -> TaskResult {
+    let task_id = desc.task_id;
+    let failed = |e: Error| TaskResult {
+        task_id,
+        outcome: Err(e.into()),
+        accumulator_updates: Vec::new(),
+    };
+    // The executor finds the task's RDD in its own lineage and checks it is the driver's.
+    let rdd = match env.resolve_rdd(desc.rdd_id) {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    if rdd.info().fingerprint() != desc.fingerprint {
+        return failed(Error::LineageMismatch {
+            rdd_id: desc.rdd_id,
+            expected: desc.fingerprint,
+            found: rdd.info().fingerprint(),
+            op: rdd.info().op().to_string(),
+        });
     }
-    let tc = TaskContext::new(task.desc.clone(), ctx);
+    drop(rdd);
+    let work: Result<Box<dyn Fn(&TaskContext) -> Result<Vec<u8>, Error>>, Error> = match desc.kind {
+        TaskKind::Result => env
+            .resolve_job(desc.job_id)
+            .map(|f| Box::new(move |tc: &TaskContext| f.run(tc)) as Box<_>),
+        TaskKind::ShuffleMap { shuffle_id } => env.resolve_shuffle(shuffle_id).map(|dep| {
+            Box::new(move |tc: &TaskContext| {
+                let status = dep.run_map_task(tc)?;
+                codec::encode(&status, "map status")
+            }) as Box<_>
+        }),
+    };
+    let work = match work {
+        Ok(w) => w,
+        Err(e) => return failed(e),
+    };
+    let tc = TaskContext::new(desc, env);
     let outcome = tc.enter(|| {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| (task.body)(&tc))) {
+        let r = match std::panic::catch_unwind(AssertUnwindSafe(|| work(&tc))) {
             Ok(r) => r,
-            Err(payload) => match payload.downcast::<Error>() {
-                // Iterators report typed errors (a lost shuffle file) by panicking with them.
-                Ok(e) => Err(*e),
-                Err(p) => Err(Error::Task(format!("panic: {}", panic_message(p.as_ref())))),
-            },
+            Err(p) => Err(Error::Task(format!("panic: {}", panic_message(p.as_ref())))),
+        };
+        // An iterator that met an error recorded it and ended early: whatever the body
+        // made of the truncated input is not a result.
+        match tc.take_failure() {
+            Some(e) => Err(e),
+            None => r,
         }
     });
+    drop(work);
+    let d = tc.description();
     if let Err(e) = &outcome {
         tracing::warn!(
-            stage = task.desc.stage_id,
-            partition = task.desc.partition,
-            attempt = task.desc.attempt,
+            stage = d.stage_id,
+            partition = d.partition,
+            attempt = d.attempt,
             "task failed: {e}"
         );
     }
-    let updates = std::mem::take(&mut *tc.updates.borrow_mut());
+    let accumulator_updates = if outcome.is_ok() {
+        std::mem::take(&mut *tc.updates.borrow_mut())
+            .into_iter()
+            .filter_map(|u| match u.encode() {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::error!(accumulator = u.id(), "dropping an update: {e}");
+                    None
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     TaskResult {
-        desc: task.desc,
-        outcome,
-        updates,
+        task_id,
+        outcome: outcome.map_err(TaskFailure::from),
+        accumulator_updates,
     }
 }
 
@@ -121,26 +197,23 @@ impl Executor for LocalExecutor {
     fn cores(&self) -> usize {
         self.threads
     }
-    fn launch(&self, task: Task, done: Sender<TaskResult>) {
+    fn launch(&self, task: EncodedTask, done: Sender<Vec<u8>>) {
         let q = self.queue.lock();
+        let stopped = |task: EncodedTask, done: Sender<Vec<u8>>| {
+            let _ = done.send(encode_result(&TaskResult {
+                task_id: task.task_id,
+                outcome: Err(TaskFailure::Stopped),
+                accumulator_updates: Vec::new(),
+            }));
+        };
         match q.as_ref() {
             Some(tx) => {
-                if let Err(e) = tx.send((task, done.clone())) {
+                if let Err(e) = tx.send((task, done)) {
                     let (task, done) = e.into_inner();
-                    let _ = done.send(TaskResult {
-                        desc: task.desc,
-                        outcome: Err(Error::Stopped),
-                        updates: Vec::new(),
-                    });
+                    stopped(task, done);
                 }
             }
-            None => {
-                let _ = done.send(TaskResult {
-                    desc: task.desc,
-                    outcome: Err(Error::Stopped),
-                    updates: Vec::new(),
-                });
-            }
+            None => stopped(task, done),
         }
     }
     fn stop(&self) {

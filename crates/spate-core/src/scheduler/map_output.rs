@@ -4,7 +4,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 
 /// The result of a shuffle map task: where its output lives and how big each bucket is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MapStatus {
     /// The executor holding the output.
     pub executor_id: String,

@@ -6,12 +6,15 @@ mod executor;
 mod map_output;
 mod task;
 
-pub use executor::{panic_message, Executor, LocalExecutor};
+pub use executor::{panic_message, run_encoded, Executor, LocalExecutor};
 pub use map_output::{MapOutputTracker, MapStatus};
-pub use task::{Task, TaskBody, TaskContext, TaskDescription, TaskKind, TaskResult, TaskValue};
+pub use task::{EncodedTask, TaskContext, TaskDescription, TaskFailure, TaskKind, TaskResult};
 
+use crate::codec;
 use crate::context::Context;
+use crate::env::{Env, ResultFn};
 use crate::error::{Error, Result};
+use crate::ids::IdKind;
 use crate::rdd::{effective_dependencies, Dependency, RddBase};
 use crate::shuffle::ShuffleDependencyBase;
 use parking_lot::Mutex;
@@ -30,20 +33,13 @@ enum StageFailure {
 /// The DAG scheduler of one context.
 pub struct DagScheduler {
     executor: Arc<dyn Executor>,
-    tracker: MapOutputTracker,
+    env: Arc<Env>,
     shuffle_locks: Mutex<HashMap<usize, Arc<Mutex<()>>>>,
     shuffle_stage: Mutex<HashMap<usize, usize>>,
-    next_job: AtomicUsize,
     next_stage: AtomicUsize,
     next_task: AtomicU64,
     max_failures: usize,
     max_stage_attempts: usize,
-}
-
-/// One task to run in a stage: its partition and body.
-struct TaskSpec {
-    partition: usize,
-    body: task::TaskBody,
 }
 
 /// The shuffle dependencies reachable from `rdd` through narrow dependencies only: the
@@ -74,15 +70,15 @@ pub(crate) fn parent_shuffles(rdd: &Arc<dyn RddBase>) -> Vec<Arc<dyn ShuffleDepe
 impl DagScheduler {
     pub(crate) fn new(
         executor: Arc<dyn Executor>,
+        env: Arc<Env>,
         max_failures: usize,
         max_stage_attempts: usize,
     ) -> Self {
         DagScheduler {
             executor,
-            tracker: MapOutputTracker::default(),
+            env,
             shuffle_locks: Mutex::new(HashMap::new()),
             shuffle_stage: Mutex::new(HashMap::new()),
-            next_job: AtomicUsize::new(0),
             next_stage: AtomicUsize::new(0),
             next_task: AtomicU64::new(0),
             max_failures: max_failures.max(1),
@@ -97,7 +93,7 @@ impl DagScheduler {
 
     /// Where shuffle map outputs are.
     pub fn map_output_tracker(&self) -> &MapOutputTracker {
-        &self.tracker
+        self.env.map_output_tracker()
     }
 
     pub(crate) fn stop(&self) {
@@ -106,7 +102,8 @@ impl DagScheduler {
 
     /// Forgets a shuffle (its dependency was dropped).
     pub(crate) fn unregister_shuffle(&self, shuffle_id: usize) {
-        self.tracker.unregister_shuffle(shuffle_id);
+        self.env.map_output_tracker().unregister_shuffle(shuffle_id);
+        self.env.unregister_shuffle(shuffle_id);
         self.shuffle_locks.lock().remove(&shuffle_id);
         self.shuffle_stage.lock().remove(&shuffle_id);
     }
@@ -119,15 +116,17 @@ impl DagScheduler {
             .clone()
     }
 
-    /// Runs `make_body(partition)` for each partition of `rdd`'s final stage and returns
-    /// the values in partition order; `on_value` sees each as it arrives.
+    /// Runs `func` over the given partitions of `rdd` (the job's final stage, after its
+    /// missing parent stages) and returns the encoded values in partition order. The job
+    /// id comes from program order; `func` is registered under it for the executors to
+    /// resolve.
     pub(crate) fn run_job(
         &self,
         ctx: &Context,
         rdd: &Arc<dyn RddBase>,
         partitions: &[usize],
-        make_body: &dyn Fn(usize) -> task::TaskBody,
-    ) -> Result<Vec<task::TaskValue>> {
+        func: Arc<dyn ResultFn>,
+    ) -> Result<Vec<Vec<u8>>> {
         if ctx.is_stopped() {
             return Err(Error::Stopped);
         }
@@ -140,7 +139,15 @@ impl DagScheduler {
                     .into(),
             });
         }
-        let job_id = self.next_job.fetch_add(1, Ordering::Relaxed);
+        let job_id = ctx.next_id(IdKind::Job);
+        self.env.register_job(job_id, func);
+        struct Unregister<'a>(&'a Env, usize);
+        impl Drop for Unregister<'_> {
+            fn drop(&mut self) {
+                self.0.unregister_job(self.1);
+            }
+        }
+        let _unregister = Unregister(&self.env, job_id);
         let stage_id = self.next_stage.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
         tracing::debug!(
@@ -149,8 +156,7 @@ impl DagScheduler {
             partitions = partitions.len(),
             "job started"
         );
-        let mut results: Vec<Option<task::TaskValue>> =
-            (0..partitions.len()).map(|_| None).collect();
+        let mut results: Vec<Option<Vec<u8>>> = (0..partitions.len()).map(|_| None).collect();
         let mut stage_attempt = 0;
         loop {
             for dep in parent_shuffles(rdd) {
@@ -159,13 +165,7 @@ impl DagScheduler {
             let pending: Vec<usize> = (0..partitions.len())
                 .filter(|i| results[*i].is_none())
                 .collect();
-            let specs = pending
-                .iter()
-                .map(|&i| TaskSpec {
-                    partition: partitions[i],
-                    body: make_body(partitions[i]),
-                })
-                .collect();
+            let specs: Vec<usize> = pending.iter().map(|&i| partitions[i]).collect();
             let index_of: HashMap<usize, usize> =
                 pending.iter().map(|&i| (partitions[i], i)).collect();
             let outcome = self.run_stage(
@@ -186,7 +186,7 @@ impl DagScheduler {
                 Ok(()) => break,
                 Err(StageFailure::Fatal(e)) => return Err(e),
                 Err(StageFailure::FetchFailed { shuffle_id, map_id }) => {
-                    self.tracker.unregister(shuffle_id, map_id);
+                    self.env.map_output_tracker().unregister(shuffle_id, map_id);
                     stage_attempt += 1;
                     if stage_attempt >= self.max_stage_attempts {
                         return Err(Error::JobAborted {
@@ -241,7 +241,8 @@ impl DagScheduler {
             for parent in parent_shuffles(&map_rdd) {
                 self.ensure_shuffle(ctx, job_id, &parent)?;
             }
-            let missing = self.tracker.missing(shuffle_id, num_maps);
+            let tracker = self.env.map_output_tracker();
+            let missing = tracker.missing(shuffle_id, num_maps);
             if missing.is_empty() {
                 return Ok(());
             }
@@ -252,17 +253,7 @@ impl DagScheduler {
                 tasks = missing.len(),
                 "running map stage"
             );
-            let specs = missing
-                .iter()
-                .map(|&m| {
-                    let dep = dep.clone();
-                    let body: task::TaskBody = Arc::new(move |tc| {
-                        dep.run_map_task(tc).map(|s| Box::new(s) as task::TaskValue)
-                    });
-                    TaskSpec { partition: m, body }
-                })
-                .collect();
-            let tracker = &self.tracker;
+            let mut decode_error = None;
             let outcome = self.run_stage(
                 ctx,
                 job_id,
@@ -270,13 +261,17 @@ impl DagScheduler {
                 stage_attempt,
                 &map_rdd,
                 task::TaskKind::ShuffleMap { shuffle_id },
-                specs,
-                &mut |partition, value| {
-                    if let Ok(status) = value.downcast::<MapStatus>() {
-                        tracker.register(shuffle_id, num_maps, partition, *status);
+                missing,
+                &mut |partition, bytes| match codec::decode::<MapStatus>(&bytes, "map status") {
+                    Ok(status) => tracker.register(shuffle_id, num_maps, partition, status),
+                    Err(e) => {
+                        decode_error.get_or_insert(e);
                     }
                 },
             );
+            if let Some(e) = decode_error {
+                return Err(e);
+            }
             match outcome {
                 Ok(()) => {}
                 Err(StageFailure::Fatal(e)) => return Err(e),
@@ -284,7 +279,7 @@ impl DagScheduler {
                     shuffle_id: lost,
                     map_id,
                 }) => {
-                    self.tracker.unregister(lost, map_id);
+                    tracker.unregister(lost, map_id);
                     stage_attempt += 1;
                     if stage_attempt >= self.max_stage_attempts {
                         return Err(Error::JobAborted {
@@ -298,7 +293,8 @@ impl DagScheduler {
     }
 
     /// Runs the tasks of one stage attempt, retrying each failed task up to
-    /// `spate.task.maxFailures` times.
+    /// `spate.task.maxFailures` times. Every task goes to the executor as an encoded
+    /// description and comes back as an encoded result.
     #[allow(clippy::too_many_arguments)]
     fn run_stage(
         &self,
@@ -308,19 +304,20 @@ impl DagScheduler {
         stage_attempt: usize,
         rdd: &Arc<dyn RddBase>,
         kind: task::TaskKind,
-        specs: Vec<TaskSpec>,
-        on_success: &mut dyn FnMut(usize, task::TaskValue),
+        partitions: Vec<usize>,
+        on_success: &mut dyn FnMut(usize, Vec<u8>),
     ) -> std::result::Result<(), StageFailure> {
-        if specs.is_empty() {
+        if partitions.is_empty() {
             return Ok(());
         }
-        let (tx, rx) = crossbeam_channel::unbounded::<task::TaskResult>();
-        let bodies: HashMap<usize, task::TaskBody> = specs
-            .iter()
-            .map(|s| (s.partition, s.body.clone()))
-            .collect();
+        let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+        let mut running: HashMap<u64, task::TaskDescription> = HashMap::new();
         let mut failures: HashMap<usize, usize> = HashMap::new();
-        let launch = |partition: usize, attempt: usize| {
+        let (rdd_id, fingerprint) = (rdd.info().id(), rdd.info().fingerprint());
+        let launch = |running: &mut HashMap<u64, task::TaskDescription>,
+                      partition: usize,
+                      attempt: usize|
+         -> std::result::Result<(), StageFailure> {
             let desc = task::TaskDescription {
                 task_id: self.next_task.fetch_add(1, Ordering::Relaxed),
                 job_id,
@@ -328,41 +325,52 @@ impl DagScheduler {
                 stage_attempt,
                 partition,
                 attempt,
-                rdd_id: rdd.info().id(),
-                fingerprint: rdd.info().fingerprint(),
+                rdd_id,
+                fingerprint,
                 kind,
             };
-            self.executor.launch(
-                task::Task {
-                    desc,
-                    body: bodies[&partition].clone(),
-                },
-                tx.clone(),
-            );
+            let bytes = codec::encode(&desc, "task description").map_err(StageFailure::Fatal)?;
+            let task_id = desc.task_id;
+            running.insert(task_id, desc);
+            self.executor
+                .launch(task::EncodedTask { task_id, bytes }, tx.clone());
+            Ok(())
         };
-        for s in &specs {
-            launch(s.partition, 0);
+        for &p in &partitions {
+            launch(&mut running, p, 0)?;
         }
-        let mut outstanding = specs.len();
+        let mut outstanding = partitions.len();
         while outstanding > 0 {
-            let result = rx.recv().map_err(|_| StageFailure::Fatal(Error::Stopped))?;
-            let partition = result.desc.partition;
+            let bytes = rx.recv().map_err(|_| StageFailure::Fatal(Error::Stopped))?;
+            let result: task::TaskResult =
+                codec::decode(&bytes, "task result").map_err(StageFailure::Fatal)?;
+            // Unknown ids are results of attempts this stage did not launch: ignore them.
+            let Some(desc) = running.remove(&result.task_id) else {
+                continue;
+            };
+            let partition = desc.partition;
             match result.outcome {
                 Ok(value) => {
                     outstanding -= 1;
-                    for u in result.updates {
-                        u.apply();
+                    for (id, update) in &result.accumulator_updates {
+                        if let Err(e) = self.env.merge_accumulator(*id, update) {
+                            tracing::warn!(accumulator = id, "accumulator update not merged: {e}");
+                        }
                     }
                     on_success(partition, value);
                 }
-                Err(Error::FetchFailed { shuffle_id, map_id }) => {
+                Err(task::TaskFailure::FetchFailed { shuffle_id, map_id }) => {
                     return Err(StageFailure::FetchFailed { shuffle_id, map_id });
                 }
-                Err(Error::Stopped) => return Err(StageFailure::Fatal(Error::Stopped)),
+                Err(task::TaskFailure::Stopped) => return Err(StageFailure::Fatal(Error::Stopped)),
                 // A program that builds a different graph here will not build the same one
-                // on a retry.
-                Err(e @ Error::LineageMismatch { .. }) => return Err(StageFailure::Fatal(e)),
-                Err(e) => {
+                // on a retry, and an id it does not know will not appear either.
+                Err(
+                    f @ (task::TaskFailure::LineageMismatch { .. }
+                    | task::TaskFailure::Unresolved { .. }),
+                ) => return Err(StageFailure::Fatal(f.into_error())),
+                Err(f) => {
+                    let e = f.into_error();
                     let n = failures.entry(partition).or_insert(0);
                     *n += 1;
                     if *n >= self.max_failures || ctx.is_stopped() {
@@ -381,7 +389,8 @@ impl DagScheduler {
                             cause: e.to_string(),
                         }));
                     }
-                    launch(partition, *n);
+                    let n = *n;
+                    launch(&mut running, partition, n)?;
                 }
             }
         }

@@ -1,17 +1,24 @@
-//! Tasks: what the scheduler sends to an executor and what comes back.
+//! Tasks: what the scheduler sends to an executor and what comes back, both as data.
+//!
+//! The driver describes a task ([`TaskDescription`]) and encodes it; the executor decodes
+//! it, resolves its ids against its own replica of the program (the registries of its
+//! [`Env`]), computes, and encodes a [`TaskResult`]: the value in spate's binary format,
+//! or a [`TaskFailure`], plus the task's accumulator updates as bytes. The local executor
+//! goes through exactly this path, so every local test exercises what a remote executor
+//! does.
 
-use crate::context::Context;
+use crate::env::Env;
 use crate::error::Error;
 use crate::shared::accumulator::PendingUpdate;
-use std::any::Any;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::sync::Arc;
 
 /// What a task is, as data: enough for an executor process that runs the same program to
-/// find the RDD in its own replica of the lineage and check it is the same.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// find the RDD, shuffle or job function in its own replica and check it is the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskDescription {
-    /// Globally unique id of this attempt.
+    /// Unique id of this attempt (the driver's; not shared with other processes).
     pub task_id: u64,
     /// The job.
     pub job_id: usize,
@@ -32,9 +39,9 @@ pub struct TaskDescription {
 }
 
 /// The kind of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TaskKind {
-    /// Computes a partition and returns a value to the job.
+    /// Computes a partition with the job's result function and returns its value.
     Result,
     /// Computes a partition of the map side of `shuffle_id` and writes its buckets.
     ShuffleMap {
@@ -43,43 +50,142 @@ pub enum TaskKind {
     },
 }
 
-/// A task's value: `Box<dyn Any>` in process; bytes once executors are processes.
-pub type TaskValue = Box<dyn Any + Send>;
-
-/// How a local executor runs a task.
-pub type TaskBody = Arc<dyn Fn(&TaskContext) -> Result<TaskValue, Error> + Send + Sync>;
-
-/// A task handed to an executor.
-pub struct Task {
-    /// What it is.
-    pub desc: TaskDescription,
-    /// How to run it in this process.
-    pub body: TaskBody,
+/// Why a task failed, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskFailure {
+    /// A shuffle map output could not be read: recompute it.
+    FetchFailed {
+        /// The shuffle.
+        shuffle_id: usize,
+        /// The lost map output.
+        map_id: usize,
+    },
+    /// The executor's lineage differs from the driver's.
+    LineageMismatch {
+        /// The RDD id.
+        rdd_id: usize,
+        /// The driver's fingerprint.
+        expected: u64,
+        /// The executor's.
+        found: u64,
+        /// The operation at that id on the executor.
+        op: String,
+    },
+    /// The description names something the executor does not have.
+    Unresolved {
+        /// What kind of thing (`rdd`, `shuffle`, `job`, ...).
+        kind: String,
+        /// Its id.
+        id: usize,
+    },
+    /// The executor or context is stopping.
+    Stopped,
+    /// Anything else: the user's panic message or the error, as text.
+    Error(String),
 }
 
-/// What comes back from a task.
+impl From<Error> for TaskFailure {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::FetchFailed { shuffle_id, map_id } => {
+                TaskFailure::FetchFailed { shuffle_id, map_id }
+            }
+            Error::LineageMismatch {
+                rdd_id,
+                expected,
+                found,
+                op,
+            } => TaskFailure::LineageMismatch {
+                rdd_id,
+                expected,
+                found,
+                op,
+            },
+            Error::Unresolved { kind, id } => TaskFailure::Unresolved {
+                kind: kind.to_string(),
+                id,
+            },
+            Error::Stopped => TaskFailure::Stopped,
+            // Task(msg) already carries its "panic: ..." or message.
+            Error::Task(msg) => TaskFailure::Error(msg),
+            other => TaskFailure::Error(other.to_string()),
+        }
+    }
+}
+
+impl TaskFailure {
+    /// The engine error this failure stands for on the driver.
+    pub fn into_error(self) -> Error {
+        match self {
+            TaskFailure::FetchFailed { shuffle_id, map_id } => {
+                Error::FetchFailed { shuffle_id, map_id }
+            }
+            TaskFailure::LineageMismatch {
+                rdd_id,
+                expected,
+                found,
+                op,
+            } => Error::LineageMismatch {
+                rdd_id,
+                expected,
+                found,
+                op,
+            },
+            TaskFailure::Unresolved { kind, id } => Error::Unresolved {
+                kind: match kind.as_str() {
+                    "rdd" => "rdd",
+                    "shuffle" => "shuffle",
+                    "job" => "job",
+                    "broadcast" => "broadcast",
+                    "accumulator" => "accumulator",
+                    _ => "object",
+                },
+                id,
+            },
+            TaskFailure::Stopped => Error::Stopped,
+            TaskFailure::Error(m) => Error::Task(m),
+        }
+    }
+}
+
+/// What comes back from a task, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskResult {
-    /// The task.
-    pub desc: TaskDescription,
-    /// Its value or why it failed.
-    pub outcome: Result<TaskValue, Error>,
-    /// Accumulator updates made by the task (applied only if it succeeded).
-    pub(crate) updates: Vec<Box<dyn PendingUpdate>>,
+    /// The attempt it reports on.
+    pub task_id: u64,
+    /// The encoded value (a result task's value, a map task's `MapStatus`), or why the
+    /// task failed.
+    pub outcome: Result<Vec<u8>, TaskFailure>,
+    /// Accumulator updates made by the task, `(accumulator id, encoded partial value)`;
+    /// merged by the driver only if the task succeeded.
+    pub accumulator_updates: Vec<(usize, Vec<u8>)>,
+}
+
+/// An encoded task on its way to an executor.
+#[derive(Debug, Clone)]
+pub struct EncodedTask {
+    /// The attempt id (also inside the bytes), so a task whose bytes cannot be decoded
+    /// can still be reported on.
+    pub task_id: u64,
+    /// The encoded [`TaskDescription`].
+    pub bytes: Vec<u8>,
 }
 
 /// The context of the task running on this thread (Spark's `TaskContext`).
 pub struct TaskContext {
     desc: TaskDescription,
-    ctx: Context,
+    env: Arc<Env>,
     pub(crate) updates: RefCell<Vec<Box<dyn PendingUpdate>>>,
+    failure: RefCell<Option<Error>>,
 }
 
 impl TaskContext {
-    pub(crate) fn new(desc: TaskDescription, ctx: Context) -> Self {
+    pub(crate) fn new(desc: TaskDescription, env: Arc<Env>) -> Self {
         TaskContext {
             desc,
-            ctx,
+            env,
             updates: RefCell::new(Vec::new()),
+            failure: RefCell::new(None),
         }
     }
     /// The partition this task computes.
@@ -106,9 +212,29 @@ impl TaskContext {
     pub fn description(&self) -> &TaskDescription {
         &self.desc
     }
-    /// The context (on an executor: its replica).
-    pub fn context(&self) -> &Context {
-        &self.ctx
+    /// The executor environment of the process running the task.
+    pub fn env(&self) -> &Arc<Env> {
+        &self.env
+    }
+
+    /// Fails the task with `e` once its body returns, whatever the body returns. For
+    /// iterators, which cannot return an error from `next`: they record it here and end.
+    /// The first error recorded wins.
+    pub fn fail(&self, e: Error) {
+        let mut f = self.failure.borrow_mut();
+        if f.is_none() {
+            *f = Some(e);
+        }
+    }
+
+    /// The error recorded with [`Self::fail`], if any, taken.
+    pub fn take_failure(&self) -> Option<Error> {
+        self.failure.borrow_mut().take()
+    }
+
+    /// Whether [`Self::fail`] was called.
+    pub fn has_failed(&self) -> bool {
+        self.failure.borrow().is_some()
     }
 
     /// Runs `f` with the task context of the current thread, if a task is running on it.
@@ -119,6 +245,22 @@ impl TaskContext {
             // and points to a TaskContext that outlives that call.
             f(ptr.map(|p| unsafe { &*p }))
         })
+    }
+
+    /// Records `e` as the failure of the task running on this thread (see [`Self::fail`]).
+    /// Outside a task there is nothing to fail, so the error is raised as a panic with
+    /// its message.
+    pub fn fail_current(e: Error) {
+        let recorded = Self::with_current(|tc| match tc {
+            Some(tc) => {
+                tc.fail(e);
+                None
+            }
+            None => Some(e),
+        });
+        if let Some(e) = recorded {
+            panic!("{e}");
+        }
     }
 
     /// Runs `body` with `self` as the current thread's task context.

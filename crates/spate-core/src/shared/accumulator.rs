@@ -4,6 +4,8 @@
 //! merges it once, only if the task succeeded. A failed attempt's updates are dropped, so a
 //! retried task does not count twice. Merges must be associative and commutative.
 
+use crate::env::{AccumulatorSlot, Env};
+use crate::error::Result;
 use crate::scheduler::TaskContext;
 use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
@@ -134,11 +136,21 @@ impl<A: AccumulatorV2> fmt::Debug for Accumulator<A> {
     }
 }
 
-/// A task's partial update of one accumulator, merged by the driver if the task succeeds.
+impl<A: AccumulatorV2> AccumulatorSlot for Inner<A> {
+    fn merge_bytes(&self, bytes: &[u8]) -> Result<()> {
+        let update: A = crate::codec::decode(bytes, &format!("update of accumulator {}", self.id))?;
+        self.value.lock().merge(update);
+        Ok(())
+    }
+}
+
+/// A task's partial update of one accumulator: sent back encoded with the task's result
+/// and merged by the driver if the task succeeds.
 pub(crate) trait PendingUpdate: Send {
     fn id(&self) -> usize;
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn apply(self: Box<Self>);
+    /// `(accumulator id, encoded partial value)`.
+    fn encode(&self) -> Result<(usize, Vec<u8>)>;
 }
 
 struct Pending<A: AccumulatorV2> {
@@ -153,31 +165,27 @@ impl<A: AccumulatorV2> PendingUpdate for Pending<A> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
-    fn apply(self: Box<Self>) {
-        // Through the binary format, as an update from an executor process would arrive.
-        let local = match crate::codec::encode(&self.local, "accumulator update")
-            .and_then(|b| crate::codec::decode::<A>(&b, "accumulator update"))
-        {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!(accumulator = self.target.id, "dropping update: {e}");
-                return;
-            }
-        };
-        self.target.value.lock().merge(local);
+    fn encode(&self) -> Result<(usize, Vec<u8>)> {
+        let bytes = crate::codec::encode(
+            &self.local,
+            &format!("update of accumulator {}", self.target.id),
+        )?;
+        Ok((self.target.id, bytes))
     }
 }
 
 impl<A: AccumulatorV2> Accumulator<A> {
-    pub(crate) fn new(id: usize, name: Option<String>, zero: A) -> Self {
-        Accumulator {
-            inner: Arc::new(Inner {
-                id,
-                name,
-                value: Mutex::new(zero.clone()),
-                zero,
-            }),
-        }
+    /// A new accumulator, registered with `env` so task updates find it by id.
+    pub(crate) fn new(id: usize, name: Option<String>, zero: A, env: &Env) -> Self {
+        let inner = Arc::new(Inner {
+            id,
+            name,
+            value: Mutex::new(zero.clone()),
+            zero,
+        });
+        let slot: Arc<dyn AccumulatorSlot> = inner.clone();
+        env.register_accumulator(id, Arc::downgrade(&slot));
+        Accumulator { inner }
     }
 
     /// The id.

@@ -2,8 +2,8 @@
 //! each executor, which caches it in its block store.
 
 use crate::codec;
-use crate::context::ContextInner;
 use crate::data::Data;
+use crate::env::{BroadcastSource, Env};
 use crate::error::{Error, Result};
 use crate::scheduler::TaskContext;
 use crate::storage::BlockId;
@@ -12,12 +12,35 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
+/// What this process holds of the value.
+enum Held<T> {
+    /// The driver's value and its encoding (what is shipped).
+    Value(Arc<T>, Arc<Vec<u8>>),
+    /// Made on the driver only ([`crate::Context::broadcast_with`] on an executor): fetched
+    /// through the broadcast manager on first use.
+    OnDriver,
+    /// Destroyed.
+    Destroyed,
+}
+
 struct Inner<T> {
     id: usize,
-    /// The driver's value, and its encoding (what is shipped).
-    driver: RwLock<Option<(Arc<T>, Arc<Vec<u8>>)>>,
+    held: RwLock<Held<T>>,
     fetch_lock: Mutex<()>,
-    ctx: Weak<ContextInner>,
+    env: Weak<Env>,
+}
+
+impl<T: Data> BroadcastSource for Inner<T> {
+    fn driver_bytes(&self) -> Result<Arc<Vec<u8>>> {
+        match &*self.held.read() {
+            Held::Value(_, b) => Ok(b.clone()),
+            Held::OnDriver => Err(Error::Task(format!(
+                "broadcast {}: the value is on the driver and this process has no connection to it",
+                self.id
+            ))),
+            Held::Destroyed => Err(Error::BroadcastDestroyed(self.id)),
+        }
+    }
 }
 
 /// A broadcast variable; clone it into task closures and read it with [`Broadcast::value`].
@@ -40,16 +63,25 @@ impl<T: Data> fmt::Debug for Broadcast<T> {
 }
 
 impl<T: Data> Broadcast<T> {
-    pub(crate) fn new(id: usize, value: T, ctx: Weak<ContextInner>) -> Result<Self> {
-        let bytes = codec::encode(&value, &format!("broadcast {id}"))?;
-        Ok(Broadcast {
-            inner: Arc::new(Inner {
-                id,
-                driver: RwLock::new(Some((Arc::new(value), Arc::new(bytes)))),
-                fetch_lock: Mutex::new(()),
-                ctx,
-            }),
-        })
+    /// A broadcast of `value`, or of the driver's value when this process did not make
+    /// one (`None`, on an executor), registered with the environment's broadcast manager.
+    pub(crate) fn new(id: usize, value: Option<T>, env: &Arc<Env>) -> Result<Self> {
+        let held = match value {
+            Some(value) => {
+                let bytes = codec::encode(&value, &format!("broadcast {id}"))?;
+                Held::Value(Arc::new(value), Arc::new(bytes))
+            }
+            None => Held::OnDriver,
+        };
+        let inner = Arc::new(Inner {
+            id,
+            held: RwLock::new(held),
+            fetch_lock: Mutex::new(()),
+            env: Arc::downgrade(env),
+        });
+        let source: Arc<dyn BroadcastSource> = inner.clone();
+        env.register_broadcast(id, Arc::downgrade(&source));
+        Ok(Broadcast { inner })
     }
 
     /// The id.
@@ -61,28 +93,25 @@ impl<T: Data> Broadcast<T> {
     /// on first use.
     ///
     /// # Panics
-    /// After [`Broadcast::destroy`] (inside a task this fails the task with that message).
+    /// After [`Broadcast::destroy`], with the error's message (inside a task this fails
+    /// the task with that message). [`Broadcast::try_value`] returns the error instead.
     pub fn value(&self) -> Arc<T> {
         match self.try_value() {
             Ok(v) => v,
-            Err(e) => std::panic::panic_any(e),
+            Err(e) => panic!("{e}"),
         }
     }
 
     /// The value, or [`Error::BroadcastDestroyed`].
     pub fn try_value(&self) -> Result<Arc<T>> {
-        let on_executor = TaskContext::with_current(|tc| tc.is_some());
-        if !on_executor {
-            return self
-                .inner
-                .driver
-                .read()
-                .as_ref()
-                .map(|(v, _)| v.clone())
-                .ok_or(Error::BroadcastDestroyed(self.inner.id));
+        let in_task = TaskContext::with_current(|tc| tc.is_some());
+        match &*self.inner.held.read() {
+            Held::Destroyed => return Err(Error::BroadcastDestroyed(self.inner.id)),
+            Held::Value(v, _) if !in_task => return Ok(v.clone()),
+            _ => {}
         }
-        let ctx = self.inner.ctx.upgrade().ok_or(Error::Stopped)?;
-        let bs = &ctx.block_store;
+        let env = self.inner.env.upgrade().ok_or(Error::Stopped)?;
+        let bs = env.block_store();
         let id = BlockId::Broadcast { id: self.inner.id };
         if let Some(v) = bs.get_pinned(id) {
             if let Ok(v) = v.downcast::<T>() {
@@ -95,14 +124,9 @@ impl<T: Data> Broadcast<T> {
                 return Ok(v);
             }
         }
-        // Fetch from the driver: the bytes an executor process would receive.
-        let bytes = self
-            .inner
-            .driver
-            .read()
-            .as_ref()
-            .map(|(_, b)| b.clone())
-            .ok_or(Error::BroadcastDestroyed(self.inner.id))?;
+        // Fetch from the driver through the broadcast manager: the bytes an executor
+        // process receives.
+        let bytes = env.fetch_broadcast(self.inner.id)?;
         let value: Arc<T> = Arc::new(codec::decode(
             &bytes,
             &format!("broadcast {}", self.inner.id),
@@ -129,8 +153,8 @@ impl<T: Data> Broadcast<T> {
     }
 
     fn remove_cached(&self) {
-        if let Some(ctx) = self.inner.ctx.upgrade() {
-            ctx.block_store
+        if let Some(env) = self.inner.env.upgrade() {
+            env.block_store()
                 .remove(BlockId::Broadcast { id: self.inner.id });
         }
     }
@@ -138,12 +162,12 @@ impl<T: Data> Broadcast<T> {
     /// Drops the value everywhere; any later use is an error.
     pub fn destroy(&self) {
         let _guard = self.inner.fetch_lock.lock();
-        *self.inner.driver.write() = None;
+        *self.inner.held.write() = Held::Destroyed;
         self.remove_cached();
     }
 
     /// Whether [`Broadcast::destroy`] was called.
     pub fn is_destroyed(&self) -> bool {
-        self.inner.driver.read().is_none()
+        matches!(*self.inner.held.read(), Held::Destroyed)
     }
 }

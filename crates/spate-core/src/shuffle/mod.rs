@@ -99,6 +99,16 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependency<K, V, C, A> 
     }
 }
 
+impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependency<K, V, C, A> {
+    /// Records the dependency under its id, for map tasks to resolve.
+    pub(crate) fn register(self: &Arc<Self>) {
+        let base: Arc<dyn ShuffleDependencyBase> = self.clone();
+        self.ctx
+            .env()
+            .register_shuffle(self.id, Arc::downgrade(&base));
+    }
+}
+
 impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> Drop for ShuffleDependency<K, V, C, A> {
     fn drop(&mut self) {
         let id = self.id;
@@ -127,8 +137,8 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
 
     fn run_map_task(&self, tc: &TaskContext) -> Result<MapStatus> {
         let map_id = tc.partition();
-        let ctx = tc.context();
-        let budget = ctx.task_memory_budget();
+        let env = tc.env();
+        let budget = env.task_memory_budget();
         let n = self.partitioner.num_partitions();
         let iter = self.rdd.iterator(map_id, tc)?;
         let p = &*self.partitioner;
@@ -153,20 +163,20 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
                             for (k, c) in map.drain() {
                                 w.push(p.partition(&k), (k, c));
                             }
-                            if let Err(e) = w.spill(ctx.block_store()) {
+                            if let Err(e) = w.spill(env.block_store()) {
                                 spill_err = Some(e);
                             }
                             next_check = 1024;
                         }
                     }
                 });
-                if let Some(e) = spill_err {
+                if let Some(e) = spill_err.or_else(|| tc.take_failure()) {
                     return Err(e);
                 }
                 for (k, c) in map.into_entries() {
                     w.push(p.partition(&k), (k, c));
                 }
-                w.finish(ctx, self.id, map_id)
+                w.finish(env, self.id, map_id)
             }
             _ => {
                 let mut w: BucketWriter<(K, V)> = BucketWriter::new(n);
@@ -175,15 +185,15 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
                     w.push(p.partition(&k), (k, v));
                     if w.count() % 4096 == 0 && w.estimated_bytes() > budget && spill_err.is_none()
                     {
-                        if let Err(e) = w.spill(ctx.block_store()) {
+                        if let Err(e) = w.spill(env.block_store()) {
                             spill_err = Some(e);
                         }
                     }
                 });
-                if let Some(e) = spill_err {
+                if let Some(e) = spill_err.or_else(|| tc.take_failure()) {
                     return Err(e);
                 }
-                w.finish(ctx, self.id, map_id)
+                w.finish(env, self.id, map_id)
             }
         }
     }

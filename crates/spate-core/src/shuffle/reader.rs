@@ -2,11 +2,11 @@
 
 use super::writer::MapOutput;
 use crate::codec;
-use crate::context::Context;
 use crate::data::Data;
+use crate::env::{Env, FetchedOutput};
 use crate::error::{Error, Result};
 use crate::rdd::BoxIter;
-use crate::storage::BlockId;
+use crate::scheduler::TaskContext;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
@@ -27,6 +27,9 @@ impl<R: Clone> Iterator for MemBucketIter<R> {
     }
 }
 
+/// Reads one spilled segment of a bucket. A spill file that cannot be read is lost
+/// output: the running task fails with [`Error::FetchFailed`], so the scheduler
+/// recomputes the map task, and the segment yields nothing.
 fn read_segment<R: Data>(
     out: &MapOutput<R>,
     offset: u64,
@@ -34,9 +37,12 @@ fn read_segment<R: Data>(
     shuffle_id: usize,
     map_id: usize,
 ) -> Vec<R> {
-    let disk = out.disk.as_ref().expect("segment implies a spill file");
-    let path = &disk.file.path;
     let read = || -> Result<Vec<R>> {
+        let disk = out
+            .disk
+            .as_ref()
+            .ok_or(Error::FetchFailed { shuffle_id, map_id })?;
+        let path = &disk.file.path;
         let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         f.seek(SeekFrom::Start(offset))
             .map_err(|e| Error::io(path, e))?;
@@ -48,34 +54,44 @@ fn read_segment<R: Data>(
         Ok(v) => v,
         Err(e) => {
             tracing::warn!("shuffle {shuffle_id} map {map_id}: {e}");
-            // A spill file that cannot be read is lost output: recompute the map task.
-            std::panic::panic_any(Error::FetchFailed { shuffle_id, map_id })
+            TaskContext::fail_current(Error::FetchFailed { shuffle_id, map_id });
+            Vec::new()
         }
     }
 }
 
 /// The records of reduce partition `bucket` from all `num_maps` map outputs of
-/// `shuffle_id`. A missing output is [`Error::FetchFailed`].
+/// `shuffle_id`, located through the map-output tracker and read through the
+/// environment's [`crate::env::ShuffleFetch`]. A missing output is [`Error::FetchFailed`].
 pub(crate) fn read_bucket<R: Data>(
-    ctx: &Context,
+    env: &Env,
     shuffle_id: usize,
     num_maps: usize,
     bucket: usize,
 ) -> Result<BoxIter<R>> {
-    let bs = ctx.block_store();
+    let tracker = env.map_output_tracker();
+    let fetch = env.shuffle_fetch();
     let mut parts: Vec<BoxIter<R>> = Vec::with_capacity(num_maps);
     for map_id in 0..num_maps {
-        let block = bs
-            .get_pinned(BlockId::Shuffle {
-                shuffle: shuffle_id,
-                map: map_id,
-            })
+        let status = tracker
+            .status(shuffle_id, map_id)
             .ok_or(Error::FetchFailed { shuffle_id, map_id })?;
-        let out = block.downcast::<MapOutput<R>>().map_err(|_| {
-            Error::Task(format!(
-                "shuffle {shuffle_id} map {map_id}: unexpected record type"
-            ))
-        })?;
+        let out = match fetch.fetch(shuffle_id, map_id, bucket, &status)? {
+            FetchedOutput::Remote(bytes) => {
+                let records: Vec<R> = codec::decode(
+                    &bytes,
+                    &format!("shuffle {shuffle_id} map {map_id} bucket {bucket}"),
+                )
+                .map_err(|_| Error::FetchFailed { shuffle_id, map_id })?;
+                parts.push(Box::new(records.into_iter()));
+                continue;
+            }
+            FetchedOutput::Local(block) => block.downcast::<MapOutput<R>>().map_err(|_| {
+                Error::Task(format!(
+                    "shuffle {shuffle_id} map {map_id}: unexpected record type"
+                ))
+            })?,
+        };
         if let Some(disk) = &out.disk {
             let segs = disk.segments[bucket].clone();
             let o = out.clone();

@@ -24,6 +24,7 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffledRdd<K, V, C, A> {
         mode: ShuffleMode,
     ) -> Rdd<(K, C)> {
         let dep = Arc::new(ShuffleDependency::new(parent, partitioner, agg, mode));
+        dep.register();
         let deps = vec![Dependency::Shuffle(dep.clone())];
         let info = RddInfo::new(
             parent.context(),
@@ -53,35 +54,35 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddBase for ShuffledRdd<K, V, 
 impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> RddNode<(K, C)> for ShuffledRdd<K, V, C, A> {
     fn compute(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<(K, C)>> {
         use super::ShuffleDependencyBase;
-        let ctx = tc.context();
+        let env = tc.env();
         let dep = &self.dep;
         let num_maps = dep.rdd.num_partitions();
         let id = dep.shuffle_id();
         match dep.mode {
             ShuffleMode::Plain => {
                 let agg = dep.agg.clone();
-                let it = read_bucket::<(K, V)>(ctx, id, num_maps, split)?;
+                let it = read_bucket::<(K, V)>(env, id, num_maps, split)?;
                 Ok(Box::new(it.map(move |(k, v)| (k, agg.create(v)))))
             }
             ShuffleMode::Aggregate {
                 map_side_combine: true,
             } => aggregate(
-                read_bucket::<(K, C)>(ctx, id, num_maps, split)?,
+                read_bucket::<(K, C)>(env, id, num_maps, split)?,
                 ExternalAggregator::<K, V, C, A>::new(
                     dep.agg.clone(),
-                    ctx.task_memory_budget(),
-                    ctx.block_store().clone(),
+                    env.task_memory_budget(),
+                    env.block_store().clone(),
                 ),
                 ExternalAggregator::insert_combiner,
             ),
             ShuffleMode::Aggregate {
                 map_side_combine: false,
             } => aggregate(
-                read_bucket::<(K, V)>(ctx, id, num_maps, split)?,
+                read_bucket::<(K, V)>(env, id, num_maps, split)?,
                 ExternalAggregator::<K, V, C, A>::new(
                     dep.agg.clone(),
-                    ctx.task_memory_budget(),
-                    ctx.block_store().clone(),
+                    env.task_memory_budget(),
+                    env.block_store().clone(),
                 ),
                 ExternalAggregator::insert_value,
             ),

@@ -3,6 +3,7 @@
 
 use crate::codec;
 use crate::error::{Error, Result};
+use crate::scheduler::TaskContext;
 use crate::storage::{BlockStore, ScratchFile};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -58,8 +59,8 @@ impl<R: DeserializeOwned> Run<R> {
         })
     }
 
-    /// The next record. A run file that cannot be read fails the task with an error naming
-    /// the file.
+    /// The next record. A run file that cannot be read fails the running task with an
+    /// error naming the file (see [`TaskContext::fail_current`]) and ends the run.
     pub(crate) fn next_record(&mut self) -> Option<R> {
         match self {
             Run::Mem(it) => it.next(),
@@ -71,14 +72,18 @@ impl<R: DeserializeOwned> Run<R> {
                     }
                     let mut data = vec![0u8; u64::from_le_bytes(len) as usize];
                     if let Err(e) = reader.read_exact(&mut data) {
-                        std::panic::panic_any(Error::io(&file.path, e));
+                        TaskContext::fail_current(Error::io(&file.path, e));
+                        return None;
                     }
                     match codec::decode::<Vec<R>>(
                         &data,
                         &format!("spill file {}", file.path.display()),
                     ) {
                         Ok(v) => buf.extend(v),
-                        Err(e) => std::panic::panic_any(e),
+                        Err(e) => {
+                            TaskContext::fail_current(e);
+                            return None;
+                        }
                     }
                 }
                 buf.pop_front()

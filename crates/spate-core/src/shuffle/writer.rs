@@ -1,8 +1,8 @@
 //! The map side's output: records per reduce bucket, in memory or in a spill file.
 
 use crate::codec;
-use crate::context::Context;
 use crate::data::Data;
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::scheduler::MapStatus;
 use crate::storage::{BlockId, BlockStore, ScratchFile};
@@ -110,11 +110,11 @@ impl<R: Data> BucketWriter<R> {
     /// room, otherwise on disk.
     pub(crate) fn finish(
         mut self,
-        ctx: &Context,
+        env: &Env,
         shuffle_id: usize,
         map_id: usize,
     ) -> Result<MapStatus> {
-        let bs = ctx.block_store();
+        let bs = env.block_store();
         let est = self.estimated_bytes() as u64;
         let mem_bytes = if est == 0 {
             0
@@ -149,7 +149,7 @@ impl<R: Data> BucketWriter<R> {
             mem_bytes,
         );
         Ok(MapStatus {
-            executor_id: ctx.executor_id().to_string(),
+            executor_id: env.executor_id().to_string(),
             bucket_bytes,
         })
     }

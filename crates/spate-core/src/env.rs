@@ -1,0 +1,364 @@
+//! The executor environment (Spark's `SparkEnv`, one per context, not global): what RDD
+//! computation and the shuffle see, through the [`TaskContext`], on whichever process runs
+//! a task.
+//!
+//! - the block store (cached partitions, shuffle output, received blocks, broadcasts);
+//! - the map-output tracker: where each shuffle map output lives;
+//! - the shuffle-fetch interface ([`ShuffleFetch`]): the local implementation reads this
+//!   process's block store; a remote one will read other executors';
+//! - the broadcast manager and the accumulator registry;
+//! - the checkpoint store and the memory budgets;
+//! - the registries that resolve a task description's ids to this process's replica of
+//!   the program: RDDs, shuffle dependencies and the result functions of running jobs,
+//!   all filled in program order.
+//!
+//! [`TaskContext`]: crate::TaskContext
+
+use crate::checkpoint_store::CheckpointStore;
+use crate::error::{Error, Result};
+use crate::rdd::RddBase;
+use crate::scheduler::{MapOutputTracker, MapStatus, TaskContext};
+use crate::shuffle::ShuffleDependencyBase;
+use crate::storage::{BlockId, BlockStore};
+use parking_lot::Mutex;
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Weak};
+
+/// What this process is, decided from the master and the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// The driver: decides batches, schedules tasks, runs output operations. In local
+    /// mode the one process is the driver and runs the tasks too.
+    Driver,
+    /// An executor of a cluster application, with its id.
+    Executor {
+        /// The executor id the driver gave it.
+        id: String,
+    },
+}
+
+/// The environment variable that makes a process an executor (set by the driver when it
+/// starts executors; the cluster mode reads it).
+pub const EXECUTOR_ID_VAR: &str = "SPATE_EXECUTOR_ID";
+
+impl Role {
+    /// The role of this process: an executor when [`EXECUTOR_ID_VAR`] is set, else the
+    /// driver.
+    pub fn from_environment() -> Role {
+        match std::env::var(EXECUTOR_ID_VAR) {
+            Ok(id) if !id.trim().is_empty() => Role::Executor {
+                id: id.trim().to_string(),
+            },
+            _ => Role::Driver,
+        }
+    }
+
+    /// Whether this is the driver.
+    pub fn is_driver(&self) -> bool {
+        matches!(self, Role::Driver)
+    }
+
+    /// The executor id: `driver` for the driver (as in Spark's local mode).
+    pub fn executor_id(&self) -> &str {
+        match self {
+            Role::Driver => "driver",
+            Role::Executor { id } => id,
+        }
+    }
+}
+
+/// A map output as a fetch returns it.
+pub enum FetchedOutput {
+    /// Output in this process: the typed map output itself.
+    Local(Arc<dyn Any + Send + Sync>),
+    /// One bucket's records from another process, in spate's binary format (a
+    /// `Vec<record>`).
+    Remote(Vec<u8>),
+}
+
+/// How a reduce task gets one map output's bucket. Errors, never panics: a missing or
+/// unreadable output is [`Error::FetchFailed`], which makes the scheduler recompute it.
+pub trait ShuffleFetch: Send + Sync {
+    /// Bucket `bucket` of map `map_id` of `shuffle_id`, which `status` says where to find.
+    fn fetch(
+        &self,
+        shuffle_id: usize,
+        map_id: usize,
+        bucket: usize,
+        status: &MapStatus,
+    ) -> Result<FetchedOutput>;
+}
+
+/// The local shuffle fetch: outputs of this process's executor, from its block store.
+pub struct LocalShuffleFetch {
+    executor_id: String,
+    block_store: Arc<BlockStore>,
+}
+
+impl ShuffleFetch for LocalShuffleFetch {
+    fn fetch(
+        &self,
+        shuffle_id: usize,
+        map_id: usize,
+        _bucket: usize,
+        status: &MapStatus,
+    ) -> Result<FetchedOutput> {
+        if status.executor_id != self.executor_id {
+            tracing::warn!(
+                shuffle_id,
+                map_id,
+                location = %status.executor_id,
+                "map output lives on another executor and this process has no remote fetch"
+            );
+            return Err(Error::FetchFailed { shuffle_id, map_id });
+        }
+        self.block_store
+            .get_pinned(BlockId::Shuffle {
+                shuffle: shuffle_id,
+                map: map_id,
+            })
+            .map(FetchedOutput::Local)
+            .ok_or(Error::FetchFailed { shuffle_id, map_id })
+    }
+}
+
+/// The function a job applies to each of its partitions, resolved by job id: computes the
+/// task's partition and encodes the result in spate's binary format.
+pub(crate) trait ResultFn: Send + Sync {
+    fn run(&self, tc: &TaskContext) -> Result<Vec<u8>>;
+}
+
+/// A broadcast value as its manager sees it: the encoded driver value, if this process
+/// has it.
+pub(crate) trait BroadcastSource: Send + Sync {
+    fn driver_bytes(&self) -> Result<Arc<Vec<u8>>>;
+}
+
+/// An accumulator as the registry sees it: merges a task's encoded partial value.
+pub(crate) trait AccumulatorSlot: Send + Sync {
+    fn merge_bytes(&self, bytes: &[u8]) -> Result<()>;
+}
+
+/// Registries by id, filled in program order; entries of dropped objects are weak.
+struct Registries {
+    rdds: Mutex<HashMap<usize, Weak<dyn RddBase>>>,
+    shuffles: Mutex<HashMap<usize, Weak<dyn ShuffleDependencyBase>>>,
+    jobs: Mutex<HashMap<usize, Arc<dyn ResultFn>>>,
+    broadcasts: Mutex<HashMap<usize, Weak<dyn BroadcastSource>>>,
+    accumulators: Mutex<HashMap<usize, Weak<dyn AccumulatorSlot>>>,
+}
+
+/// The executor environment of one context (see the module docs).
+pub struct Env {
+    role: Role,
+    block_store: Arc<BlockStore>,
+    map_outputs: MapOutputTracker,
+    shuffle_fetch: Arc<dyn ShuffleFetch>,
+    checkpoint: Mutex<Option<Arc<dyn CheckpointStore>>>,
+    execution_bytes: usize,
+    task_slots: usize,
+    registries: Registries,
+    local_dir: PathBuf,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        // The scratch directory (spilled blocks, shuffle files) goes with the environment.
+        let _ = std::fs::remove_dir_all(&self.local_dir);
+    }
+}
+
+impl Env {
+    pub(crate) fn new(
+        role: Role,
+        storage_bytes: u64,
+        execution_bytes: usize,
+        task_slots: usize,
+        local_dir: PathBuf,
+    ) -> Env {
+        let block_store = Arc::new(BlockStore::new(storage_bytes, local_dir.clone()));
+        let shuffle_fetch = Arc::new(LocalShuffleFetch {
+            executor_id: role.executor_id().to_string(),
+            block_store: block_store.clone(),
+        });
+        Env {
+            role,
+            block_store,
+            map_outputs: MapOutputTracker::default(),
+            shuffle_fetch,
+            checkpoint: Mutex::new(None),
+            execution_bytes,
+            task_slots: task_slots.max(1),
+            registries: Registries {
+                rdds: Mutex::new(HashMap::new()),
+                shuffles: Mutex::new(HashMap::new()),
+                jobs: Mutex::new(HashMap::new()),
+                broadcasts: Mutex::new(HashMap::new()),
+                accumulators: Mutex::new(HashMap::new()),
+            },
+            local_dir,
+        }
+    }
+
+    /// This process's role.
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+
+    /// The id of this process's executor (`driver` in local mode).
+    pub fn executor_id(&self) -> &str {
+        self.role.executor_id()
+    }
+
+    /// The block store.
+    pub fn block_store(&self) -> &Arc<BlockStore> {
+        &self.block_store
+    }
+
+    /// Where each shuffle map output lives.
+    pub fn map_output_tracker(&self) -> &MapOutputTracker {
+        &self.map_outputs
+    }
+
+    /// How reduce tasks read map outputs.
+    pub fn shuffle_fetch(&self) -> &Arc<dyn ShuffleFetch> {
+        &self.shuffle_fetch
+    }
+
+    /// The checkpoint store, if one was set.
+    pub fn checkpoint_store(&self) -> Option<Arc<dyn CheckpointStore>> {
+        self.checkpoint.lock().clone()
+    }
+
+    pub(crate) fn set_checkpoint_store(&self, store: Arc<dyn CheckpointStore>) {
+        *self.checkpoint.lock() = Some(store);
+    }
+
+    /// One task's share of `spate.memory.executionBytes`.
+    pub fn task_memory_budget(&self) -> usize {
+        (self.execution_bytes / self.task_slots).max(1)
+    }
+
+    /// The scratch directory of this process's context.
+    pub fn local_dir(&self) -> &std::path::Path {
+        &self.local_dir
+    }
+
+    // ---- registries ----
+
+    pub(crate) fn register_rdd(&self, id: usize, node: Weak<dyn RddBase>) {
+        let mut m = self.registries.rdds.lock();
+        if m.len() >= 256 && m.len().is_power_of_two() {
+            m.retain(|_, w| w.strong_count() > 0);
+        }
+        m.insert(id, node);
+    }
+
+    /// The RDD of this process with `id`.
+    ///
+    /// # Errors
+    /// [`Error::Unresolved`] naming the id when this process has no such RDD.
+    pub fn resolve_rdd(&self, id: usize) -> Result<Arc<dyn RddBase>> {
+        self.registries
+            .rdds
+            .lock()
+            .get(&id)
+            .and_then(Weak::upgrade)
+            .ok_or(Error::Unresolved { kind: "rdd", id })
+    }
+
+    pub(crate) fn register_shuffle(&self, id: usize, dep: Weak<dyn ShuffleDependencyBase>) {
+        let mut m = self.registries.shuffles.lock();
+        if m.len() >= 64 && m.len().is_power_of_two() {
+            m.retain(|_, w| w.strong_count() > 0);
+        }
+        m.insert(id, dep);
+    }
+
+    pub(crate) fn unregister_shuffle(&self, id: usize) {
+        let mut m = self.registries.shuffles.lock();
+        if m.get(&id).is_some_and(|w| w.strong_count() == 0) {
+            m.remove(&id);
+        }
+    }
+
+    /// The shuffle dependency of this process with `id`.
+    ///
+    /// # Errors
+    /// [`Error::Unresolved`] naming the id when this process has no such shuffle.
+    pub fn resolve_shuffle(&self, id: usize) -> Result<Arc<dyn ShuffleDependencyBase>> {
+        self.registries
+            .shuffles
+            .lock()
+            .get(&id)
+            .and_then(Weak::upgrade)
+            .ok_or(Error::Unresolved {
+                kind: "shuffle",
+                id,
+            })
+    }
+
+    pub(crate) fn register_job(&self, id: usize, f: Arc<dyn ResultFn>) {
+        self.registries.jobs.lock().insert(id, f);
+    }
+
+    pub(crate) fn unregister_job(&self, id: usize) {
+        self.registries.jobs.lock().remove(&id);
+    }
+
+    pub(crate) fn resolve_job(&self, id: usize) -> Result<Arc<dyn ResultFn>> {
+        self.registries
+            .jobs
+            .lock()
+            .get(&id)
+            .cloned()
+            .ok_or(Error::Unresolved { kind: "job", id })
+    }
+
+    pub(crate) fn register_broadcast(&self, id: usize, b: Weak<dyn BroadcastSource>) {
+        let mut m = self.registries.broadcasts.lock();
+        m.retain(|_, w| w.strong_count() > 0);
+        m.insert(id, b);
+    }
+
+    /// The encoded driver value of broadcast `id`: what an executor fetches once and
+    /// caches. (Local: from this process's registry; remote: from the driver.)
+    pub(crate) fn fetch_broadcast(&self, id: usize) -> Result<Arc<Vec<u8>>> {
+        let source = self
+            .registries
+            .broadcasts
+            .lock()
+            .get(&id)
+            .and_then(Weak::upgrade)
+            .ok_or(Error::Unresolved {
+                kind: "broadcast",
+                id,
+            })?;
+        source.driver_bytes()
+    }
+
+    pub(crate) fn register_accumulator(&self, id: usize, a: Weak<dyn AccumulatorSlot>) {
+        let mut m = self.registries.accumulators.lock();
+        if m.len() >= 64 && m.len().is_power_of_two() {
+            m.retain(|_, w| w.strong_count() > 0);
+        }
+        m.insert(id, a);
+    }
+
+    /// Merges a task's encoded update into accumulator `id` (on the driver).
+    pub(crate) fn merge_accumulator(&self, id: usize, bytes: &[u8]) -> Result<()> {
+        let slot = self
+            .registries
+            .accumulators
+            .lock()
+            .get(&id)
+            .and_then(Weak::upgrade)
+            .ok_or(Error::Unresolved {
+                kind: "accumulator",
+                id,
+            })?;
+        slot.merge_bytes(bytes)
+    }
+}
