@@ -47,10 +47,13 @@ impl Role {
     /// The role of this process: an executor when [`EXECUTOR_ID_VAR`] is set, else the
     /// driver.
     pub fn from_environment() -> Role {
-        match std::env::var(EXECUTOR_ID_VAR) {
-            Ok(id) if !id.trim().is_empty() => Role::Executor {
-                id: id.trim().to_string(),
-            },
+        Self::from_executor_var(std::env::var(EXECUTOR_ID_VAR).ok().as_deref())
+    }
+
+    /// The role given the value of [`EXECUTOR_ID_VAR`], if set.
+    pub fn from_executor_var(value: Option<&str>) -> Role {
+        match value.map(str::trim) {
+            Some(id) if !id.is_empty() => Role::Executor { id: id.to_string() },
             _ => Role::Driver,
         }
     }
@@ -360,5 +363,82 @@ impl Env {
                 id,
             })?;
         slot.merge_bytes(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Context, SpateConf};
+
+    #[test]
+    fn roles_decide_is_driver_executor_id_and_broadcast_with() {
+        let driver = Context::with_role(SpateConf::new(), Role::Driver).unwrap();
+        assert!(driver.is_driver());
+        assert_eq!(driver.executor_id(), "driver");
+        let mut ran = false;
+        let b = driver
+            .broadcast_with(|| {
+                ran = true;
+                41
+            })
+            .unwrap();
+        assert!(ran, "the driver makes the value");
+        assert_eq!(*b.value(), 41);
+
+        let exec = Context::with_role(
+            SpateConf::new(),
+            Role::Executor {
+                id: "exec-3".into(),
+            },
+        )
+        .unwrap();
+        assert!(!exec.is_driver());
+        assert_eq!(exec.executor_id(), "exec-3");
+        assert_eq!(exec.env().executor_id(), "exec-3");
+        let mut ran = false;
+        let b = exec
+            .broadcast_with(|| {
+                ran = true;
+                41
+            })
+            .unwrap();
+        assert!(!ran, "an executor never runs the driver's closure");
+        // With no driver to fetch from, reading it is an error, not a made-up value.
+        let e = b.try_value().unwrap_err().to_string();
+        assert!(e.contains("on the driver"), "{e}");
+        // Map outputs carry the executor that holds them.
+        let sums = exec
+            .parallelize(vec![(1, 1), (1, 2), (2, 3)], 2)
+            .reduce_by_key(|a, b| a + b);
+        let mut got = sums.collect().unwrap();
+        got.sort();
+        assert_eq!(got, vec![(1, 3), (2, 3)]);
+        let shuffle_ids: Vec<usize> = exec
+            .env()
+            .registries
+            .shuffles
+            .lock()
+            .keys()
+            .copied()
+            .collect();
+        let status = exec
+            .env()
+            .map_output_tracker()
+            .status(shuffle_ids[0], 0)
+            .unwrap();
+        assert_eq!(status.executor_id, "exec-3");
+    }
+
+    #[test]
+    fn role_from_the_executor_variable() {
+        assert_eq!(
+            Role::from_executor_var(Some(" exec-9 ")),
+            Role::Executor {
+                id: "exec-9".into()
+            }
+        );
+        assert_eq!(Role::from_executor_var(Some("")), Role::Driver);
+        assert_eq!(Role::from_executor_var(None), Role::Driver);
     }
 }

@@ -15,6 +15,7 @@ use crate::output::JobFn;
 use crate::time::Time;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Condvar, Mutex};
+use spate_core::ids;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,6 +28,12 @@ const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 thread_local! {
     static JOB_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The id scope of generating output `output`'s job for `time` (apart from the scope its
+/// job runs in).
+fn generation_scope(output: usize, time: Time) -> u64 {
+    spate_core::partitioner::stable_hash(&("generate", output, time.0))
 }
 
 /// Whether the current thread is one of the streaming job threads.
@@ -187,8 +194,22 @@ impl Scheduler {
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
         let mut failure = None;
         for (i, o) in outputs.iter().enumerate() {
-            match std::panic::catch_unwind(AssertUnwindSafe(|| o.generate_job(time))) {
-                Ok(Ok(Some(job))) => jobs.push((i, o.name(), job)),
+            // Ids of what the generation and the job create come from (output, batch time)
+            // scopes, so every process names them alike whatever the thread timing.
+            let generating = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                ids::with_scope(ids::IdScope::Named(generation_scope(i, time)), || {
+                    o.generate_job(time)
+                })
+            }));
+            match generating {
+                Ok(Ok(Some(job))) => {
+                    let scope = ids::IdScope::Output {
+                        output: i,
+                        time_ms: time.0,
+                    };
+                    let job: JobFn = Box::new(move || ids::with_scope(scope, job));
+                    jobs.push((i, o.name(), job))
+                }
                 Ok(Ok(None)) => {}
                 Ok(Err(e)) => {
                     failure.get_or_insert(BatchFailure {

@@ -227,6 +227,12 @@ impl<T: Data> Rdd<T> {
         self.info().id()
     }
 
+    /// The fingerprint of its lineage (operations, partition counts and ids up to here):
+    /// what a task carries so an executor can check it built the same graph.
+    pub fn fingerprint(&self) -> u64 {
+        self.info().fingerprint()
+    }
+
     /// The context it belongs to.
     pub fn context(&self) -> &Context {
         self.info().context()

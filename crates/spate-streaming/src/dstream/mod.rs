@@ -159,7 +159,12 @@ impl<T: Data, C: Compute<T>> DStreamNode<T> for Node<T, C> {
             return Ok(None);
         }
         // Computed without holding the lock: a stream may ask for its own earlier RDDs.
-        let Some(rdd) = self.c.compute(time, self)? else {
+        // What it creates is named from (stream, batch time), whichever thread asks first.
+        let scope = spate_core::ids::IdScope::Stream {
+            stream: self.meta.id,
+            time_ms: time.0,
+        };
+        let Some(rdd) = spate_core::ids::with_scope(scope, || self.c.compute(time, self))? else {
             return Ok(None);
         };
         if let Some(level) = *self.meta.storage.lock() {
