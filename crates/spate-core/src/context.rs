@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 /// The shared state behind a [`Context`].
-pub struct ContextInner {
+pub(crate) struct ContextInner {
     conf: SpateConf,
     app_name: String,
     threads: usize,

@@ -48,7 +48,7 @@ mod text;
 
 pub use checkpoint_store::{CheckpointStore, LocalDirStore};
 pub use conf::SpateConf;
-pub use context::{Context, ContextInner};
+pub use context::Context;
 pub use data::{Data, Key};
 pub use env::{Env, Role};
 pub use error::{Error, Result};

@@ -8,15 +8,36 @@
 //! programs start with `use spate::prelude::*;`.
 #![doc = include_str!("../../../README.md")]
 
-pub use spate_core::*;
+// The facade's surface is explicit: what programs call, not the engine's internals
+// (executors, task descriptions, combine maps, ...), which stay in `spate_core` for the
+// crates that build on the engine (the cluster runtime, connectors).
+pub use spate_core::{
+    Accumulator, AccumulatorV2, BoxIter, Broadcast, CheckpointStore, CollectionAccumulator,
+    Context, Data, DoubleAccumulator, Error, HashPartitioner, Key, LocalDirStore,
+    LongAccumulator, PartitionIter, Partitioner, PartitionerDesc, Partitioning,
+    RangePartitioner, Rdd, Result, SpateConf, SplitOwned, StorageLevel, Str, TaskContext, Words,
+};
+
+/// Deterministic pseudo-random numbers (SplitMix64) for programs and generators.
+pub mod rng {
+    pub use spate_core::rng::SplitMix64;
+}
 
 /// The streaming layer: `StreamingContext`, `DStream`, inputs, outputs, listeners.
 pub mod streaming {
-    pub use spate_streaming::dstream::{MapWithStateDStream, State, StateSpec};
+    pub use spate_streaming::dstream::{MapWithStateDStream, State, StateRecord, StateSpec};
     pub use spate_streaming::input::{
-        lines_decoder, DirectRanges, DirectSource, Receiver, ReceiverHandle, SocketReceiver,
+        lines_decoder, read_all, Decoder, DirectRanges, DirectSource, RddQueue, Receiver,
+        ReceiverHandle, SocketReceiver,
     };
-    pub use spate_streaming::*;
+    pub use spate_streaming::{
+        batch_file_name, format_batch, BatchInfo, BoxError, Clock, DStream, Error, ManualClock,
+        OutputOperationInfo, ReceiverInfo, Result, Show, StreamDescription, StreamingContext,
+        StreamingListener, Time,
+    };
+    /// The lifecycle of a [`StreamingContext`] (Spark's `StreamingContextState`; spate's
+    /// `spate_streaming::State`, renamed here because [`State`] is `map_with_state`'s).
+    pub use spate_streaming::State as StreamingContextState;
 }
 
 /// Sends `tracing` logs to standard error, filtered by `RUST_LOG` (default `warn`), so
