@@ -59,6 +59,28 @@ pub struct StreamingContext {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// A handle to a [`StreamingContext`] that does not keep it alive (see
+/// [`StreamingContext::downgrade`]): for listeners and output functions that need the
+/// context (to stop it, say) without making a reference cycle through the graph.
+#[derive(Clone)]
+pub struct WeakStreamingContext {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakStreamingContext {
+    /// The context, if anything still holds it.
+    pub fn upgrade(&self) -> Option<StreamingContext> {
+        self.inner.upgrade().map(|inner| StreamingContext { inner })
+    }
+}
+
+impl std::fmt::Debug for WeakStreamingContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let alive = self.inner.strong_count() > 0;
+        write!(f, "WeakStreamingContext(alive: {alive})")
+    }
+}
+
 impl std::fmt::Debug for StreamingContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -107,6 +129,17 @@ impl StreamingContext {
                 completed: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// A handle that does not keep this context alive. A stopped context whose handles
+    /// (this one, its DStreams) were all dropped is freed with its [`Context`] (when
+    /// nothing else holds that), their threads and scratch directory; an output function
+    /// or listener that captured a `StreamingContext` would keep it alive, so those take
+    /// a weak handle instead.
+    pub fn downgrade(&self) -> WeakStreamingContext {
+        WeakStreamingContext {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// The underlying batch engine context.

@@ -327,25 +327,35 @@ impl<T: Data> DStream<T> {
     /// The RDDs of every batch time in `[from, to]` (both inclusive, floored to the
     /// stream's times) that this stream has or can compute, oldest first (Spark's `slice`).
     pub fn slice(&self, from: Time, to: Time) -> Result<Vec<Rdd<T>>> {
-        let m = self.node.meta();
-        let Some(zero) = m.zero_ms() else {
-            return Err(Error::State {
-                state: "not started",
-                action: "slice",
-            });
-        };
-        let slide = m.slide_ms;
-        let align = |t: i64| zero + (t - zero).div_euclid(slide) * slide;
-        // Both ends are floored to the stream's times, as Spark does.
-        let mut t = align(from.0);
-        let end = align(to.0);
-        let mut out = Vec::new();
-        while t <= end {
-            if let Some(r) = self.get_or_compute(Time(t))? {
-                out.push(r);
-            }
-            t += slide;
-        }
-        Ok(out)
+        slice(&*self.node, from, to)
     }
+}
+
+/// [`DStream::slice`] on a node: what the nodes that read a window of their parent use
+/// (they hold the parent's node, not a [`DStream`] handle, which would hold the context).
+pub(crate) fn slice<T: Data>(
+    node: &dyn DStreamNode<T>,
+    from: Time,
+    to: Time,
+) -> Result<Vec<Rdd<T>>> {
+    let m = node.meta();
+    let Some(zero) = m.zero_ms() else {
+        return Err(Error::State {
+            state: "not started",
+            action: "slice",
+        });
+    };
+    let slide = m.slide_ms;
+    let align = |t: i64| zero + (t - zero).div_euclid(slide) * slide;
+    // Both ends are floored to the stream's times, as Spark does.
+    let mut t = align(from.0);
+    let end = align(to.0);
+    let mut out = Vec::new();
+    while t <= end {
+        if let Some(r) = node.get_or_compute(Time(t))? {
+            out.push(r);
+        }
+        t += slide;
+    }
+    Ok(out)
 }
