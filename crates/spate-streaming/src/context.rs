@@ -375,9 +375,36 @@ impl StreamingContext {
         )
     }
 
-    /// The union of several streams with the same slide.
+    /// The union of several streams with the same slide. A batch for which one of them
+    /// has no RDD (not even an empty one) fails with [`Error::MissingParentRdd`], as in
+    /// Spark.
     pub fn union<T: Data>(&self, streams: &[DStream<T>]) -> Result<DStream<T>> {
         crate::dstream::union_of(streams)
+    }
+
+    /// One stream from several (Spark's `StreamingContext.transform`): each batch's RDD is
+    /// `f(rdds, time)` of the streams' RDDs of that batch, in the order of `streams`. The
+    /// streams share a record type (map streams of other types into one enum first) and
+    /// a slide. A batch for which one of them has no RDD (not even an empty one) fails
+    /// with [`Error::MissingParentRdd`], as in Spark.
+    ///
+    /// ```no_run
+    /// # use spate_streaming::*;
+    /// # fn f(ssc: &StreamingContext, a: &DStream<i64>, b: &DStream<i64>) -> Result<()> {
+    /// // Per batch: the records of `a` that are not in `b`.
+    /// let diff = ssc.transform(&[a.clone(), b.clone()], |rdds, _time| {
+    ///     Ok(rdds[0].subtract(&rdds[1]))
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// When `streams` is empty or their slides differ.
+    pub fn transform<T: Data, U: Data, F>(&self, streams: &[DStream<T>], f: F) -> Result<DStream<U>>
+    where
+        F: Fn(&[Rdd<T>], crate::time::Time) -> Result<Rdd<U>> + Send + Sync + 'static,
+    {
+        crate::dstream::transform_of(streams, f)
     }
 
     /// Starts generating batches: the first at zero time + one interval.

@@ -7,7 +7,7 @@
 //! [`DStream`] handle, one file per family: `ops.rs`, `pair.rs`, `window.rs`, `state.rs`.
 
 mod ops;
-pub(crate) use ops::union_of;
+pub(crate) use ops::{transform_of, union_of};
 mod pair;
 mod state;
 mod window;
@@ -179,6 +179,17 @@ impl<T: Data, C: Compute<T>> DStreamNode<T> for Node<T, C> {
         }
         let mut g = self.generated.lock();
         Ok(Some(g.entry(time.0).or_insert(rdd).clone()))
+    }
+}
+
+/// The error of a stream (`this`) whose parent has no RDD at `time` where it needs one.
+pub(crate) fn missing_parent(parent: &Meta, this: &Meta, time: Time) -> Error {
+    Error::MissingParentRdd {
+        parent: parent.id,
+        parent_operation: parent.name,
+        stream: this.id,
+        operation: this.name,
+        time_ms: time.0,
     }
 }
 
