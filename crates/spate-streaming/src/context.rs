@@ -59,6 +59,28 @@ pub struct StreamingContext {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// A handle to a [`StreamingContext`] that does not keep it alive (see
+/// [`StreamingContext::downgrade`]): for listeners and output functions that need the
+/// context (to stop it, say) without making a reference cycle through the graph.
+#[derive(Clone)]
+pub struct WeakStreamingContext {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakStreamingContext {
+    /// The context, if anything still holds it.
+    pub fn upgrade(&self) -> Option<StreamingContext> {
+        self.inner.upgrade().map(|inner| StreamingContext { inner })
+    }
+}
+
+impl std::fmt::Debug for WeakStreamingContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let alive = self.inner.strong_count() > 0;
+        write!(f, "WeakStreamingContext(alive: {alive})")
+    }
+}
+
 impl std::fmt::Debug for StreamingContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -107,6 +129,17 @@ impl StreamingContext {
                 completed: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// A handle that does not keep this context alive. A stopped context whose handles
+    /// (this one, its DStreams) were all dropped is freed with its [`Context`] (when
+    /// nothing else holds that), their threads and scratch directory; an output function
+    /// or listener that captured a `StreamingContext` would keep it alive, so those take
+    /// a weak handle instead.
+    pub fn downgrade(&self) -> WeakStreamingContext {
+        WeakStreamingContext {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// The underlying batch engine context.
@@ -342,9 +375,36 @@ impl StreamingContext {
         )
     }
 
-    /// The union of several streams with the same slide.
+    /// The union of several streams with the same slide. A batch for which one of them
+    /// has no RDD (not even an empty one) fails with [`Error::MissingParentRdd`], as in
+    /// Spark.
     pub fn union<T: Data>(&self, streams: &[DStream<T>]) -> Result<DStream<T>> {
         crate::dstream::union_of(streams)
+    }
+
+    /// One stream from several (Spark's `StreamingContext.transform`): each batch's RDD is
+    /// `f(rdds, time)` of the streams' RDDs of that batch, in the order of `streams`. The
+    /// streams share a record type (map streams of other types into one enum first) and
+    /// a slide. A batch for which one of them has no RDD (not even an empty one) fails
+    /// with [`Error::MissingParentRdd`], as in Spark.
+    ///
+    /// ```no_run
+    /// # use spate_streaming::*;
+    /// # fn f(ssc: &StreamingContext, a: &DStream<i64>, b: &DStream<i64>) -> Result<()> {
+    /// // Per batch: the records of `a` that are not in `b`.
+    /// let diff = ssc.transform(&[a.clone(), b.clone()], |rdds, _time| {
+    ///     Ok(rdds[0].subtract(&rdds[1]))
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// When `streams` is empty or their slides differ.
+    pub fn transform<T: Data, U: Data, F>(&self, streams: &[DStream<T>], f: F) -> Result<DStream<U>>
+    where
+        F: Fn(&[Rdd<T>], crate::time::Time) -> Result<Rdd<U>> + Send + Sync + 'static,
+    {
+        crate::dstream::transform_of(streams, f)
     }
 
     /// Starts generating batches: the first at zero time + one interval.

@@ -38,6 +38,27 @@ pub enum Error {
         cause: String,
     },
 
+    /// A stream that needs an RDD from each of its parents for every batch (`union`,
+    /// `transform`, `transform_with`, the joins, `cogroup`, `count`, `repartition`) found
+    /// none for a batch (as opposed to an empty RDD), e.g. a `replay_stream` batch given as
+    /// `None`. That batch fails, as in Spark; later batches run.
+    #[error(
+        "could not generate RDD from parent stream {parent} ({parent_operation}) at time \
+         {time_ms} ms for stream {stream} ({operation})"
+    )]
+    MissingParentRdd {
+        /// The parent stream's id.
+        parent: usize,
+        /// The operation that made the parent.
+        parent_operation: &'static str,
+        /// The id of the stream that needed the RDD.
+        stream: usize,
+        /// Its operation.
+        operation: &'static str,
+        /// The batch time in milliseconds.
+        time_ms: i64,
+    },
+
     /// A manual-clock operation on a context that uses the system clock.
     #[error("this streaming context runs on the system clock; manual advancing needs ManualClock")]
     NotManualClock,

@@ -25,7 +25,7 @@ mod show;
 mod time;
 
 pub use clock::{Clock, ManualClock};
-pub use context::{State, StreamDescription, StreamingContext};
+pub use context::{State, StreamDescription, StreamingContext, WeakStreamingContext};
 pub use dstream::DStream;
 pub use error::{Error, Result};
 pub use input::RddQueue;

@@ -192,8 +192,11 @@ impl Scheduler {
         }
         let outputs = self.ssc.inner.outputs.lock().clone();
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
-        let mut failure = None;
         for (i, o) in outputs.iter().enumerate() {
+            // An output whose RDD cannot be generated (a parent with no RDD for a union, a
+            // failing transform function) gets a job that fails with the cause: the batch
+            // and its record show the failure, and later batches run.
+            let failed = |cause: String| -> JobFn { Box::new(move || Err(cause.into())) };
             // Ids of what the generation and the job create come from (output, batch time)
             // scopes, so every process names them alike whatever the thread timing.
             let generating = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -211,25 +214,19 @@ impl Scheduler {
                     jobs.push((i, o.name(), job))
                 }
                 Ok(Ok(None)) => {}
-                Ok(Err(e)) => {
-                    failure.get_or_insert(BatchFailure {
-                        time_ms: time.0,
-                        output: i,
-                        name: o.name(),
-                        cause: format!("generating the batch's RDD: {e}"),
-                    });
-                }
-                Err(p) => {
-                    failure.get_or_insert(BatchFailure {
-                        time_ms: time.0,
-                        output: i,
-                        name: o.name(),
-                        cause: format!(
-                            "generating the batch's RDD panicked: {}",
-                            spate_core::scheduler::panic_message(p.as_ref())
-                        ),
-                    });
-                }
+                Ok(Err(e)) => jobs.push((
+                    i,
+                    o.name(),
+                    failed(format!("generating the batch's RDD: {e}")),
+                )),
+                Err(p) => jobs.push((
+                    i,
+                    o.name(),
+                    failed(format!(
+                        "generating the batch's RDD panicked: {}",
+                        spate_core::scheduler::panic_message(p.as_ref())
+                    )),
+                )),
             }
         }
         // Inputs give their blocks to the batch while its RDDs are generated: count after.
@@ -260,10 +257,6 @@ impl Scheduler {
             done_cv: Condvar::new(),
             failure: Mutex::new(None),
         });
-        if let Some(f) = failure {
-            *batch.failure.lock() = Some(f.clone());
-            self.ssc.report_failure(f);
-        }
         if jobs.is_empty() {
             // As Spark: a batch without jobs (a window between slides) is not reported.
             self.forget_old(time);

@@ -7,7 +7,7 @@
 //! [`DStream`] handle, one file per family: `ops.rs`, `pair.rs`, `window.rs`, `state.rs`.
 
 mod ops;
-pub(crate) use ops::union_of;
+pub(crate) use ops::{transform_of, union_of};
 mod pair;
 mod state;
 mod window;
@@ -187,6 +187,17 @@ impl<T: Data, C: Compute<T>> DStreamNode<T> for Node<T, C> {
     }
 }
 
+/// The error of a stream (`this`) whose parent has no RDD at `time` where it needs one.
+pub(crate) fn missing_parent(parent: &Meta, this: &Meta, time: Time) -> Error {
+    Error::MissingParentRdd {
+        parent: parent.id,
+        parent_operation: parent.name,
+        stream: this.id,
+        operation: this.name,
+        time_ms: time.0,
+    }
+}
+
 /// Sets the zero time and remember durations of the graph under `stream` (Spark's
 /// `DStream.initialize`).
 pub(crate) fn initialize(stream: &Arc<dyn DStreamBase>, zero_ms: i64) {
@@ -332,25 +343,35 @@ impl<T: Data> DStream<T> {
     /// The RDDs of every batch time in `[from, to]` (both inclusive, floored to the
     /// stream's times) that this stream has or can compute, oldest first (Spark's `slice`).
     pub fn slice(&self, from: Time, to: Time) -> Result<Vec<Rdd<T>>> {
-        let m = self.node.meta();
-        let Some(zero) = m.zero_ms() else {
-            return Err(Error::State {
-                state: "not started",
-                action: "slice",
-            });
-        };
-        let slide = m.slide_ms;
-        let align = |t: i64| zero + (t - zero).div_euclid(slide) * slide;
-        // Both ends are floored to the stream's times, as Spark does.
-        let mut t = align(from.0);
-        let end = align(to.0);
-        let mut out = Vec::new();
-        while t <= end {
-            if let Some(r) = self.get_or_compute(Time(t))? {
-                out.push(r);
-            }
-            t += slide;
-        }
-        Ok(out)
+        slice(&*self.node, from, to)
     }
+}
+
+/// [`DStream::slice`] on a node: what the nodes that read a window of their parent use
+/// (they hold the parent's node, not a [`DStream`] handle, which would hold the context).
+pub(crate) fn slice<T: Data>(
+    node: &dyn DStreamNode<T>,
+    from: Time,
+    to: Time,
+) -> Result<Vec<Rdd<T>>> {
+    let m = node.meta();
+    let Some(zero) = m.zero_ms() else {
+        return Err(Error::State {
+            state: "not started",
+            action: "slice",
+        });
+    };
+    let slide = m.slide_ms;
+    let align = |t: i64| zero + (t - zero).div_euclid(slide) * slide;
+    // Both ends are floored to the stream's times, as Spark does.
+    let mut t = align(from.0);
+    let end = align(to.0);
+    let mut out = Vec::new();
+    while t <= end {
+        if let Some(r) = node.get_or_compute(Time(t))? {
+            out.push(r);
+        }
+        t += slide;
+    }
+    Ok(out)
 }

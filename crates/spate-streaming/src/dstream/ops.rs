@@ -1,6 +1,6 @@
 //! Stateless operations: each batch's RDD transformed on its own.
 
-use super::{Compute, DStream, DStreamBase, DStreamNode};
+use super::{missing_parent, Compute, DStream, DStreamBase, DStreamNode};
 use crate::error::{Error, Result};
 use crate::time::Time;
 use spate_core::{BoxIter, Data, Key, Rdd};
@@ -9,17 +9,23 @@ use std::sync::Arc;
 /// The function of a [`Transformed`] stream.
 pub(crate) type RddFn<T, U> = dyn Fn(Rdd<T>, Time) -> Result<Rdd<U>> + Send + Sync;
 
-/// A stream whose RDD is a function of its parent's RDD of the same time; no RDD when the
-/// parent has none.
+/// A stream whose RDD is a function of its parent's RDD of the same time. When the parent
+/// has no RDD then, neither has this stream (Spark's `MappedDStream` and its kin), or, with
+/// `require_parent` (Spark's `TransformedDStream`: `transform`, `count`, `repartition`),
+/// the batch fails.
 pub(crate) struct Transformed<T: Data, U: Data> {
     parent: Arc<dyn DStreamNode<T>>,
     f: Arc<RddFn<T, U>>,
+    require_parent: bool,
 }
 
 impl<T: Data, U: Data> Compute<U> for Transformed<T, U> {
-    fn compute(&self, time: Time, _this: &dyn DStreamNode<U>) -> Result<Option<Rdd<U>>> {
+    fn compute(&self, time: Time, this: &dyn DStreamNode<U>) -> Result<Option<Rdd<U>>> {
         match self.parent.get_or_compute(time)? {
             Some(rdd) => Ok(Some((self.f)(rdd, time)?)),
+            None if self.require_parent => {
+                Err(missing_parent(self.parent.meta(), this.meta(), time))
+            }
             None => Ok(None),
         }
     }
@@ -28,7 +34,8 @@ impl<T: Data, U: Data> Compute<U> for Transformed<T, U> {
     }
 }
 
-/// A stream whose RDD is a function of two parents' RDDs of the same time.
+/// A stream whose RDD is a function of two parents' RDDs of the same time (Spark's
+/// `TransformedDStream` of two parents); a parent without an RDD fails the batch.
 pub(crate) struct Transformed2<T: Data, U: Data, V: Data> {
     a: Arc<dyn DStreamNode<T>>,
     b: Arc<dyn DStreamNode<U>>,
@@ -36,32 +43,68 @@ pub(crate) struct Transformed2<T: Data, U: Data, V: Data> {
 }
 
 impl<T: Data, U: Data, V: Data> Compute<V> for Transformed2<T, U, V> {
-    fn compute(&self, time: Time, _this: &dyn DStreamNode<V>) -> Result<Option<Rdd<V>>> {
-        match (self.a.get_or_compute(time)?, self.b.get_or_compute(time)?) {
-            (Some(a), Some(b)) => Ok(Some((self.f)(a, b, time)?)),
-            _ => Ok(None),
-        }
+    fn compute(&self, time: Time, this: &dyn DStreamNode<V>) -> Result<Option<Rdd<V>>> {
+        // In order, failing at the first parent without an RDD, as Spark does.
+        let a = self
+            .a
+            .get_or_compute(time)?
+            .ok_or_else(|| missing_parent(self.a.meta(), this.meta(), time))?;
+        let b = self
+            .b
+            .get_or_compute(time)?
+            .ok_or_else(|| missing_parent(self.b.meta(), this.meta(), time))?;
+        Ok(Some((self.f)(a, b, time)?))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
         vec![self.a.clone(), self.b.clone()]
     }
 }
 
-/// The union of several streams' RDDs of the same time.
+/// The function of a [`TransformedN`] stream.
+type RddsFn<T, U> = dyn Fn(&[Rdd<T>], Time) -> Result<Rdd<U>> + Send + Sync;
+
+/// A stream whose RDD is a function of several parents' RDDs of the same time (Spark's
+/// `TransformedDStream`, from `StreamingContext.transform`); a parent without an RDD fails
+/// the batch.
+pub(crate) struct TransformedN<T: Data, U: Data> {
+    parents: Vec<Arc<dyn DStreamNode<T>>>,
+    f: Arc<RddsFn<T, U>>,
+}
+
+impl<T: Data, U: Data> Compute<U> for TransformedN<T, U> {
+    fn compute(&self, time: Time, this: &dyn DStreamNode<U>) -> Result<Option<Rdd<U>>> {
+        let mut rdds = Vec::with_capacity(self.parents.len());
+        for p in &self.parents {
+            let rdd = p
+                .get_or_compute(time)?
+                .ok_or_else(|| missing_parent(p.meta(), this.meta(), time))?;
+            rdds.push(rdd);
+        }
+        Ok(Some((self.f)(&rdds, time)?))
+    }
+    fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
+        self.parents
+            .iter()
+            .map(|p| p.clone() as Arc<dyn DStreamBase>)
+            .collect()
+    }
+}
+
+/// The union of several streams' RDDs of the same time (Spark's `UnionDStream`): every
+/// parent is computed, then a parent without an RDD fails the batch.
 pub(crate) struct Union<T: Data> {
     parents: Vec<Arc<dyn DStreamNode<T>>>,
 }
 
 impl<T: Data> Compute<T> for Union<T> {
-    fn compute(&self, time: Time, _this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
-        let mut rdds = Vec::new();
+    fn compute(&self, time: Time, this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
+        let mut computed = Vec::with_capacity(self.parents.len());
         for p in &self.parents {
-            if let Some(r) = p.get_or_compute(time)? {
-                rdds.push(r);
-            }
+            computed.push(p.get_or_compute(time)?);
         }
-        if rdds.is_empty() {
-            return Ok(None);
+        let mut rdds = Vec::with_capacity(computed.len());
+        for (p, rdd) in self.parents.iter().zip(computed) {
+            rdds.push(rdd.ok_or_else(|| missing_parent(p.meta(), this.meta(), time))?);
         }
         let ctx = rdds[0].context().clone();
         Ok(Some(ctx.union(rdds)))
@@ -74,16 +117,16 @@ impl<T: Data> Compute<T> for Union<T> {
     }
 }
 
-/// Unions streams of one context; they must share a slide.
-pub(crate) fn union_of<T: Data>(streams: &[DStream<T>]) -> Result<DStream<T>> {
+/// The slide shared by `streams` (at least one) of an n-ary operation `what`.
+fn common_slide<T: Data>(what: &str, streams: &[DStream<T>]) -> Result<i64> {
     let first = streams.first().ok_or_else(|| Error::InvalidDuration {
-        what: "union".into(),
+        what: what.into(),
         reason: "needs at least one stream".into(),
     })?;
     let slide = first.slide_ms();
     if let Some(s) = streams.iter().find(|s| s.slide_ms() != slide) {
         return Err(Error::InvalidDuration {
-            what: "union".into(),
+            what: what.into(),
             reason: format!(
                 "streams have different slides ({} ms and {} ms)",
                 slide,
@@ -91,8 +134,14 @@ pub(crate) fn union_of<T: Data>(streams: &[DStream<T>]) -> Result<DStream<T>> {
             ),
         });
     }
+    Ok(slide)
+}
+
+/// Unions streams of one context; they must share a slide.
+pub(crate) fn union_of<T: Data>(streams: &[DStream<T>]) -> Result<DStream<T>> {
+    let slide = common_slide("union", streams)?;
     Ok(DStream::create(
-        &first.ssc,
+        &streams[0].ssc,
         "union",
         slide,
         false,
@@ -102,16 +151,46 @@ pub(crate) fn union_of<T: Data>(streams: &[DStream<T>]) -> Result<DStream<T>> {
     ))
 }
 
+/// `StreamingContext::transform`: one function of several streams' RDDs; they must share
+/// a slide.
+pub(crate) fn transform_of<T: Data, U: Data, F>(streams: &[DStream<T>], f: F) -> Result<DStream<U>>
+where
+    F: Fn(&[Rdd<T>], Time) -> Result<Rdd<U>> + Send + Sync + 'static,
+{
+    let slide = common_slide("transform", streams)?;
+    Ok(DStream::create(
+        &streams[0].ssc,
+        "transform",
+        slide,
+        false,
+        TransformedN {
+            parents: streams.iter().map(|s| s.node.clone()).collect(),
+            f: Arc::new(f),
+        },
+    ))
+}
+
 impl<T: Data> DStream<T> {
-    /// Each batch's RDD transformed by `f(rdd, time)` (Spark's `transform`).
+    /// Each batch's RDD transformed by `f(rdd, time)` (Spark's `transform`). A batch for
+    /// which this stream has no RDD (not even an empty one) fails with
+    /// [`Error::MissingParentRdd`], as in Spark.
     pub fn transform<U: Data, F>(&self, f: F) -> DStream<U>
     where
         F: Fn(Rdd<T>, Time) -> Result<Rdd<U>> + Send + Sync + 'static,
     {
-        self.transform_named("transform", f)
+        self.transformed("transform", true, f)
     }
 
+    /// A stream of `f` of each of this stream's RDDs, with no RDD when this stream has none
+    /// (Spark's `MappedDStream` and its kin).
     pub(crate) fn transform_named<U: Data, F>(&self, name: &'static str, f: F) -> DStream<U>
+    where
+        F: Fn(Rdd<T>, Time) -> Result<Rdd<U>> + Send + Sync + 'static,
+    {
+        self.transformed(name, false, f)
+    }
+
+    fn transformed<U: Data, F>(&self, name: &'static str, require_parent: bool, f: F) -> DStream<U>
     where
         F: Fn(Rdd<T>, Time) -> Result<Rdd<U>> + Send + Sync + 'static,
     {
@@ -123,12 +202,15 @@ impl<T: Data> DStream<T> {
             Transformed {
                 parent: self.node.clone(),
                 f: Arc::new(f),
+                require_parent,
             },
         )
     }
 
     /// Each batch's RDDs of this stream and `other` combined by `f(a, b, time)` (Spark's
-    /// `transformWith`). The streams must share a slide.
+    /// `transformWith`). The streams must share a slide. A batch for which either stream
+    /// has no RDD (not even an empty one) fails with [`Error::MissingParentRdd`], as in
+    /// Spark.
     pub fn transform_with<U: Data, V: Data, F>(
         &self,
         other: &DStream<U>,
@@ -137,9 +219,22 @@ impl<T: Data> DStream<T> {
     where
         F: Fn(Rdd<T>, Rdd<U>, Time) -> Result<Rdd<V>> + Send + Sync + 'static,
     {
+        self.transform_with_named("transform_with", other, f)
+    }
+
+    /// [`DStream::transform_with`] as operation `name` (the joins and `cogroup`).
+    pub(crate) fn transform_with_named<U: Data, V: Data, F>(
+        &self,
+        name: &'static str,
+        other: &DStream<U>,
+        f: F,
+    ) -> Result<DStream<V>>
+    where
+        F: Fn(Rdd<T>, Rdd<U>, Time) -> Result<Rdd<V>> + Send + Sync + 'static,
+    {
         if other.slide_ms() != self.slide_ms() {
             return Err(Error::InvalidDuration {
-                what: "transform_with".into(),
+                what: name.into(),
                 reason: format!(
                     "streams have different slides ({} ms and {} ms)",
                     self.slide_ms(),
@@ -149,7 +244,7 @@ impl<T: Data> DStream<T> {
         }
         Ok(DStream::create(
             &self.ssc,
-            "transform_with",
+            name,
             self.slide_ms(),
             false,
             Transformed2 {
@@ -217,19 +312,25 @@ impl<T: Data> DStream<T> {
         self.transform_named("glom", |rdd, _| Ok(rdd.glom()))
     }
 
-    /// Each batch shuffled into `partitions` partitions.
+    /// Each batch shuffled into `partitions` partitions. Built on `transform` as in Spark:
+    /// a batch without an RDD fails.
     pub fn repartition(&self, partitions: usize) -> DStream<T> {
-        self.transform_named("repartition", move |rdd, _| Ok(rdd.repartition(partitions)))
+        self.transformed("repartition", true, move |rdd, _| {
+            Ok(rdd.repartition(partitions))
+        })
     }
 
-    /// This stream's and `other`'s records of each batch together.
+    /// This stream's and `other`'s records of each batch together. A batch for which
+    /// either has no RDD (not even an empty one) fails with [`Error::MissingParentRdd`],
+    /// as in Spark.
     pub fn union(&self, other: &DStream<T>) -> Result<DStream<T>> {
         union_of(&[self.clone(), other.clone()])
     }
 
-    /// The number of records of each batch: one element, `0` for an empty batch.
+    /// The number of records of each batch: one element, `0` for an empty batch. Built
+    /// on `transform` as in Spark: a batch without an RDD fails.
     pub fn count(&self) -> DStream<i64> {
-        self.transform_named("count", |rdd, _| {
+        self.transformed("count", true, |rdd, _| {
             let ctx = rdd.context().clone();
             let partial = rdd.map_partitions(|it| std::iter::once(it.count() as i64));
             Ok(partial

@@ -115,15 +115,17 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     }
 
     /// Combines each batch's RDDs of this stream and `other` with a two-RDD operation,
-    /// into the given partitioning: the shape of every DStream join and cogroup.
+    /// into the given partitioning: the shape of every DStream join and cogroup. Built on
+    /// `transform_with` as in Spark: a batch for which either stream has no RDD fails.
     fn batchwise_with<W: Data, R: Data>(
         &self,
+        name: &'static str,
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
         op: fn(&Rdd<(K, V)>, &Rdd<(K, W)>, Partitioning<K>) -> Rdd<R>,
     ) -> crate::Result<DStream<R>> {
         let p = self.partitioner_for(p);
-        self.transform_with(other, move |a, b, _| {
+        self.transform_with_named(name, other, move |a, b, _| {
             Ok(op(&a, &b, Partitioning::With(p.clone())))
         })
     }
@@ -142,7 +144,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (Vec<V>, Vec<W>))>> {
-        self.batchwise_with(other, p, Rdd::cogroup_with)
+        self.batchwise_with("cogroup", other, p, Rdd::cogroup_with)
     }
 
     /// Each batch's inner join with the same batch of `other`.
@@ -156,7 +158,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (V, W))>> {
-        self.batchwise_with(other, p, Rdd::join_with)
+        self.batchwise_with("join", other, p, Rdd::join_with)
     }
 
     /// Each batch's left outer join with the same batch of `other`.
@@ -173,7 +175,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (V, Option<W>))>> {
-        self.batchwise_with(other, p, Rdd::left_outer_join_with)
+        self.batchwise_with("left_outer_join", other, p, Rdd::left_outer_join_with)
     }
 
     /// Each batch's right outer join with the same batch of `other`.
@@ -190,7 +192,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (Option<V>, W))>> {
-        self.batchwise_with(other, p, Rdd::right_outer_join_with)
+        self.batchwise_with("right_outer_join", other, p, Rdd::right_outer_join_with)
     }
 
     /// Each batch's full outer join with the same batch of `other`.
@@ -207,6 +209,6 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
     ) -> crate::Result<DStream<(K, (Option<V>, Option<W>))>> {
-        self.batchwise_with(other, p, Rdd::full_outer_join_with)
+        self.batchwise_with("full_outer_join", other, p, Rdd::full_outer_join_with)
     }
 }

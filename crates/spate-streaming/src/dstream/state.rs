@@ -9,7 +9,8 @@ use crate::time::Time;
 use serde::{Deserialize, Serialize};
 use spate_core::rdd::{Dependency, RddBase, RddInfo, RddNode};
 use spate_core::{
-    BoxIter, Data, Key, Partitioner, PartitionerDesc, Partitioning, Rdd, StorageLevel, TaskContext,
+    BoxIter, Context, Data, Key, Partitioner, PartitionerDesc, Partitioning, Rdd, StorageLevel,
+    TaskContext,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,7 +20,8 @@ type UpdateFn<K, V, S> = dyn Fn(Time, &K, Vec<V>, Option<S>) -> Option<S> + Send
 
 /// Spark's `StateDStream`.
 struct StateStream<K: Key, V: Data, S: Data> {
-    parent: DStream<(K, V)>,
+    // The parent's node, not a `DStream` handle (which would hold the context).
+    parent: Arc<dyn DStreamNode<(K, V)>>,
     update: Arc<UpdateFn<K, V, S>>,
     partitioner: Arc<dyn Partitioner<K>>,
     initial: Option<Rdd<(K, S)>>,
@@ -76,7 +78,7 @@ impl<K: Key, V: Data, S: Data> Compute<(K, S)> for StateStream<K, V, S> {
         })
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
-        vec![self.parent.base()]
+        vec![self.parent.clone()]
     }
 }
 
@@ -130,7 +132,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     {
         let partitioner = self.partitioner_for(p);
         let s = StateStream {
-            parent: self.clone(),
+            parent: self.node.clone(),
             update: Arc::new(f),
             partitioner,
             initial,
@@ -331,7 +333,10 @@ impl<K: Key, V: Data, S: Data, M: Data> RddNode<StateRecord<K, S, M>>
 
 /// Spark's `InternalMapWithStateDStream`: the stream of state RDDs.
 struct MapWithStateStream<K: Key, V: Data, S: Data, M: Data> {
-    parent: DStream<(K, V)>,
+    // The parent's node and the core context, not a `DStream` handle (which would hold
+    // the streaming context).
+    parent: Arc<dyn DStreamNode<(K, V)>>,
+    ctx: Context,
     f: Arc<MappingFn<K, V, S, M>>,
     partitioner: Arc<dyn Partitioner<K>>,
     initial: Option<Rdd<(K, S)>>,
@@ -346,7 +351,7 @@ impl<K: Key, V: Data, S: Data, M: Data> Compute<StateRecord<K, S, M>>
         time: Time,
         this: &dyn DStreamNode<StateRecord<K, S, M>>,
     ) -> Result<Option<Rdd<StateRecord<K, S, M>>>> {
-        let ctx = self.parent.ssc.ctx().clone();
+        let ctx = self.ctx.clone();
         let p = Partitioning::With(self.partitioner.clone());
         let prev = match this.get_or_compute(Time(time.0 - this.meta().slide_ms()))? {
             Some(prev) => prev,
@@ -397,7 +402,7 @@ impl<K: Key, V: Data, S: Data, M: Data> Compute<StateRecord<K, S, M>>
         Ok(Some(Rdd::from_node(Arc::new(node))))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
-        vec![self.parent.base()]
+        vec![self.parent.clone()]
     }
 }
 
@@ -443,7 +448,8 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     ) -> MapWithStateDStream<K, S, M> {
         let partitioner = self.partitioner_for(spec.partitioning);
         let inner = MapWithStateStream {
-            parent: self.clone(),
+            parent: self.node.clone(),
+            ctx: self.ssc.ctx().clone(),
             f: spec.f,
             partitioner,
             initial: spec.initial,

@@ -1,27 +1,30 @@
 //! Window operations: each output at time T covers the parent's batches in (T-W, T],
 //! oldest first, emitted every slide S; the first outputs are partial windows.
 
-use super::{Compute, DStream, DStreamBase, DStreamNode};
+use super::{slice, Compute, DStream, DStreamBase, DStreamNode};
 use crate::error::Result;
 use crate::time::{check_multiple, millis_of, Time};
-use spate_core::{Data, Key, Partitioner, Partitioning, Rdd, StorageLevel};
+use spate_core::{Context, Data, Key, Partitioner, Partitioning, Rdd, StorageLevel};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Spark's `WindowedDStream`.
 pub(crate) struct Windowed<T: Data> {
-    parent: DStream<T>,
+    // The parent's node and the core context, not a `DStream` handle: the graph must not
+    // hold its streaming context (a cycle through the context's outputs).
+    parent: Arc<dyn DStreamNode<T>>,
+    ctx: Context,
     window_ms: i64,
 }
 
 impl<T: Data> Compute<T> for Windowed<T> {
     fn compute(&self, time: Time, _this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
-        let from = Time(time.0 - self.window_ms + self.parent.slide_ms());
-        let rdds = self.parent.slice(from, time)?;
-        Ok(Some(self.parent.ssc.ctx().union(rdds)))
+        let from = Time(time.0 - self.window_ms + self.parent.meta().slide_ms());
+        let rdds = slice(&*self.parent, from, time)?;
+        Ok(Some(self.ctx.union(rdds)))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
-        vec![self.parent.base()]
+        vec![self.parent.clone()]
     }
     fn parent_remember_extra_ms(&self) -> i64 {
         self.window_ms
@@ -45,7 +48,8 @@ fn window_and_slide(parent_slide: i64, window: Duration, slide: Duration) -> Res
 /// Spark's `ReducedWindowedDStream`: the previous window's value, minus the batches that
 /// left the window (inverse function), plus the batches that entered it.
 struct ReducedWindowed<K: Key, V: Data> {
-    reduced: DStream<(K, V)>,
+    reduced: Arc<dyn DStreamNode<(K, V)>>,
+    ctx: Context,
     reduce: Arc<dyn Fn(V, V) -> V + Send + Sync>,
     inverse: Arc<dyn Fn(V, V) -> V + Send + Sync>,
     filter: Option<Arc<dyn Fn(&(K, V)) -> bool + Send + Sync>>,
@@ -56,7 +60,7 @@ struct ReducedWindowed<K: Key, V: Data> {
 
 impl<K: Key, V: Data> Compute<(K, V)> for ReducedWindowed<K, V> {
     fn compute(&self, time: Time, this: &dyn DStreamNode<(K, V)>) -> Result<Option<Rdd<(K, V)>>> {
-        let ps = self.reduced.slide_ms();
+        let ps = self.reduced.meta().slide_ms();
         let cur_begin = time.0 - self.window_ms + ps;
         let prev_begin = cur_begin - self.slide_ms;
         let prev_end = time.0 - self.slide_ms;
@@ -65,16 +69,15 @@ impl<K: Key, V: Data> Compute<(K, V)> for ReducedWindowed<K, V> {
         // previous window leaves and everything of the current one enters. (Spark's
         // ReducedWindowedDStream does not clamp here and gets such windows wrong; spate
         // gives what the same reduction without an inverse gives.)
-        let old = self
-            .reduced
-            .slice(Time(prev_begin), Time((cur_begin - ps).min(prev_end)))?;
-        let new = self
-            .reduced
-            .slice(Time((prev_end + ps).max(cur_begin)), time)?;
-        let ctx = self.reduced.ssc.ctx().clone();
+        let old = slice(
+            &*self.reduced,
+            Time(prev_begin),
+            Time((cur_begin - ps).min(prev_end)),
+        )?;
+        let new = slice(&*self.reduced, Time((prev_end + ps).max(cur_begin)), time)?;
         let previous = this
             .get_or_compute(Time(prev_end))?
-            .unwrap_or_else(|| ctx.empty());
+            .unwrap_or_else(|| self.ctx.empty());
         let (n_old, n_new) = (old.len(), new.len());
         let mut others = old;
         others.extend(new);
@@ -110,7 +113,7 @@ impl<K: Key, V: Data> Compute<(K, V)> for ReducedWindowed<K, V> {
         }))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
-        vec![self.reduced.base()]
+        vec![self.reduced.clone()]
     }
     fn parent_remember_extra_ms(&self) -> i64 {
         self.window_ms
@@ -123,9 +126,11 @@ impl<T: Data> DStream<T> {
     pub fn window(&self, window: Duration, slide: Duration) -> Result<DStream<T>> {
         let (w, s) = window_and_slide(self.slide_ms(), window, slide)?;
         // The parent's RDDs are read by several windows: keep them (Spark does the same).
-        let parent = self.clone();
-        if parent.node.meta().storage.lock().is_none() {
-            *parent.node.meta().storage.lock() = Some(StorageLevel::MEMORY_ONLY_SER);
+        {
+            let mut storage = self.node.meta().storage.lock();
+            if storage.is_none() {
+                *storage = Some(StorageLevel::MEMORY_ONLY_SER);
+            }
         }
         Ok(DStream::create(
             &self.ssc,
@@ -133,7 +138,8 @@ impl<T: Data> DStream<T> {
             s,
             false,
             Windowed {
-                parent,
+                parent: self.node.clone(),
+                ctx: self.ssc.ctx().clone(),
                 window_ms: w,
             },
         ))
@@ -257,7 +263,8 @@ impl<K: Key, V: Data> DStream<(K, V)> {
             )
             .persist(StorageLevel::MEMORY_ONLY_SER);
         let rw = ReducedWindowed {
-            reduced,
+            reduced: reduced.node,
+            ctx: self.ssc.ctx().clone(),
             reduce,
             inverse: Arc::new(inverse),
             filter: filter.map(|h| Arc::new(h) as Arc<dyn Fn(&(K, V)) -> bool + Send + Sync>),
