@@ -104,7 +104,9 @@ fn every_input_kind_records_what_it_gave_each_batch() {
         collect(&counted),
     );
     ssc.start().unwrap();
-    assert!(wait_until(Duration::from_secs(5), || handle.lock().is_some()));
+    assert!(wait_until(Duration::from_secs(5), || handle
+        .lock()
+        .is_some()));
     let h = handle.lock().clone().unwrap();
 
     // Batch 1 (1000 ms).
@@ -134,7 +136,10 @@ fn every_input_kind_records_what_it_gave_each_batch() {
             (rid, info(8, blocks(rid, &[(0, 5), (1, 3)]))),
             (
                 fid,
-                info(5, InputSource::Files(vec![file("a.txt", 3), file("b.txt", 2)])),
+                info(
+                    5,
+                    InputSource::Files(vec![file("a.txt", 3), file("b.txt", 2)]),
+                ),
             ),
             (qid, info(3, InputSource::Queue { rdds: 1 })),
             (
@@ -239,7 +244,11 @@ fn every_input_kind_records_what_it_gave_each_batch() {
     assert_eq!(held(&outs.0), vec![8, 0, 2]);
     assert_eq!(held(&outs.1), vec![5, 0, 1]);
     assert_eq!(held(&outs.2), vec![3, 0, 0]);
-    assert_eq!(held(&outs.3), vec![4, 2], "the replay batch without an RDD has no output");
+    assert_eq!(
+        held(&outs.3),
+        vec![4, 2],
+        "the replay batch without an RDD has no output"
+    );
     assert_eq!(held(&outs.4), vec![1, 0, 3]);
     assert_eq!(held(&outs.5), vec![1, 0, 3]);
 
@@ -259,7 +268,9 @@ fn every_input_kind_records_what_it_gave_each_batch() {
 fn the_log_forgets_batches_older_than_the_inputs_remember() {
     let ssc = manual_ssc();
     let s = ssc.replay_stream((1..=20).map(|i| Some(vec![i; i])).collect(), 1);
-    let w = s.window(Duration::from_secs(3), Duration::from_secs(1)).unwrap();
+    let w = s
+        .window(Duration::from_secs(3), Duration::from_secs(1))
+        .unwrap();
     let _out = collect(&w);
     ssc.start().unwrap();
     ssc.advance_batches(20).unwrap();

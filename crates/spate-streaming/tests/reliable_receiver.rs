@@ -70,12 +70,14 @@ impl Receiver<u64> for Reliable {
             if r.is_ok() {
                 acked.fetch_add(n, Ordering::SeqCst);
             }
-            seen.lock().push(r.as_ref().map_err(|e| e.to_string()).copied());
+            seen.lock()
+                .push(r.as_ref().map_err(|e| e.to_string()).copied());
             if let Err(e) = r {
                 errors.lock().push(e);
             }
             let r = h.store(7);
-            seen.lock().push(r.as_ref().map_err(|e| e.to_string()).copied());
+            seen.lock()
+                .push(r.as_ref().map_err(|e| e.to_string()).copied());
             if let Err(e) = r {
                 errors.lock().push(e);
             }
@@ -102,8 +104,7 @@ fn reliable(records: Vec<u64>) -> (Reliable, Seen, Arc<AtomicUsize>, Arc<Mutex<V
 }
 
 #[test]
-fn a_block_that_cannot_be_stored_is_reported_to_the_receiver_the_listeners_and_the_application(
-) {
+fn a_block_that_cannot_be_stored_is_reported_to_the_receiver_the_listeners_and_the_application() {
     let (ssc, _scratch) = context(true);
     let events = Arc::new(Events::default());
     ssc.add_streaming_listener(events.clone());
@@ -137,10 +138,16 @@ fn a_block_that_cannot_be_stored_is_reported_to_the_receiver_the_listeners_and_t
                 cause,
                 ..
             } => {
-                assert_eq!((*stream, receiver.as_str(), b.as_str()), (id, "reliable", block.as_str()));
+                assert_eq!(
+                    (*stream, receiver.as_str(), b.as_str()),
+                    (id, "reliable", block.as_str())
+                );
                 assert_eq!(*records, 1000);
                 assert!(cause.is_some());
-                assert!(std::error::Error::source(e).is_some(), "the cause is the source");
+                assert!(
+                    std::error::Error::source(e).is_some(),
+                    "the cause is the source"
+                );
             }
             other => panic!("unexpected error {other}"),
         }
@@ -152,7 +159,11 @@ fn a_block_that_cannot_be_stored_is_reported_to_the_receiver_the_listeners_and_t
         e.contains("1000 ms") && e.contains(&block) && e.contains("i/o on"),
         "{e}"
     );
-    assert!(out.lock().is_empty(), "the batch produced no output: {:?}", out.lock());
+    assert!(
+        out.lock().is_empty(),
+        "the batch produced no output: {:?}",
+        out.lock()
+    );
     let e = ssc
         .await_termination_or_timeout(Duration::from_millis(1))
         .unwrap_err()
@@ -162,14 +173,19 @@ fn a_block_that_cannot_be_stored_is_reported_to_the_receiver_the_listeners_and_t
     let info = ssc.input_tracker().for_batch(Time(1000));
     let lost = info[&id].lost_blocks();
     assert_eq!(lost.len(), 1, "{info:?}");
-    assert_eq!((lost[0].block.as_str(), lost[0].records), (block.as_str(), 1000));
+    assert_eq!(
+        (lost[0].block.as_str(), lost[0].records),
+        (block.as_str(), 1000)
+    );
     assert_eq!(info[&id].num_records, 0);
 
     // The listeners (delivered by the time advance returned).
     let errs = events.with_prefix("receiver error");
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(
-        errs[0].contains(&block) && errs[0].contains("could not be stored") && errs[0].contains("i/o on"),
+        errs[0].contains(&block)
+            && errs[0].contains("could not be stored")
+            && errs[0].contains("i/o on"),
         "{errs:?}"
     );
     ssc.stop(true, false);
@@ -213,7 +229,9 @@ fn buffered_records_whose_block_fails_make_the_next_store_fail_and_the_batch_fai
     let id = stream.base().meta().id();
     let _out = collect(&stream);
     ssc.start().unwrap();
-    assert!(wait_until(Duration::from_secs(6), || refused.lock().is_some()));
+    assert!(wait_until(Duration::from_secs(6), || refused
+        .lock()
+        .is_some()));
     let (at, e) = refused.lock().take().unwrap();
     assert!(at > 0, "records before the failed block were accepted");
     assert!(
@@ -270,7 +288,9 @@ fn stores_after_the_receiver_stopped_are_refused() {
     let ssc = manual_ssc();
     let _out = collect(&ssc.receiver_stream(Keep(handle.clone())));
     ssc.start().unwrap();
-    assert!(wait_until(Duration::from_secs(5), || handle.lock().is_some()));
+    assert!(wait_until(Duration::from_secs(5), || handle
+        .lock()
+        .is_some()));
     let h = handle.lock().clone().unwrap();
     h.store(1).unwrap();
     ssc.stop(true, false);

@@ -14,7 +14,8 @@ pub use spate_core::*;
 pub mod streaming {
     pub use spate_streaming::dstream::{MapWithStateDStream, State, StateSpec};
     pub use spate_streaming::input::{
-        lines_decoder, DirectRanges, DirectSource, Receiver, ReceiverHandle, SocketReceiver,
+        lines_decoder, DirectRanges, DirectSource, InputFile, InputRecord, ReceivedBlock, Receiver,
+        ReceiverHandle, SocketReceiver,
     };
     pub use spate_streaming::*;
 }

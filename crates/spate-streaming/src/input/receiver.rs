@@ -334,11 +334,9 @@ impl<T: Data> ReceiverHandle<T> {
         let message = message.into();
         tracing::warn!(stream = self.shared.stream_id, receiver = %self.shared.name, "receiver error: {message}");
         *self.shared.errors.lock() = Some(message);
-        self.shared
-            .bus
-            .post(StreamingListenerEvent::ReceiverError(
-                self.shared.info(!self.is_stopped()),
-            ));
+        self.shared.bus.post(StreamingListenerEvent::ReceiverError(
+            self.shared.info(!self.is_stopped()),
+        ));
     }
 
     /// Stops the receiver for good.

@@ -134,9 +134,7 @@ impl<T: Data> Receiver<T> for SocketReceiver<T> {
                     }
                     if let Some(e) = store_error {
                         if !matches!(e, crate::Error::ReceiverStopped { .. }) {
-                            handle.restart(format!(
-                                "storing what {host}:{port} sent failed: {e}"
-                            ));
+                            handle.restart(format!("storing what {host}:{port} sent failed: {e}"));
                         }
                         return;
                     }

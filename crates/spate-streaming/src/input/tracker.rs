@@ -143,7 +143,12 @@ impl InputTracker {
     /// Appends what `stream` contributed to `batch`. A stream recorded twice for one batch
     /// (a batch recomputed) keeps both entries; [`Self::for_batch`] reads the last.
     pub fn record(&self, batch: Time, stream: usize, info: InputInfo) {
-        tracing::trace!(batch = batch.0, stream, records = info.num_records, "input recorded");
+        tracing::trace!(
+            batch = batch.0,
+            stream,
+            records = info.num_records,
+            "input recorded"
+        );
         self.log.lock().records.push_back(InputRecord {
             batch_time: batch,
             stream_id: stream,
