@@ -292,3 +292,28 @@ fn the_log_forgets_batches_older_than_the_inputs_remember() {
     }
     ssc.stop(true, false);
 }
+
+#[test]
+fn a_queue_streams_default_rdd_is_counted_when_the_queue_is_empty() {
+    let ssc = manual_ssc();
+    let queue = RddQueue::new();
+    let s = ssc.queue_stream(&queue, false, Some(ssc.ctx().parallelize(vec![7, 8], 1)));
+    let id = s.base().meta().id();
+    let out = collect(&s);
+    queue.push(ssc.ctx().parallelize(vec![1], 1));
+    queue.push(ssc.ctx().parallelize(vec![2, 3, 4], 2));
+    ssc.start().unwrap();
+    ssc.advance_batches(2).unwrap();
+    assert_eq!(held(&out), vec![4, 2]);
+    let done = ssc.completed_batches();
+    assert_eq!(
+        done.iter()
+            .map(|b| b.input_info[&id].clone())
+            .collect::<Vec<_>>(),
+        vec![
+            info(4, InputSource::Queue { rdds: 2 }),
+            info(2, InputSource::Queue { rdds: 0 })
+        ]
+    );
+    ssc.stop(true, false);
+}

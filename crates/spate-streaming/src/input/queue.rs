@@ -72,11 +72,16 @@ impl<T: Data> Compute<T> for QueueInput<T> {
                 q.drain(..).collect()
             }
         };
-        // The records the batch gets, counted as Spark's input info needs them (a queued
+        // The records the batch gets (the default RDD's when the queue is empty), counted as Spark's input info needs them (a queued
         // RDD knows its records only by being counted).
         let mut num_records = 0;
         for r in &taken {
             num_records += r.count()?;
+        }
+        if taken.is_empty() {
+            if let Some(d) = &self.default {
+                num_records = d.count()?;
+            }
         }
         self.tracker.record(
             time,

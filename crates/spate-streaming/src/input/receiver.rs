@@ -154,6 +154,8 @@ impl<T: Data> Shared<T> {
     }
 
     /// The error for a refused `store`.
+    #[cold]
+    #[inline(never)]
     fn refusal(&self) -> Error {
         if !self.finished() {
             if let Some(l) = self.failure.lock().as_ref() {
