@@ -72,8 +72,8 @@ impl<T: Data> Compute<T> for QueueInput<T> {
                 q.drain(..).collect()
             }
         };
-        // The records the batch gets (the default RDD's when the queue is empty), counted as Spark's input info needs them (a queued
-        // RDD knows its records only by being counted).
+        // The records the batch gets (the default RDD's when the queue is empty), for the
+        // input tracker: a queued RDD knows its records only by being counted.
         let mut num_records = 0;
         for r in &taken {
             num_records += r.count()?;
