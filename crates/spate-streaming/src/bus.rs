@@ -119,14 +119,15 @@ impl ListenerBus {
         *self.shared.thread_id.lock() == Some(std::thread::current().id())
     }
 
-    /// Waits until every event posted so far has been delivered (returns at once when the
-    /// bus is not running, or when called by a listener).
+    /// Waits until every event posted before the call has been delivered (returns at once
+    /// when the bus is not running, or when called by a listener).
     pub(crate) fn wait_until_empty(&self) {
         if self.on_bus_thread() {
             return;
         }
         let mut st = self.shared.state.lock();
-        while st.running && st.delivered < st.posted {
+        let target = st.posted;
+        while st.running && st.delivered < target {
             self.shared.idle.wait(&mut st);
         }
     }
@@ -187,9 +188,8 @@ fn deliver(shared: &Shared) {
         }
         let mut st = shared.state.lock();
         st.delivered += 1;
-        if st.delivered == st.posted {
-            shared.idle.notify_all();
-        }
+        drop(st);
+        shared.idle.notify_all();
     }
     let mut st = shared.state.lock();
     st.running = false;
