@@ -407,7 +407,12 @@ impl Receiver<Str> for GeneratorReceiver {
                     let n = due.saturating_sub(generator.produced()).min(50_000);
                     if n > 0 {
                         let lines = (0..n).map(|_| Str::from(generator.next_line())).collect();
-                        handle.store_many(lines);
+                        // Returns once the lines are in the block store; a block that
+                        // cannot be stored restarts the receiver.
+                        if let Err(e) = handle.store_many(lines) {
+                            handle.restart(format!("storing generated lines failed: {e}"));
+                            break;
+                        }
                     }
                     std::thread::sleep(Duration::from_millis(5));
                 }

@@ -1,13 +1,15 @@
 //! [`StreamingContext`]: the entry point of a streaming program.
 
+use crate::bus::ListenerBus;
 use crate::clock::{Clock, ManualClock};
 use crate::dstream::{self, DStream};
 use crate::error::{Error, Result};
 use crate::input::{
     lines_decoder, Decoder, DirectInput, DirectRanges, DirectSource, FileInput, InputStream,
-    QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput, SocketReceiver,
+    InputTracker, QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput,
+    SocketReceiver,
 };
-use crate::listener::{BatchInfo, StreamingListener};
+use crate::listener::{BatchInfo, StreamingListener, StreamingListenerEvent};
 use crate::output::OutputOp;
 use crate::scheduler::Scheduler;
 use crate::time::millis_of;
@@ -41,7 +43,10 @@ pub(crate) struct Inner {
     pub(crate) inputs: Mutex<Vec<Arc<dyn InputStream>>>,
     remember_ms: Mutex<Option<i64>>,
     checkpoint_dir: Mutex<Option<PathBuf>>,
-    pub(crate) listeners: Mutex<Vec<Arc<dyn StreamingListener>>>,
+    /// Delivers listener events on a thread of its own.
+    pub(crate) bus: Arc<ListenerBus>,
+    /// What every input contributed to every batch.
+    pub(crate) input_tracker: Arc<InputTracker>,
     scheduler: Mutex<Option<Arc<Scheduler>>>,
     /// First failure reported by a batch, for `await_termination`.
     pub(crate) error: Mutex<Option<BatchFailure>>,
@@ -121,7 +126,8 @@ impl StreamingContext {
                 inputs: Mutex::new(Vec::new()),
                 remember_ms: Mutex::new(None),
                 checkpoint_dir: Mutex::new(None),
-                listeners: Mutex::new(Vec::new()),
+                bus: Arc::new(ListenerBus::new()),
+                input_tracker: Arc::new(InputTracker::new()),
                 scheduler: Mutex::new(None),
                 error: Mutex::new(None),
                 termination: Condvar::new(),
@@ -211,9 +217,21 @@ impl StreamingContext {
         self.inner.checkpoint_dir.lock().clone()
     }
 
-    /// Adds a listener.
+    /// Adds a listener. Listeners hear events on the listener bus's thread, in order; one
+    /// added after the start hears every later event.
     pub fn add_streaming_listener(&self, l: Arc<dyn StreamingListener>) {
-        self.inner.listeners.lock().push(l);
+        self.inner.bus.add_listener(l);
+    }
+
+    /// Listener events dropped because the listener bus's queue (10,000 events) was full.
+    pub fn dropped_listener_events(&self) -> u64 {
+        self.inner.bus.dropped()
+    }
+
+    /// The input tracker: what every input stream contributed to every batch still
+    /// remembered (blocks, files, records, ranges).
+    pub fn input_tracker(&self) -> &Arc<InputTracker> {
+        &self.inner.input_tracker
     }
 
     /// The DStream graph as data: every stream reachable from an output, with its
@@ -272,6 +290,7 @@ impl StreamingContext {
                 queue: queue.clone(),
                 one_at_a_time,
                 default,
+                tracker: self.inner.input_tracker.clone(),
             },
         )
     }
@@ -295,6 +314,7 @@ impl StreamingContext {
                 batches: Arc::new(batches),
                 partitions: partitions.max(1),
                 batch_ms: self.inner.batch_ms,
+                tracker: self.inner.input_tracker.clone(),
             },
         )
     }
@@ -302,8 +322,7 @@ impl StreamingContext {
     /// A stream of what a custom [`Receiver`] stores; its blocks, cut every
     /// `spate.streaming.blockInterval`, are each batch's partitions.
     pub fn receiver_stream<T: Data, R: Receiver<T>>(&self, receiver: R) -> DStream<T> {
-        let id = self.new_stream_id();
-        let input = ReceiverInput::new(self, id, Box::new(receiver));
+        let input = ReceiverInput::new(self, Box::new(receiver));
         self.register_input(input.clone());
         let stream = DStream::create(
             self,
@@ -358,6 +377,7 @@ impl StreamingContext {
                 // Spark: files older than the stream's creation are not new.
                 start_ms: Mutex::new(Some(self.inner.clock.now_ms())),
                 clock_now: Arc::new(move || clock.now_ms()),
+                tracker: self.inner.input_tracker.clone(),
             },
         ))
     }
@@ -368,7 +388,11 @@ impl StreamingContext {
         &self,
         source: S,
     ) -> (DStream<T>, DirectRanges<S::Range>) {
-        let (input, ranges) = DirectInput::new(self.inner.ctx.clone(), source);
+        let (input, ranges) = DirectInput::new(
+            self.inner.ctx.clone(),
+            source,
+            self.inner.input_tracker.clone(),
+        );
         (
             DStream::create(self, "direct_stream", self.inner.batch_ms, false, input),
             ranges,
@@ -447,6 +471,10 @@ impl StreamingContext {
                 });
             }
         }
+        self.inner.bus.start();
+        self.inner
+            .bus
+            .post(StreamingListenerEvent::StreamingStarted { time_ms: now });
         let sched = Scheduler::start(self.clone(), zero)?;
         *self.inner.scheduler.lock() = Some(sched);
         for i in self.inner.inputs.lock().iter() {
@@ -483,7 +511,10 @@ impl StreamingContext {
         })?;
         let target = clock.now() + by.as_millis() as i64;
         clock.set(target);
-        sched.run_due(target)
+        let ran = sched.run_due(target);
+        // The events of the batches that ran reach the listeners before this returns.
+        self.inner.bus.wait_until_empty();
+        ran
     }
 
     /// On a manual clock: runs the next `n` batches.
@@ -531,6 +562,8 @@ impl StreamingContext {
             }
             tracing::info!(graceful, "streaming context stopped");
         }
+        // Listeners hear every event of the stop before it returns.
+        self.inner.bus.stop();
         if stop_context {
             self.inner.ctx.stop();
         }

@@ -63,6 +63,37 @@ pub enum Error {
     #[error("this streaming context runs on the system clock; manual advancing needs ManualClock")]
     NotManualClock,
 
+    /// A receiver's block could not be put in the block store (a full or unwritable
+    /// `spate.local.dir`, a storage level without disk and too little memory): its records
+    /// are not in any batch. Returned to the receiver by the `store` call that made the
+    /// block (or, for records buffered by `store`, by its next `store`), reported to
+    /// listeners and failing the batch the block belonged to.
+    #[error("receiver {receiver} (stream {stream}): block {block} of {records} record(s) could not be stored: {reason}")]
+    BlockNotStored {
+        /// The input stream.
+        stream: usize,
+        /// The receiver's name.
+        receiver: String,
+        /// The block (`input-<stream>-<seq>`, as Spark names them).
+        block: String,
+        /// How many records it held.
+        records: u64,
+        /// Why it was not stored.
+        reason: String,
+        /// The block store's error, when it returned one.
+        #[source]
+        cause: Option<std::sync::Arc<spate_core::Error>>,
+    },
+
+    /// A receiver's records were offered after it stopped for good.
+    #[error("receiver {receiver} (stream {stream}) is stopped: record(s) not stored")]
+    ReceiverStopped {
+        /// The input stream.
+        stream: usize,
+        /// The receiver's name.
+        receiver: String,
+    },
+
     /// A source failed.
     #[error("input {stream}: {reason}")]
     Input {

@@ -13,6 +13,7 @@
 //! Batch k runs at zero time + k × batch interval; a manual clock's zero is 0, the system
 //! clock's is the start time aligned down to the interval.
 
+mod bus;
 mod clock;
 mod context;
 pub mod dstream;
@@ -28,8 +29,10 @@ pub use clock::{Clock, ManualClock};
 pub use context::{State, StreamDescription, StreamingContext, WeakStreamingContext};
 pub use dstream::DStream;
 pub use error::{Error, Result};
-pub use input::RddQueue;
-pub use listener::{BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener};
+pub use input::{InputInfo, InputSource, InputTracker, RddQueue};
+pub use listener::{
+    BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener, StreamingListenerEvent,
+};
 pub use output::{batch_file_name, format_batch, BoxError};
 pub use show::Show;
 pub use time::Time;

@@ -1,6 +1,8 @@
 //! Streaming events: batch and output-operation timings, receiver lifecycle.
 
+use crate::input::InputInfo;
 use crate::time::Time;
+use std::collections::BTreeMap;
 
 /// What is known about one batch (Spark's `BatchInfo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,8 +15,11 @@ pub struct BatchInfo {
     pub processing_start_ms: Option<i64>,
     /// When its last job ended.
     pub processing_end_ms: Option<i64>,
-    /// Records its inputs received.
+    /// Records its inputs received (the sum over [`Self::input_info`]).
     pub num_records: u64,
+    /// What each input stream contributed, by stream id (Spark's `streamIdToInputInfo`),
+    /// from the input tracker.
+    pub input_info: BTreeMap<usize, InputInfo>,
     /// Its output operations.
     pub output_operations: Vec<OutputOperationInfo>,
 }
@@ -64,9 +69,57 @@ pub struct ReceiverInfo {
     pub last_error: Option<String>,
 }
 
+/// An event of the listener bus (Spark's `StreamingListenerEvent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamingListenerEvent {
+    /// The context started; the time on its clock (ms).
+    StreamingStarted {
+        /// When it started.
+        time_ms: i64,
+    },
+    /// A batch's jobs were submitted.
+    BatchSubmitted(BatchInfo),
+    /// A batch's first job started.
+    BatchStarted(BatchInfo),
+    /// A batch's last job ended.
+    BatchCompleted(BatchInfo),
+    /// An output operation started.
+    OutputOperationStarted(OutputOperationInfo),
+    /// An output operation ended.
+    OutputOperationCompleted(OutputOperationInfo),
+    /// A receiver started.
+    ReceiverStarted(ReceiverInfo),
+    /// A receiver reported an error (a block it could not store included).
+    ReceiverError(ReceiverInfo),
+    /// A receiver stopped.
+    ReceiverStopped(ReceiverInfo),
+}
+
+impl StreamingListenerEvent {
+    /// Calls the method of `listener` for this event.
+    pub fn dispatch(&self, listener: &dyn StreamingListener) {
+        use StreamingListenerEvent as E;
+        match self {
+            E::StreamingStarted { time_ms } => listener.on_streaming_started(*time_ms),
+            E::BatchSubmitted(b) => listener.on_batch_submitted(b),
+            E::BatchStarted(b) => listener.on_batch_started(b),
+            E::BatchCompleted(b) => listener.on_batch_completed(b),
+            E::OutputOperationStarted(o) => listener.on_output_operation_started(o),
+            E::OutputOperationCompleted(o) => listener.on_output_operation_completed(o),
+            E::ReceiverStarted(r) => listener.on_receiver_started(r),
+            E::ReceiverError(r) => listener.on_receiver_error(r),
+            E::ReceiverStopped(r) => listener.on_receiver_stopped(r),
+        }
+    }
+}
+
 /// Listens to the streaming scheduler (Spark's `StreamingListener`); every method has an
-/// empty default. Called on the scheduler's threads: keep them quick.
+/// empty default. Called on the listener bus's thread, one event at a time in the order
+/// they happened; a panic is caught and logged. Keep them quick: the bus holds at most
+/// 10,000 waiting events and drops (with a warning) what does not fit.
 pub trait StreamingListener: Send + Sync + 'static {
+    /// The context started (`time_ms` on its clock).
+    fn on_streaming_started(&self, _time_ms: i64) {}
     /// A batch's jobs were submitted.
     fn on_batch_submitted(&self, _batch: &BatchInfo) {}
     /// A batch's first job started.

@@ -3,14 +3,15 @@
 //! Every batch interval the generator asks each output operation, in declaration order,
 //! for its job for that batch time, and queues the batch's jobs; `spate.streaming.
 //! concurrentJobs` worker threads run them (one worker: strictly in order). When a batch's
-//! last job ends, its record is completed, listeners hear of it, and the streams forget
-//! RDDs older than their remember duration. On the system clock a generator thread fires
+//! last job ends, its record is completed, listeners hear of it (through the listener
+//! bus), and the streams and the input tracker forget what is older than the graph
+//! remembers. A batch's record counts and per-input details come from the input tracker. On the system clock a generator thread fires
 //! at every interval; on a manual clock [`crate::StreamingContext::advance`] generates and
 //! waits for the batches that fell due.
 
 use crate::context::{BatchFailure, StreamingContext};
 use crate::error::Result;
-use crate::listener::{BatchInfo, OutputOperationInfo, StreamingListener};
+use crate::listener::{BatchInfo, OutputOperationInfo, StreamingListenerEvent as Event};
 use crate::output::JobFn;
 use crate::time::Time;
 use crossbeam_channel::{Receiver, Sender};
@@ -70,14 +71,6 @@ pub(crate) struct Scheduler {
     in_flight: Mutex<Vec<Arc<Batch>>>,
 }
 
-fn notify(listeners: &[Arc<dyn StreamingListener>], f: impl Fn(&dyn StreamingListener)) {
-    for l in listeners {
-        if std::panic::catch_unwind(AssertUnwindSafe(|| f(l.as_ref()))).is_err() {
-            tracing::warn!("a streaming listener panicked; ignored");
-        }
-    }
-}
-
 impl Scheduler {
     pub(crate) fn start(ssc: StreamingContext, zero_ms: i64) -> Result<Arc<Scheduler>> {
         let workers_n = ssc
@@ -132,6 +125,10 @@ impl Scheduler {
 
     fn now(&self) -> i64 {
         self.ssc.inner.clock.now_ms()
+    }
+
+    fn post(&self, event: Event) {
+        self.ssc.inner.bus.post(event);
     }
 
     fn generator_loop(self: Arc<Self>) {
@@ -229,15 +226,15 @@ impl Scheduler {
                 )),
             }
         }
-        // Inputs give their blocks to the batch while its RDDs are generated: count after.
-        let inputs = self.ssc.inner.inputs.lock().clone();
-        let num_records = inputs.iter().map(|i| i.records_for(time)).sum();
+        // Inputs record what they give the batch while its RDDs are generated: read after.
+        let input_info = self.ssc.inner.input_tracker.for_batch(time);
         let info = BatchInfo {
             batch_time: time,
             submission_ms: self.now(),
             processing_start_ms: None,
             processing_end_ms: None,
-            num_records,
+            num_records: input_info.values().map(|i| i.num_records).sum(),
+            input_info,
             output_operations: jobs
                 .iter()
                 .map(|(i, name, _)| OutputOperationInfo {
@@ -263,11 +260,7 @@ impl Scheduler {
             *batch.done.lock() = true;
             return batch;
         }
-        let listeners = self.ssc.inner.listeners.lock().clone();
-        {
-            let info = batch.info.lock().clone();
-            notify(&listeners, |l| l.on_batch_submitted(&info));
-        }
+        self.post(Event::BatchSubmitted(batch.info.lock().clone()));
         self.in_flight.lock().push(batch.clone());
         let tx = self.tx.lock().clone();
         match tx {
@@ -288,7 +281,6 @@ impl Scheduler {
     }
 
     fn run_job(&self, job: QueuedJob) {
-        let listeners = self.ssc.inner.listeners.lock().clone();
         let start = self.now();
         {
             let mut info = job.batch.info.lock();
@@ -296,12 +288,12 @@ impl Scheduler {
                 info.processing_start_ms = Some(start);
                 let snapshot = info.clone();
                 drop(info);
-                notify(&listeners, |l| l.on_batch_started(&snapshot));
+                self.post(Event::BatchStarted(snapshot));
             }
         }
         let op_info = self.update_op(&job.batch, job.index, |o| o.start_ms = Some(start));
-        if let Some(op) = &op_info {
-            notify(&listeners, |l| l.on_output_operation_started(op));
+        if let Some(op) = op_info {
+            self.post(Event::OutputOperationStarted(op));
         }
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(job.job));
         let failure = match outcome {
@@ -343,15 +335,14 @@ impl Scheduler {
         failure: Option<String>,
         discarded: bool,
     ) {
-        let listeners = self.ssc.inner.listeners.lock().clone();
         let op = self.update_op(batch, index, |o| {
             o.end_ms = end;
             o.failure = failure
                 .clone()
                 .or_else(|| discarded.then(|| "discarded by a stop".to_string()));
         });
-        if let Some(op) = &op {
-            notify(&listeners, |l| l.on_output_operation_completed(op));
+        if let Some(op) = op {
+            self.post(Event::OutputOperationCompleted(op));
         }
         if let Some(cause) = failure {
             let f = BatchFailure {
@@ -387,8 +378,7 @@ impl Scheduler {
             total_delay_ms = info.total_delay_ms().unwrap_or(0),
             "batch completed"
         );
-        let listeners = self.ssc.inner.listeners.lock().clone();
-        notify(&listeners, |l| l.on_batch_completed(&info));
+        self.post(Event::BatchCompleted(info.clone()));
         {
             let mut c = self.ssc.inner.completed.lock();
             c.push(info.clone());
@@ -431,12 +421,33 @@ impl Scheduler {
         }
     }
 
-    /// Streams forget RDDs older than their remember duration before `time`.
+    /// Streams forget RDDs older than their remember duration before `time`; the input
+    /// tracker forgets batches older than the longest remember duration of an input
+    /// (Spark's `inputInfoTracker.cleanup(time - maxRememberDuration)`).
     fn forget_old(&self, time: Time) {
         let outputs = self.ssc.inner.outputs.lock().clone();
+        let mut remember = 0;
+        let mut stack: Vec<Arc<dyn crate::dstream::DStreamBase>> = Vec::new();
         for o in outputs {
-            o.stream().clear_metadata(time.0);
+            let s = o.stream();
+            s.clear_metadata(time.0);
+            stack.push(s);
         }
+        let mut seen = std::collections::HashSet::new();
+        while let Some(s) = stack.pop() {
+            if !seen.insert(s.meta().id()) {
+                continue;
+            }
+            let deps = s.dependencies();
+            if deps.is_empty() {
+                remember = remember.max(s.meta().remember_ms());
+            }
+            stack.extend(deps);
+        }
+        self.ssc
+            .inner
+            .input_tracker
+            .cleanup(Time(time.0 - remember));
         for i in self.ssc.inner.inputs.lock().clone() {
             i.forget_before(time);
         }

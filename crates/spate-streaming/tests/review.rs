@@ -545,7 +545,7 @@ fn run_window_over_receiver(window_s: u64, slide_s: u64, batches: usize) -> usiz
     }
     for i in 0..batches {
         // One record, hence one block, per batch.
-        handle.lock().as_ref().unwrap().store(i as u64);
+        handle.lock().as_ref().unwrap().store(i as u64).unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while input_blocks(&ssc) == 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
@@ -593,12 +593,12 @@ fn graceful_stop_on_a_manual_clock_gives_every_received_record_to_a_batch() {
         std::thread::sleep(Duration::from_millis(5));
     }
     for i in 0..100u64 {
-        handle.lock().as_ref().unwrap().store(i);
+        handle.lock().as_ref().unwrap().store(i).unwrap();
     }
     std::thread::sleep(Duration::from_millis(50));
     ssc.advance_batches(1).unwrap();
     for i in 0..50u64 {
-        handle.lock().as_ref().unwrap().store(i);
+        handle.lock().as_ref().unwrap().store(i).unwrap();
     }
     let s2 = ssc.clone();
     assert!(within(Duration::from_secs(20), move || s2.stop(false, true)).is_some());

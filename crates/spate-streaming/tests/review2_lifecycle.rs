@@ -174,7 +174,7 @@ impl Receiver<u32> for Ten {
     }
     fn on_start(&mut self, h: ReceiverHandle<u32>) {
         self.0 = Some(std::thread::spawn(move || {
-            h.store_many((0..10).collect());
+            h.store_many((0..10).collect()).unwrap();
             while !h.is_stopped() {
                 std::thread::sleep(Duration::from_millis(5));
             }

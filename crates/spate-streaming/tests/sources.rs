@@ -110,7 +110,9 @@ impl Receiver<u32> for Flaky {
     fn on_start(&mut self, handle: ReceiverHandle<u32>) {
         let run = self.runs.fetch_add(1, Ordering::SeqCst) as u32;
         std::thread::spawn(move || {
-            handle.store_many((0..5).map(|i| run * 100 + i).collect());
+            handle
+                .store_many((0..5).map(|i| run * 100 + i).collect())
+                .unwrap();
             if run == 0 {
                 handle.report_error("disk on fire");
                 handle.restart("simulated failure");
@@ -185,7 +187,9 @@ impl Receiver<u32> for Firehose {
         std::thread::spawn(move || {
             let t = Instant::now();
             for i in 0..n {
-                handle.store(i);
+                if handle.store(i).is_err() {
+                    break;
+                }
                 if i % 10 == 0 {
                     std::thread::sleep(Duration::from_micros(200));
                 }

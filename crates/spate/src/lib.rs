@@ -13,9 +13,9 @@
 // crates that build on the engine (the cluster runtime, connectors).
 pub use spate_core::{
     Accumulator, AccumulatorV2, BoxIter, Broadcast, CheckpointStore, CollectionAccumulator,
-    Context, Data, DoubleAccumulator, Error, HashPartitioner, Key, LocalDirStore,
-    LongAccumulator, PartitionIter, Partitioner, PartitionerDesc, Partitioning,
-    RangePartitioner, Rdd, Result, SpateConf, SplitOwned, StorageLevel, Str, TaskContext, Words,
+    Context, Data, DoubleAccumulator, Error, HashPartitioner, Key, LocalDirStore, LongAccumulator,
+    PartitionIter, Partitioner, PartitionerDesc, Partitioning, RangePartitioner, Rdd, Result,
+    SpateConf, SplitOwned, StorageLevel, Str, TaskContext, Words,
 };
 
 /// Deterministic pseudo-random numbers (SplitMix64) for programs and generators.
@@ -27,17 +27,18 @@ pub mod rng {
 pub mod streaming {
     pub use spate_streaming::dstream::{MapWithStateDStream, State, StateRecord, StateSpec};
     pub use spate_streaming::input::{
-        lines_decoder, read_all, Decoder, DirectRanges, DirectSource, RddQueue, Receiver,
-        ReceiverHandle, SocketReceiver,
-    };
-    pub use spate_streaming::{
-        batch_file_name, format_batch, BatchInfo, BoxError, Clock, DStream, Error, ManualClock,
-        OutputOperationInfo, ReceiverInfo, Result, Show, StreamDescription, StreamingContext,
-        StreamingListener, Time,
+        lines_decoder, read_all, Decoder, DirectRanges, DirectSource, InputFile, InputRecord,
+        RddQueue, ReceivedBlock, Receiver, ReceiverHandle, SocketReceiver,
     };
     /// The lifecycle of a [`StreamingContext`] (Spark's `StreamingContextState`; spate's
     /// `spate_streaming::State`, renamed here because [`State`] is `map_with_state`'s).
     pub use spate_streaming::State as StreamingContextState;
+    pub use spate_streaming::{
+        batch_file_name, format_batch, BatchInfo, BoxError, Clock, DStream, Error, InputInfo,
+        InputSource, InputTracker, ManualClock, OutputOperationInfo, ReceiverInfo, Result, Show,
+        StreamDescription, StreamingContext, StreamingListener, StreamingListenerEvent, Time,
+        WeakStreamingContext,
+    };
 }
 
 /// Sends `tracing` logs to standard error, filtered by `RUST_LOG` (default `warn`), so

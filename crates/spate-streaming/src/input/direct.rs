@@ -5,6 +5,7 @@
 
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::Result;
+use crate::input::tracker::{InputInfo, InputSource, InputTracker};
 use crate::time::Time;
 use parking_lot::Mutex;
 use spate_core::{Context, Data, Rdd};
@@ -19,6 +20,16 @@ pub trait DirectSource<T: Data>: Send + Sync + 'static {
     fn plan(&self, time: Time) -> Result<Option<Self::Range>>;
     /// The records of `range`; called again with the same range to recompute a batch.
     fn read(&self, ctx: &Context, range: &Self::Range) -> Result<Rdd<T>>;
+    /// How many records `range` holds, when the range knows (an offset range does:
+    /// Spark's `OffsetRange.count`). `None` (the default): the batch's RDD is counted.
+    fn records(&self, _range: &Self::Range) -> Option<u64> {
+        None
+    }
+    /// The range as the input tracker and listeners show it (Spark's offset-range
+    /// description). Default: its `Debug` form.
+    fn describe(&self, range: &Self::Range) -> String {
+        format!("{range:?}")
+    }
 }
 
 /// The ranges a direct input read, by batch time.
@@ -53,11 +64,16 @@ pub(crate) struct DirectInput<T: Data, S: DirectSource<T>> {
     pub(crate) ctx: Context,
     pub(crate) source: Arc<S>,
     pub(crate) ranges: DirectRanges<S::Range>,
+    pub(crate) tracker: Arc<InputTracker>,
     pub(crate) _t: std::marker::PhantomData<fn() -> T>,
 }
 
 impl<T: Data, S: DirectSource<T>> DirectInput<T, S> {
-    pub(crate) fn new(ctx: Context, source: S) -> (Self, DirectRanges<S::Range>) {
+    pub(crate) fn new(
+        ctx: Context,
+        source: S,
+        tracker: Arc<InputTracker>,
+    ) -> (Self, DirectRanges<S::Range>) {
         let ranges = DirectRanges {
             inner: Arc::new(Mutex::new(BTreeMap::new())),
         };
@@ -66,6 +82,7 @@ impl<T: Data, S: DirectSource<T>> DirectInput<T, S> {
                 ctx,
                 source: Arc::new(source),
                 ranges: ranges.clone(),
+                tracker,
                 _t: std::marker::PhantomData,
             },
             ranges,
@@ -74,7 +91,7 @@ impl<T: Data, S: DirectSource<T>> DirectInput<T, S> {
 }
 
 impl<T: Data, S: DirectSource<T>> Compute<T> for DirectInput<T, S> {
-    fn compute(&self, time: Time, _this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
+    fn compute(&self, time: Time, this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
         // A batch already planned (being recomputed) reads its recorded range again.
         let recorded = self.ranges.get(time);
         let range = match recorded {
@@ -88,10 +105,26 @@ impl<T: Data, S: DirectSource<T>> Compute<T> for DirectInput<T, S> {
                 planned
             }
         };
-        match range {
-            Some(r) => Ok(Some(self.source.read(&self.ctx, &r)?)),
-            None => Ok(Some(self.ctx.empty())),
-        }
+        let (rdd, num_records, described) = match range {
+            Some(r) => {
+                let rdd = self.source.read(&self.ctx, &r)?;
+                let n = match self.source.records(&r) {
+                    Some(n) => n,
+                    None => rdd.count()?,
+                };
+                (rdd, n, Some(self.source.describe(&r)))
+            }
+            None => (self.ctx.empty(), 0, None),
+        };
+        self.tracker.record(
+            time,
+            this.meta().id(),
+            InputInfo {
+                num_records,
+                source: InputSource::Direct { range: described },
+            },
+        );
+        Ok(Some(rdd))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
         Vec::new()

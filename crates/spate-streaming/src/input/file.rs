@@ -8,6 +8,7 @@
 
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::{Error, Result};
+use crate::input::tracker::{InputFile, InputInfo, InputSource, InputTracker};
 use crate::time::Time;
 use parking_lot::Mutex;
 use spate_core::{Context, Rdd, Str};
@@ -30,6 +31,27 @@ pub(crate) struct FileInput {
     /// Start time: files older are ignored when `new_files_only`.
     pub(crate) start_ms: Mutex<Option<i64>>,
     pub(crate) clock_now: Arc<dyn Fn() -> i64 + Send + Sync>,
+    pub(crate) tracker: Arc<InputTracker>,
+}
+
+/// The lines of `path` as `text_file` splits them: one per `\n`, plus a last line without
+/// one.
+fn count_lines(path: &std::path::Path) -> std::io::Result<u64> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 64 << 10];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        last = buf[n - 1];
+    }
+    Ok(lines + u64::from(last != b'\n'))
 }
 
 impl FileInput {
@@ -80,15 +102,32 @@ impl FileInput {
 }
 
 impl Compute<Str> for FileInput {
-    fn compute(&self, time: Time, _this: &dyn DStreamNode<Str>) -> Result<Option<Rdd<Str>>> {
+    fn compute(&self, time: Time, this: &dyn DStreamNode<Str>) -> Result<Option<Rdd<Str>>> {
         let files = self.new_files(time)?;
         if !files.is_empty() {
             tracing::info!(dir = %self.dir.display(), files = files.len(), batch = time.0, "new files");
         }
         let mut rdds = Vec::with_capacity(files.len());
+        let mut infos = Vec::with_capacity(files.len());
         for f in files {
+            let lines = count_lines(&f).map_err(|e| Error::Input {
+                stream: format!("text_file_stream {}", self.dir.display()),
+                reason: format!("cannot read {}: {e}", f.display()),
+            })?;
             rdds.push(self.ctx.text_file(&f, 1)?);
+            infos.push(InputFile {
+                path: f.display().to_string(),
+                lines,
+            });
         }
+        self.tracker.record(
+            time,
+            this.meta().id(),
+            InputInfo {
+                num_records: infos.iter().map(|f| f.lines).sum(),
+                source: InputSource::Files(infos),
+            },
+        );
         Ok(Some(self.ctx.union(rdds)))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {

@@ -6,6 +6,7 @@ mod queue;
 mod receiver;
 mod replay;
 mod socket;
+mod tracker;
 
 pub(crate) use direct::DirectInput;
 pub use direct::{DirectRanges, DirectSource};
@@ -16,6 +17,7 @@ pub use receiver::{Receiver, ReceiverHandle};
 pub(crate) use receiver::{ReceiverCompute, ReceiverInput};
 pub(crate) use replay::ReplayInput;
 pub use socket::{lines_decoder, read_all, Decoder, SocketReceiver};
+pub use tracker::{InputFile, InputInfo, InputRecord, InputSource, InputTracker, ReceivedBlock};
 
 use crate::time::Time;
 
@@ -31,10 +33,6 @@ pub(crate) trait InputStream: Send + Sync + 'static {
     /// Drops what batches older than the stream's remember duration before `time` hold
     /// and nothing reads any more.
     fn forget_before(&self, _time: Time) {}
-    /// Records received for batch `time` (0 when not counted).
-    fn records_for(&self, _time: Time) -> u64 {
-        0
-    }
     /// Whether received records still wait for a batch (a graceful stop waits for them).
     fn has_pending(&self) -> bool {
         false

@@ -2,6 +2,7 @@
 
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::Result;
+use crate::input::tracker::{InputInfo, InputSource, InputTracker};
 use crate::time::Time;
 use parking_lot::Mutex;
 use spate_core::{Context, Data, Rdd};
@@ -58,10 +59,11 @@ pub(crate) struct QueueInput<T: Data> {
     pub(crate) queue: RddQueue<T>,
     pub(crate) one_at_a_time: bool,
     pub(crate) default: Option<Rdd<T>>,
+    pub(crate) tracker: Arc<InputTracker>,
 }
 
 impl<T: Data> Compute<T> for QueueInput<T> {
-    fn compute(&self, _time: Time, _this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
+    fn compute(&self, time: Time, this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
         let taken: Vec<Rdd<T>> = {
             let mut q = self.queue.inner.lock();
             if self.one_at_a_time {
@@ -70,6 +72,25 @@ impl<T: Data> Compute<T> for QueueInput<T> {
                 q.drain(..).collect()
             }
         };
+        // The records the batch gets (the default RDD's when the queue is empty), for the
+        // input tracker: a queued RDD knows its records only by being counted.
+        let mut num_records = 0;
+        for r in &taken {
+            num_records += r.count()?;
+        }
+        if taken.is_empty() {
+            if let Some(d) = &self.default {
+                num_records = d.count()?;
+            }
+        }
+        self.tracker.record(
+            time,
+            this.meta().id(),
+            InputInfo {
+                num_records,
+                source: InputSource::Queue { rdds: taken.len() },
+            },
+        );
         Ok(Some(match taken.len() {
             0 => match &self.default {
                 Some(d) => d.clone(),

@@ -1,18 +1,32 @@
 //! Receivers: long-running sources that push records into spate (Spark's `Receiver`).
 //!
 //! A [`Receiver`] is started once per input stream; it receives on threads of its own and
-//! hands records to its [`ReceiverHandle`] with `store`. A block generator cuts what was
-//! stored into a block every `spate.streaming.blockInterval` and puts it in the block
-//! store; at each batch time the blocks received since the previous batch become that
-//! batch's RDD (one partition per block). A supervisor restarts a receiver that asks for a
-//! restart (or whose thread panics) after `spate.streaming.receiverRestartDelay`, and
-//! `spate.streaming.receiver.maxRate` limits how many records per second `store` accepts.
+//! hands records to its [`ReceiverHandle`]. `store(record)` buffers one record: a block
+//! generator cuts the buffer into a block every `spate.streaming.blockInterval` and puts it
+//! in the block store. `store_many` / `store_iter` put their records in the block store as
+//! one block of their own and return once it is there (or with the reason it could not
+//! be), so a reliable receiver acknowledges its source only after they return `Ok` (Spark's
+//! `store(ArrayBuffer)` / `store(Iterator)`). At each batch time the blocks received since
+//! the previous batch become that batch's RDD (one partition per block).
+//!
+//! A block that cannot be stored is never dropped silently: the `store_many` that made it
+//! returns the error (for buffered records, the next `store` does, and every `store` after
+//! it until the receiver restarts), listeners get `on_receiver_error` naming the block and
+//! the cause, and the batch the block belonged to fails with that error when it is
+//! computed (as a Spark batch fails on a missing block), which `advance` and
+//! `await_termination` report.
+//!
+//! A supervisor restarts a receiver that asks for a restart (or whose `on_start` panics)
+//! after `spate.streaming.receiverRestartDelay`, and `spate.streaming.receiver.maxRate`
+//! limits how many records per second the handle accepts.
 
+use crate::bus::ListenerBus;
 use crate::context::StreamingContext;
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::input::tracker::{InputInfo, InputSource, InputTracker, ReceivedBlock};
 use crate::input::InputStream;
-use crate::listener::{ReceiverInfo, StreamingListener};
+use crate::listener::{ReceiverInfo, StreamingListenerEvent};
 use crate::time::Time;
 use parking_lot::{Condvar, Mutex};
 use spate_core::rdd::BlockRdd;
@@ -20,14 +34,19 @@ use spate_core::storage::BlockId;
 use spate_core::{Context, Data, Rdd, StorageLevel};
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// A custom source (Spark's `Receiver`). `on_start` must return quickly: start a thread
 /// that receives and calls `handle.store(..)` until `handle.is_stopped()`; `on_stop`
 /// releases what `on_start` took (the thread should notice `is_stopped` and end).
+///
+/// A reliable receiver (one whose source can replay what was not acknowledged) stores with
+/// [`ReceiverHandle::store_many`] and acknowledges its source only once that returned
+/// `Ok`; on an error it calls [`ReceiverHandle::restart`] and reads again from the last
+/// acknowledgement.
 pub trait Receiver<T: Data>: Send + 'static {
     /// Starts receiving.
     fn on_start(&mut self, handle: ReceiverHandle<T>);
@@ -37,6 +56,10 @@ pub trait Receiver<T: Data>: Send + 'static {
     fn name(&self) -> String {
         "receiver".to_string()
     }
+    /// How its blocks are kept in the block store (Spark's `Receiver.storageLevel`).
+    fn storage_level(&self) -> StorageLevel {
+        StorageLevel::MEMORY_AND_DISK
+    }
 }
 
 enum Command {
@@ -44,29 +67,170 @@ enum Command {
     Stop(String),
 }
 
+/// `Shared::refuse` bits: why `store` refuses records.
+const FAILED: u8 = 1;
+const FINISHED: u8 = 2;
+
+/// The name Spark gives a received block.
+fn block_name(stream: usize, seq: u64) -> String {
+    format!("input-{stream}-{seq}")
+}
+
+/// A block that could not be stored.
+#[derive(Clone)]
+struct LostBlock {
+    block: String,
+    records: u64,
+    reason: String,
+    cause: Option<Arc<spate_core::Error>>,
+}
+
+impl LostBlock {
+    fn to_error(&self, stream: usize, receiver: &str) -> Error {
+        Error::BlockNotStored {
+            stream,
+            receiver: receiver.to_string(),
+            block: self.block.clone(),
+            records: self.records,
+            reason: self.reason.clone(),
+            cause: self.cause.clone(),
+        }
+    }
+}
+
+/// A block received and not yet dropped: stored, or lost with the reason.
+#[derive(Clone)]
+struct Block {
+    id: BlockId,
+    records: u64,
+    lost: Option<LostBlock>,
+}
+
+/// Blocks received and not yet given to a batch, and what each batch got (Spark's
+/// `ReceivedBlockTracker`; what batches got is also logged in the [`InputTracker`]).
+#[derive(Default)]
+struct Tracker {
+    pending: Vec<Block>,
+    allocated: BTreeMap<i64, Vec<Block>>,
+}
+
 struct Shared<T> {
     stream_id: usize,
+    name: String,
     buffer: Mutex<Vec<T>>,
+    /// The receiver should stop receiving (stopping or restarting).
     stopped: AtomicBool,
-    /// Set when the supervisor has stopped the receiver for good.
-    finished: AtomicBool,
+    /// `FAILED` (a block could not be stored since the last start) | `FINISHED` (the
+    /// supervisor stopped the receiver for good): `store` refuses records.
+    refuse: AtomicU8,
+    /// The last block that could not be stored (for the error `store` returns).
+    failure: Mutex<Option<LostBlock>>,
     commands: Mutex<VecDeque<Command>>,
     wake: Condvar,
     max_rate: u64,
     rate: Mutex<(Instant, u64)>,
     stored: AtomicU64,
     errors: Mutex<Option<String>>,
-    /// The context, for its listeners (read at each event: listeners added later hear too).
-    ssc: std::sync::Weak<crate::context::Inner>,
-    name: String,
+    /// Where receiver events go (read by the bus at each event: listeners added later hear).
+    bus: Arc<ListenerBus>,
+    ctx: Context,
+    level: StorageLevel,
+    tracker: Arc<Mutex<Tracker>>,
+    next_seq: AtomicU64,
 }
 
-impl<T> Shared<T> {
-    fn listeners(&self) -> Vec<Arc<dyn StreamingListener>> {
-        self.ssc
-            .upgrade()
-            .map(|i| i.listeners.lock().clone())
-            .unwrap_or_default()
+impl<T: Data> Shared<T> {
+    fn finished(&self) -> bool {
+        self.refuse.load(Ordering::Acquire) & FINISHED != 0
+    }
+
+    fn info(&self, active: bool) -> ReceiverInfo {
+        ReceiverInfo {
+            stream_id: self.stream_id,
+            name: self.name.clone(),
+            active,
+            last_error: self.errors.lock().clone(),
+        }
+    }
+
+    /// The error for a refused `store`.
+    #[cold]
+    #[inline(never)]
+    fn refusal(&self) -> Error {
+        if !self.finished() {
+            if let Some(l) = self.failure.lock().as_ref() {
+                return l.to_error(self.stream_id, &self.name);
+            }
+        }
+        Error::ReceiverStopped {
+            stream: self.stream_id,
+            receiver: self.name.clone(),
+        }
+    }
+
+    /// Puts `records` in the block store as one block; it goes to the next batch either
+    /// way (stored, or lost so that the batch fails). A lost block is reported to
+    /// listeners and makes later `store` calls fail until the receiver restarts.
+    fn push_block(&self, records: Vec<T>) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let n = records.len() as u64;
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let id = BlockId::Input {
+            stream: self.stream_id,
+            seq,
+        };
+        let lost = match self
+            .ctx
+            .block_store()
+            .put_values(id, Arc::new(records), self.level)
+        {
+            Ok(true) => None,
+            Ok(false) => Some((
+                format!(
+                    "it does not fit in the block store's memory (spate.memory.storageBytes) and storage level {} does not allow disk",
+                    self.level.name()
+                ),
+                None,
+            )),
+            Err(e) => Some((e.to_string(), Some(Arc::new(e)))),
+        };
+        let Some((reason, cause)) = lost else {
+            self.tracker.lock().pending.push(Block {
+                id,
+                records: n,
+                lost: None,
+            });
+            return Ok(());
+        };
+        let lost = LostBlock {
+            block: block_name(self.stream_id, seq),
+            records: n,
+            reason,
+            cause,
+        };
+        let err = lost.to_error(self.stream_id, &self.name);
+        tracing::error!(stream = self.stream_id, receiver = %self.name, "{err}");
+        *self.failure.lock() = Some(lost.clone());
+        self.refuse.fetch_or(FAILED, Ordering::AcqRel);
+        *self.errors.lock() = Some(err.to_string());
+        self.tracker.lock().pending.push(Block {
+            id,
+            records: n,
+            lost: Some(lost),
+        });
+        self.bus.post(StreamingListenerEvent::ReceiverError(
+            self.info(!self.stopped.load(Ordering::Acquire)),
+        ));
+        Err(err)
+    }
+
+    /// Moves the buffer into a new block (the block generator's tick).
+    fn cut_block(&self) {
+        let records = std::mem::take(&mut *self.buffer.lock());
+        // A failure is reported by `push_block` (listeners, the batch, the next `store`).
+        let _ = self.push_block(records);
     }
 }
 
@@ -104,24 +268,56 @@ impl<T: Data> ReceiverHandle<T> {
         }
     }
 
-    /// Stores one record (blocking while over `spate.streaming.receiver.maxRate`).
-    pub fn store(&self, record: T) {
+    /// Buffers one record into the current block (blocking while over
+    /// `spate.streaming.receiver.maxRate`); the block generator stores the block later.
+    ///
+    /// # Errors
+    /// [`Error::ReceiverStopped`] once the receiver has stopped for good;
+    /// [`Error::BlockNotStored`] when a block of this receiver could not be stored since
+    /// it last (re)started — records buffered before may be lost: restart the receiver so
+    /// that it reads again from its source.
+    pub fn store(&self, record: T) -> Result<()> {
         self.throttle(1);
-        self.shared.buffer.lock().push(record);
-        self.shared.stored.fetch_add(1, Ordering::Relaxed);
+        let s = &*self.shared;
+        let mut buffer = s.buffer.lock();
+        if s.refuse.load(Ordering::Acquire) != 0 {
+            drop(buffer);
+            return Err(s.refusal());
+        }
+        buffer.push(record);
+        drop(buffer);
+        s.stored.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
-    /// Stores many records at once.
-    pub fn store_many(&self, records: Vec<T>) {
-        if self.shared.max_rate == 0 {
-            let n = records.len() as u64;
-            self.shared.buffer.lock().extend(records);
-            self.shared.stored.fetch_add(n, Ordering::Relaxed);
-        } else {
-            for r in records {
-                self.store(r);
-            }
+    /// Stores `records` as one block and returns once it is in the block store (Spark's
+    /// `store(ArrayBuffer)`): after `Ok` the records will be in a batch, and a reliable
+    /// receiver may acknowledge them to its source. Paced by
+    /// `spate.streaming.receiver.maxRate` as a whole.
+    ///
+    /// # Errors
+    /// [`Error::ReceiverStopped`] once the receiver has stopped for good (nothing stored);
+    /// [`Error::BlockNotStored`] when the block could not be stored (its records are in no
+    /// batch; the batch it would have joined fails).
+    pub fn store_many(&self, records: Vec<T>) -> Result<()> {
+        let s = &*self.shared;
+        if s.finished() {
+            return Err(s.refusal());
         }
+        let n = records.len() as u64;
+        self.throttle(n);
+        s.push_block(records)?;
+        s.stored.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Stores what `records` yields as one block, as [`Self::store_many`] does (Spark's
+    /// `store(Iterator)`).
+    ///
+    /// # Errors
+    /// As [`Self::store_many`].
+    pub fn store_iter<I: IntoIterator<Item = T>>(&self, records: I) -> Result<()> {
+        self.store_many(records.into_iter().collect())
     }
 
     /// Asks the supervisor to stop and start the receiver again (after the restart delay).
@@ -139,16 +335,10 @@ impl<T: Data> ReceiverHandle<T> {
     pub fn report_error(&self, message: impl Into<String>) {
         let message = message.into();
         tracing::warn!(stream = self.shared.stream_id, receiver = %self.shared.name, "receiver error: {message}");
-        *self.shared.errors.lock() = Some(message.clone());
-        let info = ReceiverInfo {
-            stream_id: self.shared.stream_id,
-            name: self.shared.name.clone(),
-            active: !self.is_stopped(),
-            last_error: Some(message),
-        };
-        for l in &self.shared.listeners() {
-            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| l.on_receiver_error(&info)));
-        }
+        *self.shared.errors.lock() = Some(message);
+        self.shared.bus.post(StreamingListenerEvent::ReceiverError(
+            self.shared.info(!self.is_stopped()),
+        ));
     }
 
     /// Stops the receiver for good.
@@ -164,89 +354,94 @@ impl<T: Data> ReceiverHandle<T> {
     pub fn is_stopped(&self) -> bool {
         self.shared.stopped.load(Ordering::Acquire)
     }
-}
 
-/// Blocks received and not yet given to a batch, and what each batch got.
-struct Tracker {
-    pending: Vec<(BlockId, u64)>,
-    allocated: BTreeMap<i64, Vec<(BlockId, u64)>>,
-    next_seq: u64,
+    /// The id of the receiver's input stream.
+    pub fn stream_id(&self) -> usize {
+        self.shared.stream_id
+    }
 }
 
 /// The input stream of a receiver: runs the supervisor and block generator, turns each
 /// batch's blocks into a `BlockRdd`.
 pub(crate) struct ReceiverInput<T: Data> {
-    id: usize,
+    /// The stream's id (its DStream's), set by `bind_stream`.
+    id: OnceLock<usize>,
+    name: String,
+    level: StorageLevel,
     ctx: Context,
     receiver: Mutex<Option<Box<dyn Receiver<T>>>>,
     shared: Mutex<Option<Arc<Shared<T>>>>,
     tracker: Arc<Mutex<Tracker>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
-    ssc: std::sync::Weak<crate::context::Inner>,
+    bus: Arc<ListenerBus>,
+    inputs: Arc<InputTracker>,
     /// The stream's node, for its remember duration.
     stream: Mutex<Option<std::sync::Weak<dyn DStreamBase>>>,
 }
 
 impl<T: Data> ReceiverInput<T> {
-    pub(crate) fn new(
-        ssc: &StreamingContext,
-        id: usize,
-        receiver: Box<dyn Receiver<T>>,
-    ) -> Arc<Self> {
+    pub(crate) fn new(ssc: &StreamingContext, receiver: Box<dyn Receiver<T>>) -> Arc<Self> {
         Arc::new(ReceiverInput {
-            id,
+            id: OnceLock::new(),
+            name: receiver.name(),
+            level: receiver.storage_level(),
             ctx: ssc.ctx().clone(),
             receiver: Mutex::new(Some(receiver)),
             shared: Mutex::new(None),
-            tracker: Arc::new(Mutex::new(Tracker {
-                pending: Vec::new(),
-                allocated: BTreeMap::new(),
-                next_seq: 0,
-            })),
+            tracker: Arc::new(Mutex::new(Tracker::default())),
             threads: Mutex::new(Vec::new()),
-            ssc: Arc::downgrade(&ssc.inner),
+            bus: ssc.inner.bus.clone(),
+            inputs: ssc.inner.input_tracker.clone(),
             stream: Mutex::new(None),
         })
     }
 
-    /// Moves the buffer into a new block.
-    fn cut_block(ctx: &Context, shared: &Shared<T>, tracker: &Mutex<Tracker>) {
-        let records = std::mem::take(&mut *shared.buffer.lock());
-        if records.is_empty() {
-            return;
-        }
-        let n = records.len() as u64;
-        let mut t = tracker.lock();
-        let id = BlockId::Input {
-            stream: shared.stream_id,
-            seq: t.next_seq,
-        };
-        t.next_seq += 1;
-        match ctx
-            .block_store()
-            .put_values(id, Arc::new(records), StorageLevel::MEMORY_AND_DISK)
-        {
-            Ok(_) => t.pending.push((id, n)),
-            Err(e) => tracing::error!(
-                stream = shared.stream_id,
-                "storing received block {id:?} failed: {e}"
-            ),
-        }
+    fn id(&self) -> usize {
+        self.id.get().copied().unwrap_or(usize::MAX)
     }
 
-    /// Gives every block received so far to batch `time`.
-    fn allocate(&self, time: Time) -> Vec<(BlockId, u64)> {
-        let mut t = self.tracker.lock();
-        if let Some(b) = t.allocated.get(&time.0) {
-            return b.clone();
-        }
-        let blocks = std::mem::take(&mut t.pending);
-        t.allocated.insert(time.0, blocks.clone());
+    /// Gives every block received so far to batch `time` (once; later calls return what it
+    /// got) and logs it in the input tracker.
+    fn allocate(&self, time: Time) -> Vec<Block> {
+        let blocks = {
+            let mut t = self.tracker.lock();
+            if let Some(b) = t.allocated.get(&time.0) {
+                return b.clone();
+            }
+            let blocks = std::mem::take(&mut t.pending);
+            t.allocated.insert(time.0, blocks.clone());
+            blocks
+        };
+        let info = InputInfo {
+            num_records: blocks
+                .iter()
+                .filter(|b| b.lost.is_none())
+                .map(|b| b.records)
+                .sum(),
+            source: InputSource::Blocks(
+                blocks
+                    .iter()
+                    .map(|b| ReceivedBlock {
+                        block: match b.id {
+                            BlockId::Input { stream, seq } => block_name(stream, seq),
+                            other => format!("{other:?}"),
+                        },
+                        records: b.records,
+                        error: b.lost.as_ref().map(|l| l.reason.clone()),
+                    })
+                    .collect(),
+            ),
+        };
+        self.inputs.record(time, self.id(), info);
         blocks
     }
 
-    /// Sets the stream whose remember duration decides when blocks are dropped.
+    /// Sets the stream whose id the input takes and whose remember duration decides when
+    /// blocks are dropped.
     pub(crate) fn bind_stream(&self, stream: std::sync::Weak<dyn DStreamBase>) {
+        if let Some(s) = stream.upgrade() {
+            let _ = self.id.set(s.meta().id());
+        }
         *self.stream.lock() = Some(stream);
     }
 
@@ -258,18 +453,6 @@ impl<T: Data> ReceiverInput<T> {
             .as_ref()
             .is_some_and(|s| !s.buffer.lock().is_empty());
         buffered || !self.tracker.lock().pending.is_empty()
-    }
-}
-
-fn notify_receiver(listeners: &[Arc<dyn StreamingListener>], info: &ReceiverInfo, started: bool) {
-    for l in listeners {
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            if started {
-                l.on_receiver_started(info)
-            } else {
-                l.on_receiver_stopped(info)
-            }
-        }));
     }
 }
 
@@ -296,8 +479,10 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             .map(|(k, _)| *k)
             .collect();
         for k in old {
-            for (b, _) in t.allocated.remove(&k).unwrap_or_default() {
-                bs.remove(b);
+            for b in t.allocated.remove(&k).unwrap_or_default() {
+                if b.lost.is_none() {
+                    bs.remove(b.id);
+                }
             }
         }
     }
@@ -306,10 +491,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         let Some(mut receiver) = self.receiver.lock().take() else {
             return;
         };
-        let Some(inner) = self.ssc.upgrade() else {
-            return;
-        };
-        let conf = inner.ctx.conf().clone();
+        let conf = self.ctx.conf().clone();
         let block_interval = conf
             .get_duration("spate.streaming.blockInterval")
             .ok()
@@ -325,31 +507,37 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             .ok()
             .flatten()
             .unwrap_or(0) as u64;
+        let stream_id = self.id();
         let shared = Arc::new(Shared {
-            stream_id: self.id,
+            stream_id,
+            name: self.name.clone(),
             buffer: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
-            finished: AtomicBool::new(false),
+            refuse: AtomicU8::new(0),
+            failure: Mutex::new(None),
             commands: Mutex::new(VecDeque::new()),
             wake: Condvar::new(),
             max_rate,
             rate: Mutex::new((Instant::now(), 0)),
             stored: AtomicU64::new(0),
             errors: Mutex::new(None),
-            ssc: self.ssc.clone(),
-            name: receiver.name(),
+            bus: self.bus.clone(),
+            ctx: self.ctx.clone(),
+            level: self.level,
+            tracker: self.tracker.clone(),
+            next_seq: AtomicU64::new(0),
         });
         *self.shared.lock() = Some(shared.clone());
         // Block generator.
-        let (s, t, ctx) = (shared.clone(), self.tracker.clone(), self.ctx.clone());
+        let s = shared.clone();
         let generator = std::thread::Builder::new()
-            .name(format!("spate-block-generator-{}", self.id))
+            .name(format!("spate-block-generator-{stream_id}"))
             .spawn(move || {
                 let mut next = Instant::now() + block_interval;
                 loop {
-                    let finished = s.finished.load(Ordering::Acquire);
+                    let finished = s.finished();
                     if finished || Instant::now() >= next {
-                        Self::cut_block(&ctx, &s, &t);
+                        s.cut_block();
                         next = Instant::now() + block_interval;
                     }
                     if finished {
@@ -364,18 +552,15 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             .expect("spawn block generator");
         // Supervisor.
         let s = shared.clone();
-        let stream_id = self.id;
         let supervisor = std::thread::Builder::new()
-            .name(format!("spate-receiver-{}", self.id))
+            .name(format!("spate-receiver-{stream_id}"))
             .spawn(move || {
                 let handle = ReceiverHandle { shared: s.clone() };
-                let info = |active: bool| ReceiverInfo {
-                    stream_id,
-                    name: s.name.clone(),
-                    active,
-                    last_error: s.errors.lock().clone(),
-                };
                 loop {
+                    // A (re)started receiver reads again from its source: stores are
+                    // accepted again.
+                    s.refuse.fetch_and(!FAILED, Ordering::AcqRel);
+                    s.failure.lock().take();
                     s.stopped.store(false, Ordering::Release);
                     let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
                         receiver.on_start(handle.clone())
@@ -386,7 +571,8 @@ impl<T: Data> InputStream for ReceiverInput<T> {
                             spate_core::scheduler::panic_message(p.as_ref())
                         ));
                     } else {
-                        notify_receiver(&s.listeners(), &info(true), true);
+                        s.bus
+                            .post(StreamingListenerEvent::ReceiverStarted(s.info(true)));
                         tracing::info!(stream = stream_id, receiver = %s.name, "receiver started");
                     }
                     let cmd = {
@@ -401,13 +587,15 @@ impl<T: Data> InputStream for ReceiverInput<T> {
                     match cmd {
                         Command::Stop(reason) => {
                             tracing::info!(stream = stream_id, "receiver stopped: {reason}");
-                            notify_receiver(&s.listeners(), &info(false), false);
-                            s.finished.store(true, Ordering::Release);
+                            s.bus
+                                .post(StreamingListenerEvent::ReceiverStopped(s.info(false)));
+                            s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
                             break;
                         }
                         Command::Restart(reason) => {
                             *s.errors.lock() = Some(reason);
-                            notify_receiver(&s.listeners(), &info(false), false);
+                            s.bus
+                                .post(StreamingListenerEvent::ReceiverStopped(s.info(false)));
                             // Wait out the delay unless a stop arrives.
                             let deadline = Instant::now() + restart_delay;
                             let mut q = s.commands.lock();
@@ -422,7 +610,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
                             q.retain(|c| matches!(c, Command::Stop(_)));
                             if stop {
                                 drop(q);
-                                s.finished.store(true, Ordering::Release);
+                                s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
                                 break;
                             }
                         }
@@ -448,15 +636,6 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         }
     }
 
-    fn records_for(&self, time: Time) -> u64 {
-        self.tracker
-            .lock()
-            .allocated
-            .get(&time.0)
-            .map(|b| b.iter().map(|(_, n)| n).sum())
-            .unwrap_or(0)
-    }
-
     fn has_pending(&self) -> bool {
         ReceiverInput::has_pending(self)
     }
@@ -470,9 +649,13 @@ pub(crate) struct ReceiverCompute<T: Data> {
 impl<T: Data> Compute<T> for ReceiverCompute<T> {
     fn compute(&self, time: Time, _this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
         let blocks = self.input.allocate(time);
+        // As a Spark batch whose block is missing: the batch fails, naming the block.
+        if let Some(l) = blocks.iter().find_map(|b| b.lost.as_ref()) {
+            return Err(l.to_error(self.input.id(), &self.input.name));
+        }
         Ok(Some(BlockRdd::create(
             &self.input.ctx,
-            blocks.into_iter().map(|(b, _)| b).collect(),
+            blocks.into_iter().map(|b| b.id).collect(),
         )))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {

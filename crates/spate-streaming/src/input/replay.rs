@@ -3,6 +3,7 @@
 
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::Result;
+use crate::input::tracker::{InputInfo, InputSource, InputTracker};
 use crate::time::Time;
 use spate_core::{Context, Data, Rdd};
 use std::sync::Arc;
@@ -14,13 +15,29 @@ pub(crate) struct ReplayInput<T: Data> {
     pub(crate) batches: Arc<Vec<Option<Vec<T>>>>,
     pub(crate) partitions: usize,
     pub(crate) batch_ms: i64,
+    pub(crate) tracker: Arc<InputTracker>,
 }
 
 impl<T: Data> Compute<T> for ReplayInput<T> {
     fn compute(&self, time: Time, this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
         let zero = this.meta().zero_ms().unwrap_or(0);
         let k = ((time.0 - zero) / self.batch_ms) as usize;
-        Ok(match self.batches.get(k.wrapping_sub(1)) {
+        let batch = self.batches.get(k.wrapping_sub(1));
+        self.tracker.record(
+            time,
+            this.meta().id(),
+            InputInfo {
+                num_records: match batch {
+                    Some(Some(r)) => r.len() as u64,
+                    _ => 0,
+                },
+                source: InputSource::Replay {
+                    batch: k as u64,
+                    present: !matches!(batch, Some(None)),
+                },
+            },
+        );
+        Ok(match batch {
             Some(None) => None,
             Some(Some(records)) => Some(self.ctx.parallelize(records.clone(), self.partitions)),
             None => Some(self.ctx.parallelize(Vec::new(), self.partitions)),

@@ -111,11 +111,31 @@ impl<T: Data> Receiver<T> for SocketReceiver<T> {
                         c.stream = Some(stream);
                     }
                     let h = handle.clone();
+                    // A record that cannot be stored ends the connection (the decoder then
+                    // returns) and restarts the receiver, as Spark's socket receiver does.
+                    let mut store_error = None;
                     let result = decoder(
                         Box::new(BufReader::with_capacity(64 << 10, reader)),
-                        &mut |r| h.store(r),
+                        &mut |r| {
+                            if store_error.is_some() {
+                                return;
+                            }
+                            if let Err(e) = h.store(r) {
+                                store_error = Some(e);
+                                let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+                                if let Some(s) = &c.stream {
+                                    let _ = s.shutdown(Shutdown::Both);
+                                }
+                            }
+                        },
                     );
                     if handle.is_stopped() {
+                        return;
+                    }
+                    if let Some(e) = store_error {
+                        if !matches!(e, crate::Error::ReceiverStopped { .. }) {
+                            handle.restart(format!("storing what {host}:{port} sent failed: {e}"));
+                        }
                         return;
                     }
                     match result {

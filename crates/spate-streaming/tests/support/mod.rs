@@ -58,7 +58,9 @@ impl Receiver<u64> for Ticks {
         self.0 = Some(std::thread::spawn(move || {
             let mut i = 0;
             while !h.is_stopped() {
-                h.store(i);
+                if h.store(i).is_err() {
+                    break;
+                }
                 i += 1;
                 std::thread::sleep(Duration::from_millis(1));
             }

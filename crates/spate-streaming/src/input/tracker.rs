@@ -1,0 +1,191 @@
+//! The input tracker: an append-only log of what every input stream contributed to every
+//! batch (Spark's `ReceivedBlockTracker` and `InputInfoTracker` in one).
+//!
+//! Each input records, once per batch time it produces data for, an [`InputInfo`]: the
+//! receiver blocks (with their record counts, and the blocks that could not be stored),
+//! the files and their line counts, the queue or replay records, or the direct source's
+//! range. A batch's [`crate::BatchInfo::num_records`] and per-input details are read from
+//! here when its jobs are submitted. Records of batches older than the graph remembers are
+//! dropped as batches complete. Every record is serde-serializable: the write-ahead log and
+//! the metadata checkpoint persist this log.
+
+use crate::time::Time;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// What one input stream contributed to one batch (Spark's `StreamInputInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputInfo {
+    /// Records the input gave the batch.
+    pub num_records: u64,
+    /// Where they came from.
+    pub source: InputSource,
+}
+
+/// Where an input's records for one batch came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputSource {
+    /// A receiver's blocks, in the order of the batch's partitions; blocks that could not be
+    /// stored are listed too, with their error (their records are not in `num_records`).
+    Blocks(Vec<ReceivedBlock>),
+    /// The new files of a file stream, in the order of the batch's partitions.
+    Files(Vec<InputFile>),
+    /// RDDs taken from a `queue_stream`'s queue (0: the default or an empty RDD).
+    Queue {
+        /// How many queued RDDs the batch took.
+        rdds: usize,
+    },
+    /// Batch `batch` (1-based) of a `replay_stream`; `present` is false for a batch with
+    /// no RDD.
+    Replay {
+        /// The batch number.
+        batch: u64,
+        /// Whether the batch has an RDD.
+        present: bool,
+    },
+    /// The range a direct source planned (its `DirectSource::describe`); `None` when it
+    /// planned nothing.
+    Direct {
+        /// The range, described.
+        range: Option<String>,
+    },
+}
+
+/// One receiver block of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedBlock {
+    /// The block's name (`input-<stream>-<seq>`).
+    pub block: String,
+    /// Its records.
+    pub records: u64,
+    /// Why it could not be stored, if it could not.
+    pub error: Option<String>,
+}
+
+/// One file of a file stream's batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// The file's path.
+    pub path: String,
+    /// Its lines.
+    pub lines: u64,
+}
+
+impl InputInfo {
+    /// A one-line description, as Spark's `StreamInputInfo` metadata `Description`.
+    pub fn description(&self) -> String {
+        match &self.source {
+            InputSource::Blocks(b) => {
+                let lost = b.iter().filter(|b| b.error.is_some()).count();
+                let mut s = format!("{} block(s), {} record(s)", b.len(), self.num_records);
+                if lost > 0 {
+                    s.push_str(&format!(", {lost} block(s) not stored"));
+                }
+                s
+            }
+            InputSource::Files(f) => {
+                let names: Vec<&str> = f.iter().map(|f| f.path.as_str()).collect();
+                format!("{} file(s): {}", f.len(), names.join(", "))
+            }
+            InputSource::Queue { rdds } => format!("{rdds} queued RDD(s)"),
+            InputSource::Replay { batch, present } => {
+                format!(
+                    "replay batch {batch}{}",
+                    if *present { "" } else { " (no RDD)" }
+                )
+            }
+            InputSource::Direct { range: Some(r) } => r.clone(),
+            InputSource::Direct { range: None } => "nothing planned".to_string(),
+        }
+    }
+
+    /// The blocks of a receiver's batch that could not be stored.
+    pub fn lost_blocks(&self) -> Vec<&ReceivedBlock> {
+        match &self.source {
+            InputSource::Blocks(b) => b.iter().filter(|b| b.error.is_some()).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One entry of the input log: what stream `stream_id` contributed to batch `batch_time`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputRecord {
+    /// The batch.
+    pub batch_time: Time,
+    /// The input stream's id.
+    pub stream_id: usize,
+    /// What it contributed.
+    pub info: InputInfo,
+}
+
+/// The append-only log of what every input contributed to every batch. One per streaming
+/// context ([`crate::StreamingContext::input_tracker`]).
+#[derive(Debug, Default)]
+pub struct InputTracker {
+    log: Mutex<Log>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    records: VecDeque<InputRecord>,
+    /// Batches before this time have been cleaned up.
+    cleaned_before: Option<Time>,
+}
+
+impl InputTracker {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends what `stream` contributed to `batch`. A stream recorded twice for one batch
+    /// (a batch recomputed) keeps both entries; [`Self::for_batch`] reads the last.
+    pub fn record(&self, batch: Time, stream: usize, info: InputInfo) {
+        tracing::trace!(
+            batch = batch.0,
+            stream,
+            records = info.num_records,
+            "input recorded"
+        );
+        self.log.lock().records.push_back(InputRecord {
+            batch_time: batch,
+            stream_id: stream,
+            info,
+        });
+    }
+
+    /// Every record kept, in the order they were appended.
+    pub fn events(&self) -> Vec<InputRecord> {
+        self.log.lock().records.iter().cloned().collect()
+    }
+
+    /// What each input contributed to `batch`, by stream id.
+    pub fn for_batch(&self, batch: Time) -> BTreeMap<usize, InputInfo> {
+        self.log
+            .lock()
+            .records
+            .iter()
+            .filter(|r| r.batch_time == batch)
+            .map(|r| (r.stream_id, r.info.clone()))
+            .collect()
+    }
+
+    /// Drops the records of batches before `before` (Spark's `cleanup(batchThreshTime)`);
+    /// returns how many were dropped.
+    pub fn cleanup(&self, before: Time) -> usize {
+        let mut log = self.log.lock();
+        let n = log.records.len();
+        log.records.retain(|r| r.batch_time >= before);
+        if log.cleaned_before.is_none_or(|c| c < before) {
+            log.cleaned_before = Some(before);
+        }
+        n - log.records.len()
+    }
+
+    /// The time before which batches have been cleaned up, if any cleanup ran.
+    pub fn cleaned_before(&self) -> Option<Time> {
+        self.log.lock().cleaned_before
+    }
+}
