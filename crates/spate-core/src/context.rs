@@ -197,6 +197,13 @@ impl Context {
         self.inner.ids.next(kind)
     }
 
+    /// A program-order id for a component that opens id scopes (a streaming context), to
+    /// put in its [`crate::ids::IdScope`]s: two such components over one context never
+    /// name things alike.
+    pub fn new_scope_owner(&self) -> usize {
+        self.next_id(IdKind::ScopeOwner)
+    }
+
     pub(crate) fn new_rdd_id(&self) -> usize {
         self.next_id(IdKind::Rdd)
     }

@@ -303,8 +303,25 @@ impl Env {
             })
     }
 
-    pub(crate) fn register_job(&self, id: usize, f: Arc<dyn ResultFn>) {
-        self.registries.jobs.lock().insert(id, f);
+    /// Registers a running job's function under its id.
+    ///
+    /// # Errors
+    /// When a job with the same id is running: two jobs were started in one id scope at
+    /// once, and their tasks could not be told apart.
+    pub(crate) fn register_job(&self, id: usize, f: Arc<dyn ResultFn>) -> Result<()> {
+        match self.registries.jobs.lock().entry(id) {
+            std::collections::hash_map::Entry::Occupied(_) => Err(Error::InvalidArgument {
+                op: "run_job",
+                reason: format!(
+                    "job id {id} is already running: two jobs were started at once in the same \
+                     id scope (see spate_core::ids)"
+                ),
+            }),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(f);
+                Ok(())
+            }
+        }
     }
 
     pub(crate) fn unregister_job(&self, id: usize) {

@@ -20,6 +20,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub enum IdScope {
     /// Generating the RDD of `stream` for the batch at `time_ms`.
     Stream {
+        /// The component that owns the stream (its streaming context's
+        /// [`crate::Context::new_scope_owner`] id), so two streaming contexts over one
+        /// context never share a scope.
+        owner: usize,
         /// The DStream id.
         stream: usize,
         /// The batch time.
@@ -27,6 +31,8 @@ pub enum IdScope {
     },
     /// Running output operation `output`'s job for the batch at `time_ms`.
     Output {
+        /// The component that owns the output (see `Stream::owner`).
+        owner: usize,
         /// The output operation's id (declaration order).
         output: usize,
         /// The batch time.
@@ -45,6 +51,7 @@ pub(crate) enum IdKind {
     Broadcast = 2,
     Accumulator = 3,
     Job = 4,
+    ScopeOwner = 5,
 }
 
 struct Frame {
@@ -85,7 +92,7 @@ pub fn current_scope_key() -> Option<u64> {
 /// The main program's sequences, one per kind.
 #[derive(Debug, Default)]
 pub(crate) struct IdSequences {
-    next: [AtomicUsize; 5],
+    next: [AtomicUsize; 6],
 }
 
 impl IdSequences {
@@ -118,6 +125,7 @@ mod tests {
         assert_eq!(ids.next(IdKind::Rdd), 1);
         assert_eq!(ids.next(IdKind::Shuffle), 0);
         let s = IdScope::Stream {
+            owner: 0,
             stream: 3,
             time_ms: 2000,
         };
@@ -127,6 +135,7 @@ mod tests {
         assert!(a.iter().all(|i| i & SCOPED_BIT != 0));
         let other = with_scope(
             IdScope::Stream {
+                owner: 0,
                 stream: 3,
                 time_ms: 3000,
             },
@@ -136,6 +145,7 @@ mod tests {
         // Nested scopes do not depend on the outer scope's progress.
         let inner1 = with_scope(
             IdScope::Output {
+                owner: 0,
                 output: 0,
                 time_ms: 1,
             },
@@ -143,6 +153,7 @@ mod tests {
         );
         let inner2 = with_scope(
             IdScope::Output {
+                owner: 0,
                 output: 0,
                 time_ms: 1,
             },

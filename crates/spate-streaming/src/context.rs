@@ -33,6 +33,9 @@ pub enum State {
 
 pub(crate) struct Inner {
     pub(crate) ctx: Context,
+    /// This context's owner id for id scopes: its streams' and outputs' ids never meet
+    /// those of another streaming context over the same [`Context`].
+    pub(crate) scope_owner: usize,
     pub(crate) batch_ms: i64,
     pub(crate) clock: Clock,
     state: Mutex<State>,
@@ -116,6 +119,7 @@ impl StreamingContext {
         }
         Ok(StreamingContext {
             inner: Arc::new(Inner {
+                scope_owner: ctx.new_scope_owner(),
                 ctx,
                 batch_ms,
                 clock,

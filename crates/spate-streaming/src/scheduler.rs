@@ -33,8 +33,8 @@ thread_local! {
 
 /// The id scope of generating output `output`'s job for `time` (apart from the scope its
 /// job runs in).
-fn generation_scope(output: usize, time: Time) -> u64 {
-    spate_core::partitioner::stable_hash(&("generate", output, time.0))
+fn generation_scope(owner: usize, output: usize, time: Time) -> u64 {
+    spate_core::partitioner::stable_hash(&("generate", owner, output, time.0))
 }
 
 /// Whether the current thread is one of the streaming job threads.
@@ -189,6 +189,7 @@ impl Scheduler {
         }
         let outputs = self.ssc.inner.outputs.lock().clone();
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
+        let owner = self.ssc.inner.scope_owner;
         for (i, o) in outputs.iter().enumerate() {
             // An output whose RDD cannot be generated (a parent with no RDD for a union, a
             // failing transform function) gets a job that fails with the cause: the batch
@@ -197,13 +198,15 @@ impl Scheduler {
             // Ids of what the generation and the job create come from (output, batch time)
             // scopes, so every process names them alike whatever the thread timing.
             let generating = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                ids::with_scope(ids::IdScope::Named(generation_scope(i, time)), || {
-                    o.generate_job(time)
-                })
+                ids::with_scope(
+                    ids::IdScope::Named(generation_scope(owner, i, time)),
+                    || o.generate_job(time),
+                )
             }));
             match generating {
                 Ok(Ok(Some(job))) => {
                     let scope = ids::IdScope::Output {
+                        owner,
                         output: i,
                         time_ms: time.0,
                     };
@@ -361,13 +364,20 @@ impl Scheduler {
 
     /// A batch's last job ended: record it, tell listeners, forget old RDDs.
     fn complete(&self, batch: &Arc<Batch>) {
+        let now = self.now();
+        // Inputs counted as the jobs read them now know their records.
+        let time = batch.info.lock().batch_time;
+        let tracker = &self.ssc.inner.input_tracker;
+        tracker.complete(time);
+        let input_info = tracker.for_batch(time);
         let info = {
             let mut info = batch.info.lock();
-            let now = self.now();
             if info.processing_start_ms.is_none() {
                 info.processing_start_ms = Some(now);
             }
             info.processing_end_ms = Some(now);
+            info.num_records = input_info.values().map(|i| i.num_records).sum();
+            info.input_info = input_info;
             info.clone()
         };
         tracing::info!(

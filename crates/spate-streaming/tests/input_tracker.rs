@@ -252,9 +252,12 @@ fn every_input_kind_records_what_it_gave_each_batch() {
     assert_eq!(held(&outs.4), vec![1, 0, 3]);
     assert_eq!(held(&outs.5), vec![1, 0, 3]);
 
-    // The log, in order, and serializable as the write-ahead log will need.
+    // The log, in order, and serializable as the write-ahead log will need. Inputs counted
+    // as the jobs read them (the file stream, the queue, the direct stream without a
+    // known count) are logged twice per batch: 0 records at generation, the count at
+    // completion (but for the direct stream's batch that planned no range).
     let events = ssc.input_tracker().events();
-    assert_eq!(events.len(), 18, "{events:#?}");
+    assert_eq!(events.len(), 18 + 3 + 3 + 2, "{events:#?}");
     let json = serde_json::to_string(&events).unwrap();
     let back: Vec<InputRecord> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, events);
@@ -315,5 +318,40 @@ fn a_queue_streams_default_rdd_is_counted_when_the_queue_is_empty() {
             info(2, InputSource::Queue { rdds: 0 })
         ]
     );
+    ssc.stop(true, false);
+}
+
+#[test]
+fn records_are_counted_as_jobs_read_them_and_partial_reads_are_completed() {
+    let ssc = manual_ssc();
+    let queue = RddQueue::new();
+    let s = ssc.queue_stream(&queue, true, None);
+    let id = s.base().meta().id();
+    // A print reads as few partitions as it can (its take); the count is still the whole.
+    let taken: Arc<Mutex<Vec<usize>>> = Arc::new(Mutex::new(Vec::new()));
+    let t = taken.clone();
+    s.foreach_rdd(move |rdd, _| {
+        t.lock().push(rdd.take(2)?.len());
+        Ok(())
+    });
+    // A full read of another batch is counted without a second job.
+    let (dir, staging) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let files = ssc.text_file_stream(dir.path()).unwrap();
+    let fid = files.base().meta().id();
+    let lines = collect(&files);
+    queue.push(ssc.ctx().parallelize((0..100).collect::<Vec<i32>>(), 5));
+    ssc.start().unwrap();
+    move_in(staging.path(), dir.path(), "a.txt", "x\ny\nz\n", Some(500));
+    ssc.advance_batches(1).unwrap();
+    assert_eq!(*taken.lock(), vec![2]);
+    assert_eq!(held(&lines), vec![3]);
+    let b = &ssc.completed_batches()[0];
+    assert_eq!(b.input_info[&id].num_records, 100);
+    assert_eq!(b.input_info[&fid].num_records, 3);
+    match &b.input_info[&fid].source {
+        InputSource::Files(f) => assert_eq!(f[0].lines, 3),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.num_records, 103);
     ssc.stop(true, false);
 }

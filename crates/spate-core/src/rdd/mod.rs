@@ -9,6 +9,7 @@
 mod actions;
 mod block_rdd;
 mod checkpoint;
+mod counting;
 mod join;
 pub(crate) mod nodes;
 mod pair;
@@ -17,6 +18,7 @@ mod sources;
 mod transformations;
 
 pub use block_rdd::BlockRdd;
+pub use counting::RecordCounter;
 pub use sources::text_file_splits;
 pub(crate) use sources::TextFileRdd;
 pub(crate) use sources::{ParallelCollection, RangeRdd};

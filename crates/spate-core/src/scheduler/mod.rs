@@ -140,7 +140,7 @@ impl DagScheduler {
             });
         }
         let job_id = ctx.next_id(IdKind::Job);
-        self.env.register_job(job_id, func);
+        self.env.register_job(job_id, func)?;
         struct Unregister<'a>(&'a Env, usize);
         impl Drop for Unregister<'_> {
             fn drop(&mut self) {

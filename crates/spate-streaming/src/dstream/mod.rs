@@ -25,6 +25,8 @@ use std::sync::Arc;
 /// What every DStream node shares.
 pub struct Meta {
     id: usize,
+    /// The streaming context's id-scope owner (see `spate_core::ids`).
+    owner: usize,
     name: &'static str,
     slide_ms: i64,
     zero_ms: Mutex<Option<i64>>,
@@ -99,6 +101,11 @@ pub(crate) trait Compute<T: Data>: Send + Sync + 'static {
 pub(crate) struct Node<T: Data, C: Compute<T>> {
     meta: Meta,
     generated: Mutex<BTreeMap<i64, Rdd<T>>>,
+    /// Batch times being computed now: a second caller waits for the first, so a batch's
+    /// RDD is made once (its ids come from the (stream, time) scope and must not be
+    /// handed out twice at once).
+    in_flight: Mutex<std::collections::HashSet<i64>>,
+    in_flight_done: parking_lot::Condvar,
     c: C,
 }
 
@@ -158,9 +165,34 @@ impl<T: Data, C: Compute<T>> DStreamNode<T> for Node<T, C> {
         if time.0 <= zero || (time.0 - zero) % self.meta.slide_ms != 0 {
             return Ok(None);
         }
+        {
+            let mut f = self.in_flight.lock();
+            loop {
+                if let Some(r) = self.generated.lock().get(&time.0) {
+                    return Ok(Some(r.clone()));
+                }
+                if f.insert(time.0) {
+                    break;
+                }
+                self.in_flight_done.wait(&mut f);
+            }
+        }
+        struct Landed<'a>(
+            &'a Mutex<std::collections::HashSet<i64>>,
+            &'a parking_lot::Condvar,
+            i64,
+        );
+        impl Drop for Landed<'_> {
+            fn drop(&mut self) {
+                self.0.lock().remove(&self.2);
+                self.1.notify_all();
+            }
+        }
+        let _landed = Landed(&self.in_flight, &self.in_flight_done, time.0);
         // Computed without holding the lock: a stream may ask for its own earlier RDDs.
         // What it creates is named from (stream, batch time), whichever thread asks first.
         let scope = spate_core::ids::IdScope::Stream {
+            owner: self.meta.owner,
             stream: self.meta.id,
             time_ms: time.0,
         };
@@ -283,6 +315,7 @@ impl<T: Data> DStream<T> {
         let node = Node {
             meta: Meta {
                 id: ssc.new_stream_id(),
+                owner: ssc.inner.scope_owner,
                 name,
                 slide_ms,
                 zero_ms: Mutex::new(None),
@@ -292,6 +325,8 @@ impl<T: Data> DStream<T> {
                 must_checkpoint,
             },
             generated: Mutex::new(BTreeMap::new()),
+            in_flight: Mutex::new(Default::default()),
+            in_flight_done: parking_lot::Condvar::new(),
             c,
         };
         DStream {

@@ -5,9 +5,10 @@
 
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::Result;
-use crate::input::tracker::{InputInfo, InputSource, InputTracker};
+use crate::input::tracker::{partition_counts, InputInfo, InputSource, InputTracker};
 use crate::time::Time;
 use parking_lot::Mutex;
+use spate_core::rdd::RecordCounter;
 use spate_core::{Context, Data, Rdd};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -105,26 +106,53 @@ impl<T: Data, S: DirectSource<T>> Compute<T> for DirectInput<T, S> {
                 planned
             }
         };
-        let (rdd, num_records, described) = match range {
-            Some(r) => {
-                let rdd = self.source.read(&self.ctx, &r)?;
-                let n = match self.source.records(&r) {
-                    Some(n) => n,
-                    None => rdd.count()?,
-                };
-                (rdd, n, Some(self.source.describe(&r)))
-            }
-            None => (self.ctx.empty(), 0, None),
+        let stream = this.meta().id();
+        let Some(r) = range else {
+            self.tracker.record(
+                time,
+                stream,
+                InputInfo {
+                    num_records: 0,
+                    source: InputSource::Direct { range: None },
+                },
+            );
+            return Ok(Some(self.ctx.empty()));
         };
-        self.tracker.record(
-            time,
-            this.meta().id(),
-            InputInfo {
-                num_records,
-                source: InputSource::Direct { range: described },
+        let rdd = self.source.read(&self.ctx, &r)?;
+        let info = InputInfo {
+            num_records: 0,
+            source: InputSource::Direct {
+                range: Some(self.source.describe(&r)),
             },
-        );
-        Ok(Some(rdd))
+        };
+        match self.source.records(&r) {
+            Some(n) => {
+                self.tracker.record(
+                    time,
+                    stream,
+                    InputInfo {
+                        num_records: n,
+                        ..info
+                    },
+                );
+                Ok(Some(rdd))
+            }
+            // Counted as the batch's jobs read it, recorded when the batch completes.
+            None => {
+                let counter = RecordCounter::new(rdd.num_partitions());
+                let (whole, c) = (rdd.clone(), counter.clone());
+                self.tracker.record_counted_later(
+                    time,
+                    stream,
+                    info,
+                    Box::new(move |info| {
+                        info.num_records = partition_counts(&whole, &c)?.iter().sum();
+                        Ok(())
+                    }),
+                );
+                Ok(Some(rdd.counting(counter)))
+            }
+        }
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
         Vec::new()

@@ -8,9 +8,10 @@
 
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::{Error, Result};
-use crate::input::tracker::{InputFile, InputInfo, InputSource, InputTracker};
+use crate::input::tracker::{partition_counts, InputFile, InputInfo, InputSource, InputTracker};
 use crate::time::Time;
 use parking_lot::Mutex;
+use spate_core::rdd::RecordCounter;
 use spate_core::{Context, Rdd, Str};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -32,26 +33,6 @@ pub(crate) struct FileInput {
     pub(crate) start_ms: Mutex<Option<i64>>,
     pub(crate) clock_now: Arc<dyn Fn() -> i64 + Send + Sync>,
     pub(crate) tracker: Arc<InputTracker>,
-}
-
-/// The lines of `path` as `text_file` splits them: one per `\n`, plus a last line without
-/// one.
-fn count_lines(path: &std::path::Path) -> std::io::Result<u64> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; 64 << 10];
-    let (mut lines, mut last) = (0u64, b'\n');
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-        last = buf[n - 1];
-    }
-    Ok(lines + u64::from(last != b'\n'))
 }
 
 impl FileInput {
@@ -108,27 +89,44 @@ impl Compute<Str> for FileInput {
             tracing::info!(dir = %self.dir.display(), files = files.len(), batch = time.0, "new files");
         }
         let mut rdds = Vec::with_capacity(files.len());
-        let mut infos = Vec::with_capacity(files.len());
-        for f in files {
-            let lines = count_lines(&f).map_err(|e| Error::Input {
-                stream: format!("text_file_stream {}", self.dir.display()),
-                reason: format!("cannot read {}: {e}", f.display()),
-            })?;
-            rdds.push(self.ctx.text_file(&f, 1)?);
-            infos.push(InputFile {
-                path: f.display().to_string(),
-                lines,
-            });
+        for f in &files {
+            rdds.push(self.ctx.text_file(f, 1)?);
         }
-        self.tracker.record(
+        // Which of the union's partitions hold each file's lines.
+        let parts: Vec<usize> = rdds.iter().map(|r| r.num_partitions()).collect();
+        let rdd = self.ctx.union(rdds);
+        // Lines are counted as the batch's jobs read them (no second read of the files) and
+        // recorded when the batch completes.
+        let counter = RecordCounter::new(rdd.num_partitions());
+        let (whole, c) = (rdd.clone(), counter.clone());
+        let infos: Vec<InputFile> = files
+            .iter()
+            .map(|f| InputFile {
+                path: f.display().to_string(),
+                lines: 0,
+            })
+            .collect();
+        self.tracker.record_counted_later(
             time,
             this.meta().id(),
             InputInfo {
-                num_records: infos.iter().map(|f| f.lines).sum(),
+                num_records: 0,
                 source: InputSource::Files(infos),
             },
+            Box::new(move |info| {
+                let counts = partition_counts(&whole, &c)?;
+                if let InputSource::Files(files) = &mut info.source {
+                    let mut at = 0;
+                    for (file, n) in files.iter_mut().zip(parts) {
+                        file.lines = counts[at..at + n].iter().sum();
+                        at += n;
+                    }
+                }
+                info.num_records = counts.iter().sum();
+                Ok(())
+            }),
         );
-        Ok(Some(self.ctx.union(rdds)))
+        Ok(Some(rdd.counting(counter)))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
         Vec::new()

@@ -2,9 +2,10 @@
 
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::Result;
-use crate::input::tracker::{InputInfo, InputSource, InputTracker};
+use crate::input::tracker::{partition_counts, InputInfo, InputSource, InputTracker};
 use crate::time::Time;
 use parking_lot::Mutex;
+use spate_core::rdd::RecordCounter;
 use spate_core::{Context, Data, Rdd};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -72,33 +73,32 @@ impl<T: Data> Compute<T> for QueueInput<T> {
                 q.drain(..).collect()
             }
         };
-        // The records the batch gets (the default RDD's when the queue is empty), for the
-        // input tracker: a queued RDD knows its records only by being counted.
-        let mut num_records = 0;
-        for r in &taken {
-            num_records += r.count()?;
-        }
-        if taken.is_empty() {
-            if let Some(d) = &self.default {
-                num_records = d.count()?;
-            }
-        }
-        self.tracker.record(
-            time,
-            this.meta().id(),
-            InputInfo {
-                num_records,
-                source: InputSource::Queue { rdds: taken.len() },
-            },
-        );
-        Ok(Some(match taken.len() {
+        let rdds = taken.len();
+        let rdd = match rdds {
             0 => match &self.default {
                 Some(d) => d.clone(),
                 None => self.ctx.empty(),
             },
             1 => taken.into_iter().next().expect("one RDD"),
             _ => self.ctx.union(taken),
-        }))
+        };
+        // The batch's records are counted as its jobs read them (a queued RDD knows its
+        // size only by being read), and recorded when the batch completes.
+        let counter = RecordCounter::new(rdd.num_partitions());
+        let (whole, c) = (rdd.clone(), counter.clone());
+        self.tracker.record_counted_later(
+            time,
+            this.meta().id(),
+            InputInfo {
+                num_records: 0,
+                source: InputSource::Queue { rdds },
+            },
+            Box::new(move |info| {
+                info.num_records = partition_counts(&whole, &c)?.iter().sum();
+                Ok(())
+            }),
+        );
+        Ok(Some(rdd.counting(counter)))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
         Vec::new()

@@ -5,13 +5,20 @@
 //! receiver blocks (with their record counts, and the blocks that could not be stored),
 //! the files and their line counts, the queue or replay records, or the direct source's
 //! range. A batch's [`crate::BatchInfo::num_records`] and per-input details are read from
-//! here when its jobs are submitted. Records of batches older than the graph remembers are
+//! here when its jobs are submitted, and again when it completes: inputs whose records are
+//! only known by reading them (queued RDDs, files, direct sources without a known count)
+//! are counted as the batch's jobs read them, at no extra pass, and are recorded twice —
+//! with 0 records when the batch is generated, and with the count when it completes (a
+//! partition no job read to its end, e.g. behind `print`'s `take`, is counted then). Records of batches older than the graph remembers are
 //! dropped as batches complete. Every record is serde-serializable: the write-ahead log and
 //! the metadata checkpoint persist this log.
 
+use crate::error::Result;
 use crate::time::Time;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use spate_core::rdd::RecordCounter;
+use spate_core::{Data, Rdd};
 use std::collections::{BTreeMap, VecDeque};
 
 /// What one input stream contributed to one batch (Spark's `StreamInputInfo`).
@@ -122,9 +129,47 @@ pub struct InputRecord {
 
 /// The append-only log of what every input contributed to every batch. One per streaming
 /// context ([`crate::StreamingContext::input_tracker`]).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct InputTracker {
     log: Mutex<Log>,
+    /// Counts to finish when their batch completes.
+    pending: Mutex<Vec<PendingCount>>,
+}
+
+impl std::fmt::Debug for InputTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputTracker")
+            .field("log", &*self.log.lock())
+            .field("pending", &self.pending.lock().len())
+            .finish()
+    }
+}
+
+/// Fills in an input's record count once its batch's jobs have run.
+type FinishCount = Box<dyn FnOnce(&mut InputInfo) -> Result<()> + Send>;
+
+struct PendingCount {
+    batch: Time,
+    stream: usize,
+    info: InputInfo,
+    finish: FinishCount,
+}
+
+/// The records of each partition of `rdd`: as `counter` saw jobs read them, and by a job
+/// over the partitions no job read to the end.
+pub(crate) fn partition_counts<T: Data>(rdd: &Rdd<T>, counter: &RecordCounter) -> Result<Vec<u64>> {
+    let seen = counter.partition_counts();
+    let missing: Vec<usize> = (0..seen.len()).filter(|p| seen[*p].is_none()).collect();
+    let mut counted = if missing.is_empty() {
+        Vec::new()
+    } else {
+        rdd.run_job_on(&missing, |_, it| Ok(it.count() as u64))?
+    }
+    .into_iter();
+    Ok(seen
+        .into_iter()
+        .map(|c| c.or_else(|| counted.next()).unwrap_or(0))
+        .collect())
 }
 
 #[derive(Debug, Default)]
@@ -154,6 +199,48 @@ impl InputTracker {
             stream_id: stream,
             info,
         });
+    }
+
+    /// Records `info` for `stream` and `batch` now, and again with `finish`'s changes (its
+    /// record count) when the batch completes ([`Self::complete`]).
+    pub(crate) fn record_counted_later(
+        &self,
+        batch: Time,
+        stream: usize,
+        info: InputInfo,
+        finish: FinishCount,
+    ) {
+        self.record(batch, stream, info.clone());
+        self.pending.lock().push(PendingCount {
+            batch,
+            stream,
+            info,
+            finish,
+        });
+    }
+
+    /// Finishes the counts of `batch` (its jobs are done) and records them. A count that
+    /// cannot be finished keeps what was counted, with a warning.
+    pub(crate) fn complete(&self, batch: Time) {
+        let due: Vec<PendingCount> = {
+            let mut p = self.pending.lock();
+            let (due, rest) = std::mem::take(&mut *p)
+                .into_iter()
+                .partition(|c| c.batch <= batch);
+            *p = rest;
+            due
+        };
+        for c in due {
+            let mut info = c.info;
+            if let Err(e) = (c.finish)(&mut info) {
+                tracing::warn!(
+                    batch = c.batch.0,
+                    stream = c.stream,
+                    "counting the input's records failed: {e}"
+                );
+            }
+            self.record(c.batch, c.stream, info);
+        }
     }
 
     /// Every record kept, in the order they were appended.
