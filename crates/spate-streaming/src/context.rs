@@ -667,7 +667,7 @@ pub(crate) struct BatchFailure {
     pub(crate) time_ms: i64,
     pub(crate) output: usize,
     pub(crate) name: &'static str,
-    pub(crate) cause: String,
+    pub(crate) cause: Arc<dyn std::error::Error + Send + Sync>,
 }
 
 impl BatchFailure {

@@ -34,8 +34,9 @@ pub enum Error {
         output: usize,
         /// The operation (`print`, `foreach_rdd`, ...).
         name: &'static str,
-        /// The cause.
-        cause: String,
+        /// The cause: the output function's error (or a panic's message), kept whole.
+        #[source]
+        cause: std::sync::Arc<dyn std::error::Error + Send + Sync>,
     },
 
     /// A stream that needs an RDD from each of its parents for every batch (`union`,

@@ -299,13 +299,13 @@ impl Scheduler {
             self.post(Event::OutputOperationStarted(op));
         }
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(job.job));
-        let failure = match outcome {
+        let failure: Option<Arc<dyn std::error::Error + Send + Sync>> = match outcome {
             Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(p) => Some(format!(
+            Ok(Err(e)) => Some(Arc::from(e)),
+            Err(p) => Some(Arc::from(crate::output::BoxError::from(format!(
                 "panic: {}",
                 spate_core::scheduler::panic_message(p.as_ref())
-            )),
+            )))),
         };
         self.finish_job(
             &job.batch,
@@ -335,13 +335,14 @@ impl Scheduler {
         index: usize,
         name: &'static str,
         end: Option<i64>,
-        failure: Option<String>,
+        failure: Option<Arc<dyn std::error::Error + Send + Sync>>,
         discarded: bool,
     ) {
         let op = self.update_op(batch, index, |o| {
             o.end_ms = end;
             o.failure = failure
-                .clone()
+                .as_ref()
+                .map(|e| e.to_string())
                 .or_else(|| discarded.then(|| "discarded by a stop".to_string()));
         });
         if let Some(op) = op {

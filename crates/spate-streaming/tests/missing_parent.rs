@@ -56,7 +56,12 @@ fn assert_fails_at_2000<T: Clone>(
             cause,
         } => {
             assert_eq!((*time_ms, *output, *name), (2000, 0, "foreach_rdd"));
-            assert!(cause.contains(&expected), "{cause}\nexpected: {expected}");
+            assert!(
+                cause.to_string().contains(&expected),
+                "{cause}\nexpected: {expected}"
+            );
+            // The cause is kept whole, as the error's source.
+            assert!(std::error::Error::source(&err).is_some());
         }
         other => panic!("not an output failure: {other}"),
     }
