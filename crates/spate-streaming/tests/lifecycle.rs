@@ -1,11 +1,252 @@
-//! Review probes (round 2): system-clock lifecycle, receivers' events, direct streams.
+//! The streaming context's lifecycle: `start` (twice, from two threads at once, again after
+//! a start refused for want of a checkpoint directory), `stop` graceful or not (from inside
+//! an output, while a job never ends, while a receiver still stores, behind a slow batch),
+//! `await_termination` and `await_termination_or_timeout`, and a second streaming context
+//! on the core context of a stopped one.
 
 mod support;
 
+use support::manual_ssc as ssc;
 use support::*;
-// ---------------------------------------------------------------------------------------
-// 3. System-clock lifecycle
-// ---------------------------------------------------------------------------------------
+
+fn manual(ctx: Context) -> StreamingContext {
+    StreamingContext::with_clock(ctx, Duration::from_secs(1), Clock::manual()).unwrap()
+}
+
+fn conf() -> SpateConf {
+    SpateConf::new()
+        .master("local[2]")
+        .unwrap()
+        .app_name("lifecycle")
+        .unwrap()
+}
+
+#[test]
+fn stop_without_graceful_from_inside_foreach_rdd_returns() {
+    let r = within(Duration::from_secs(20), || {
+        let ssc = ssc();
+        let s = ssc.replay_stream(vec![Some(vec![1, 2, 3]), Some(vec![4])], 2);
+        let me = ssc.clone();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let c = seen.clone();
+        s.foreach_rdd(move |rdd, _| {
+            rdd.count()?;
+            c.fetch_add(1, Ordering::SeqCst);
+            me.stop(false, false);
+            Ok(())
+        });
+        ssc.start().unwrap();
+        ssc.advance_batches(1).unwrap();
+        // After the stop, advancing is refused or does nothing.
+        let _ = ssc.advance_batches(3);
+        assert_eq!(ssc.state(), spate_streaming::State::Stopped);
+        ssc.await_termination().unwrap();
+        seen.load(Ordering::SeqCst)
+    });
+    assert_eq!(
+        r,
+        Some(1),
+        "stop(false) inside foreach_rdd hung or ran more batches"
+    );
+}
+
+#[test]
+fn graceful_stop_from_inside_foreach_rdd_with_a_receiver_returns() {
+    let r = within(Duration::from_secs(20), || {
+        let ctx =
+            Context::new(conf().set("spate.streaming.blockInterval", "10ms").unwrap()).unwrap();
+        let ssc = manual(ctx);
+        let s = ssc.receiver_stream(Ticks(None));
+        let me = ssc.clone();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let st = stopped.clone();
+        s.foreach_rdd(move |rdd, _| {
+            rdd.count()?;
+            if !st.swap(true, Ordering::SeqCst) {
+                // The receiver is still storing: there is pending data to drain.
+                me.stop(false, true);
+            }
+            Ok(())
+        });
+        ssc.start().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        ssc.advance_batches(1).unwrap();
+        ssc.state()
+    });
+    assert!(
+        r.is_some(),
+        "stop(_, graceful) called from a foreach_rdd never returned: drain_inputs runs the \
+         next batch and waits for it on the only job thread, which is the caller"
+    );
+}
+
+#[test]
+fn non_graceful_stop_returns_while_a_job_never_ends() {
+    let ssc = StreamingContext::new(conf(), Duration::from_millis(100)).unwrap();
+    let s = ssc.replay_stream(vec![Some(vec![1])], 1);
+    let release = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicBool::new(false));
+    let (rel, sta) = (release.clone(), started.clone());
+    s.foreach_rdd(move |_, _| {
+        sta.store(true, Ordering::SeqCst);
+        while !rel.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    });
+    ssc.start().unwrap();
+    while !started.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s2 = ssc.clone();
+    let returned = within(Duration::from_secs(10), move || s2.stop(false, false)).is_some();
+    release.store(true, Ordering::SeqCst);
+    assert!(
+        returned,
+        "stop(stop_context=false, graceful=false) blocked for 10 s joining a worker whose \
+         job never ends"
+    );
+}
+
+#[test]
+fn start_twice_and_stop_before_start() {
+    let ssc = ssc();
+    let s = ssc.replay_stream(vec![Some(vec![1])], 1);
+    let out = collect(&s);
+    ssc.start().unwrap();
+    assert!(ssc.start().is_err());
+    ssc.advance_batches(1).unwrap();
+    ssc.stop(false, false);
+    assert!(ssc.start().is_err());
+    assert_eq!(out.lock().len(), 1);
+
+    let ssc = ssc_fresh();
+    let s = ssc.replay_stream(vec![Some(vec![1])], 1);
+    let _ = collect(&s);
+    ssc.stop(false, true);
+    assert!(ssc.start().is_err());
+    assert!(ssc
+        .await_termination_or_timeout(Duration::from_millis(10))
+        .unwrap());
+}
+
+fn ssc_fresh() -> StreamingContext {
+    ssc()
+}
+
+#[test]
+fn start_failing_for_want_of_a_checkpoint_can_be_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssc = ssc();
+    let s = ssc.replay_stream(
+        vec![
+            Some(vec![("a".to_string(), 1i64)]),
+            Some(vec![("a".to_string(), 2)]),
+        ],
+        1,
+    );
+    let st = s.update_state_by_key(|vs: Vec<i64>, s: Option<i64>| {
+        Some(s.unwrap_or(0) + vs.iter().sum::<i64>())
+    });
+    let out = collect(&st);
+    assert!(ssc.start().is_err());
+    ssc.checkpoint(dir.path()).unwrap();
+    ssc.start().unwrap();
+    ssc.advance_batches(2).unwrap();
+    let o = out.lock().clone();
+    assert_eq!(
+        o,
+        vec![(1000, vec![("a".into(), 1)]), (2000, vec![("a".into(), 3)])]
+    );
+    ssc.stop(false, false);
+}
+
+#[test]
+fn concurrent_starts_start_once() {
+    let mut both = 0;
+    let mut after_stop = 0;
+    for _ in 0..20 {
+        let ssc = StreamingContext::new(conf(), Duration::from_millis(20)).unwrap();
+        let s = ssc.replay_stream::<i64>(vec![], 1);
+        let n = Arc::new(AtomicUsize::new(0));
+        let c = n.clone();
+        s.foreach_rdd(move |_, _| {
+            c.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let (ssc, b) = (ssc.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    b.wait();
+                    ssc.start().is_ok()
+                })
+            })
+            .collect();
+        let oks = hs
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        if oks == 2 {
+            both += 1;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        ssc.stop(false, false);
+        let at_stop = n.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(100));
+        if n.load(Ordering::SeqCst) > at_stop + 1 {
+            after_stop += 1;
+        }
+    }
+    assert_eq!(
+        (both, after_stop),
+        (0, 0),
+        "(contexts started twice, still running after stop)"
+    );
+}
+
+/// A receiver whose handle the test drives: it stores what the test tells it to.
+struct Driven(Arc<Mutex<Option<ReceiverHandle<u64>>>>);
+
+impl Receiver<u64> for Driven {
+    fn on_start(&mut self, h: ReceiverHandle<u64>) {
+        *self.0.lock() = Some(h);
+    }
+    fn on_stop(&mut self) {
+        self.0.lock().take();
+    }
+}
+
+#[test]
+fn graceful_stop_on_a_manual_clock_gives_every_received_record_to_a_batch() {
+    let ctx = Context::new(conf().set("spate.streaming.blockInterval", "10ms").unwrap()).unwrap();
+    let ssc = manual(ctx);
+    let handle = Arc::new(Mutex::new(None));
+    let s = ssc.receiver_stream(Driven(handle.clone()));
+    let total = Arc::new(AtomicUsize::new(0));
+    let t = total.clone();
+    s.foreach_rdd(move |rdd, _| {
+        t.fetch_add(rdd.count()? as usize, Ordering::SeqCst);
+        Ok(())
+    });
+    ssc.start().unwrap();
+    while handle.lock().is_none() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for i in 0..100u64 {
+        handle.lock().as_ref().unwrap().store(i).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    ssc.advance_batches(1).unwrap();
+    for i in 0..50u64 {
+        handle.lock().as_ref().unwrap().store(i).unwrap();
+    }
+    let s2 = ssc.clone();
+    assert!(within(Duration::from_secs(20), move || s2.stop(false, true)).is_some());
+    assert_eq!(total.load(Ordering::SeqCst), 150);
+}
 
 #[test]
 fn graceful_stop_runs_every_batch_queued_behind_a_slow_job() {
@@ -130,7 +371,7 @@ fn await_termination_returns_only_once_a_graceful_stop_has_finished() {
 
 #[test]
 fn a_second_streaming_context_on_the_same_context_after_the_first_stopped() {
-    let ctx = Context::new(conf(&[])).unwrap();
+    let ctx = Context::new(support::conf(&[])).unwrap();
     let run = |tag: &'static str| {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
@@ -164,146 +405,4 @@ fn a_second_streaming_context_on_the_same_context_after_the_first_stopped() {
     run("second");
     // The context itself still works.
     assert_eq!(ctx.parallelize(vec![1, 2], 1).count().unwrap(), 2);
-}
-
-/// Stores 10 records per start, then idles until stopped.
-struct Ten(Option<std::thread::JoinHandle<()>>);
-impl Receiver<u32> for Ten {
-    fn name(&self) -> String {
-        "ten".into()
-    }
-    fn on_start(&mut self, h: ReceiverHandle<u32>) {
-        self.0 = Some(std::thread::spawn(move || {
-            h.store_many((0..10).collect()).unwrap();
-            while !h.is_stopped() {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }));
-    }
-    fn on_stop(&mut self) {
-        if let Some(t) = self.0.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-#[test]
-fn receiver_events_in_order_and_num_records_per_batch() {
-    let ssc = system_ssc(100, &[]);
-    let events = Arc::new(Events::default());
-    ssc.add_streaming_listener(events.clone());
-    let out = collect(&ssc.receiver_stream(Ten(None)));
-    ssc.start().unwrap();
-    assert!(wait_until(Duration::from_secs(3), || all_records(&out)
-        .len()
-        >= 10));
-    std::thread::sleep(Duration::from_millis(150));
-    ssc.stop(true, true);
-    let ev: Vec<String> = events.with_prefix("receiver");
-    assert_eq!(
-        ev,
-        vec![
-            "receiver started ten".to_string(),
-            "receiver stopped ten ()".to_string()
-        ]
-    );
-    let done = ssc.completed_batches();
-    let total: u64 = done.iter().map(|b| b.num_records).sum();
-    assert_eq!(total, 10, "{done:?}");
-    for b in &done {
-        let n = out
-            .lock()
-            .iter()
-            .find(|(t, _)| *t == b.batch_time.millis())
-            .map(|(_, v)| v.len() as u64)
-            .unwrap();
-        assert_eq!(b.num_records, n, "{b:?}");
-    }
-}
-
-#[test]
-fn a_listener_added_after_start_hears_of_receiver_restarts() {
-    // A port nobody listens on: the receiver restarts every 100 ms.
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let ssc = system_ssc(100, &[]);
-    let _out = collect(&ssc.socket_text_stream("127.0.0.1", port));
-    ssc.start().unwrap();
-    let events = Arc::new(Events::default());
-    ssc.add_streaming_listener(events.clone());
-    std::thread::sleep(Duration::from_millis(600));
-    ssc.stop(true, false);
-    assert!(!events.with_prefix("submitted").is_empty());
-    assert!(
-        !events.with_prefix("receiver stopped").is_empty(),
-        "{:?}",
-        events.0.lock()
-    );
-}
-
-// ---------------------------------------------------------------------------------------
-// 4. direct_stream
-// ---------------------------------------------------------------------------------------
-
-/// Batch k reads [k*10, k*10 + 3); planning batch 2 fails; reading batch 4 panics.
-struct Picky;
-
-impl DirectSource<i64> for Picky {
-    type Range = (i64, i64);
-    fn plan(&self, time: Time) -> Result<Option<(i64, i64)>> {
-        let k = time.millis() / 1000;
-        if k == 2 {
-            return Err(Error::Input {
-                stream: "picky".into(),
-                reason: "broker unavailable".into(),
-            });
-        }
-        Ok(Some((k * 10, k * 10 + 3)))
-    }
-    fn read(&self, ctx: &Context, r: &(i64, i64)) -> Result<spate_core::Rdd<i64>> {
-        if r.0 == 40 {
-            panic!("reader exploded");
-        }
-        Ok(ctx.parallelize((r.0..r.1).collect(), 2))
-    }
-}
-
-#[test]
-fn direct_stream_plan_error_and_read_panic_fail_their_batches_only() {
-    let ssc = StreamingContext::with_clock(
-        Context::local(2).unwrap(),
-        Duration::from_secs(1),
-        Clock::manual(),
-    )
-    .unwrap();
-    let (s, ranges) = ssc.direct_stream(Picky);
-    let out = collect(&s);
-    ssc.start().unwrap();
-    ssc.advance_batches(1).unwrap();
-    let e = ssc.advance_batches(1).unwrap_err().to_string();
-    assert!(
-        e.contains("2000") && e.contains("broker unavailable"),
-        "{e}"
-    );
-    ssc.advance_batches(1).unwrap();
-    let e = ssc.advance_batches(1).unwrap_err().to_string();
-    assert!(e.contains("4000") && e.contains("reader exploded"), "{e}");
-    ssc.advance_batches(1).unwrap();
-    assert_eq!(
-        *out.lock(),
-        vec![
-            (1000, vec![10, 11, 12]),
-            (3000, vec![30, 31, 32]),
-            (5000, vec![50, 51, 52])
-        ]
-    );
-    assert_eq!(ranges.get(Time(2000)), None);
-    assert_eq!(ranges.get(Time(3000)), Some((30, 33)));
-    // The error of batch 2 also surfaced to await_termination.
-    assert!(ssc
-        .await_termination_or_timeout(Duration::from_millis(1))
-        .is_err());
-    ssc.stop(true, false);
 }
