@@ -1,9 +1,12 @@
-//! Fault tolerance: failing and flaky tasks, lost shuffle output, evicted cache, spills.
+//! Fault tolerance: failing and flaky tasks, lost shuffle output, evicted cache, spills,
+//! checkpoints, a stopped context, a task for another lineage, and an action called inside
+//! a task (an error, not a hang).
 
 use spate_core::storage::BlockId;
 use spate_core::{Context, Error, SpateConf, StorageLevel, TaskContext};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 fn ctx_with(extra: &[(&str, &str)]) -> Context {
     let mut conf = SpateConf::new().master("local[2]").unwrap();
@@ -319,5 +322,37 @@ fn a_sort_several_times_the_memory_budget_completes_by_spilling() {
     assert!(
         ctx.block_store().metrics().spills.load(Ordering::Relaxed) > 0,
         "the shuffle and sort spilled"
+    );
+}
+
+/// Runs `f` on a thread; `None` when it has not returned within `secs`.
+fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) -> Option<R> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs)).ok()
+}
+
+#[test]
+fn nested_job_inside_a_task_fails_instead_of_hanging() {
+    let r = within(15, || {
+        let ctx = Context::local(2).unwrap();
+        let inner = ctx.parallelize((0..10i64).collect(), 2);
+        let acc = ctx.long_accumulator("inner");
+        let a = acc.clone();
+        let outer = ctx.parallelize(vec![1i64, 2, 3, 4], 2).map(move |x| {
+            let a = a.clone();
+            let n = inner.map(move |y| {
+                a.add(1);
+                y
+            });
+            x + n.count().unwrap_or(0) as i64
+        });
+        outer.collect().map(|v| (v, acc.value()))
+    });
+    assert!(
+        r.is_some(),
+        "an action run inside a task hung (both task threads wait for the nested jobs' tasks)"
     );
 }

@@ -1,9 +1,15 @@
-//! Accumulators and broadcast variables.
+//! Accumulators and broadcast variables: task updates merged once, custom accumulators,
+//! jobs run from several driver threads at once each adding to its own accumulator;
+//! broadcasts fetched once per executor, unpersisted and destroyed, and a broadcast
+//! destroyed while tasks read it left neither in the block store nor readable.
 
 use serde::{Deserialize, Serialize};
+use spate_core::storage::BlockId;
 use spate_core::{AccumulatorV2, Context};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[test]
 fn builtin_accumulators_merge_task_updates() {
@@ -113,4 +119,77 @@ fn broadcast_is_fetched_once_per_executor_and_can_be_unpersisted_and_destroyed()
         .collect()
         .unwrap_err();
     assert!(err.to_string().contains("destroyed"), "{err}");
+}
+
+#[test]
+fn destroy_while_tasks_read_a_broadcast_leaves_nothing_behind() {
+    let ctx = Context::local(2).unwrap();
+    let mut leaked = 0;
+    let mut served_after_destroy = 0;
+    for _ in 0..5 {
+        // A large value: decoding it on the executor takes a while.
+        let b = ctx.broadcast(vec![7u64; 4_000_000]).unwrap();
+        let id = b.id();
+        let b2 = b.clone();
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        let rdd = ctx.parallelize(vec![0u64, 1], 2).map(move |x| {
+            s.fetch_add(1, Ordering::SeqCst);
+            x + b2.try_value().map(|v| v[0]).unwrap_or(0)
+        });
+        let h = std::thread::spawn(move || rdd.collect());
+        while started.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        b.destroy();
+        let _ = h.join().unwrap();
+        assert!(b.is_destroyed());
+        if ctx.block_store().contains(BlockId::Broadcast { id }) {
+            leaked += 1;
+        }
+        // A task after the destroy must fail to read it.
+        let b3 = b.clone();
+        if ctx
+            .parallelize(vec![0u8], 1)
+            .map(move |_| b3.try_value().is_ok())
+            .collect()
+            .unwrap()
+            == vec![true]
+        {
+            served_after_destroy += 1;
+        }
+    }
+    assert_eq!(
+        (leaked, served_after_destroy),
+        (0, 0),
+        "destroyed broadcasts still cached in the block store / readable by tasks"
+    );
+}
+
+#[test]
+fn accumulators_in_a_job_run_from_a_streaming_like_driver_thread() {
+    // Jobs run from several driver threads at once, each adding to its own accumulator.
+    let ctx = Context::local(3).unwrap();
+    let accs: Vec<_> = (0..4)
+        .map(|i| ctx.long_accumulator(&format!("a{i}")))
+        .collect();
+    let hs: Vec<_> = accs
+        .iter()
+        .cloned()
+        .map(|a| {
+            let ctx = ctx.clone();
+            std::thread::spawn(move || {
+                ctx.parallelize((1..=1000i64).collect(), 7)
+                    .foreach(move |x| a.add(x))
+                    .unwrap()
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    for a in accs {
+        assert_eq!(a.value(), 500_500);
+    }
 }

@@ -1,7 +1,11 @@
-//! The streaming context on a manual clock: batch times, stateless operations, outputs.
+//! The streaming context on a manual clock: batch times, stateless operations, outputs, and
+//! failing outputs (a failed or panicking output fails its batch, with concurrent jobs too,
+//! and later batches still run; a panicking listener changes nothing).
 
-use spate_core::Context;
+use spate_core::{Context, SpateConf};
 use spate_streaming::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use support::{collect, manual_ssc as ssc, Out};
 
@@ -305,4 +309,92 @@ fn save_as_text_files_writes_one_directory_per_batch() {
     };
     assert_eq!(read(1000), vec!["(a,1)", "(b,1)"]);
     assert_eq!(read(2000), vec!["(c,1)"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Failing outputs
+// ---------------------------------------------------------------------------------------
+
+fn manual(ctx: Context) -> StreamingContext {
+    StreamingContext::with_clock(ctx, Duration::from_secs(1), Clock::manual()).unwrap()
+}
+
+fn conf() -> SpateConf {
+    SpateConf::new()
+        .master("local[2]")
+        .unwrap()
+        .app_name("basics")
+        .unwrap()
+}
+
+struct PanickyListener(Arc<AtomicUsize>);
+
+impl StreamingListener for PanickyListener {
+    fn on_batch_started(&self, _b: &BatchInfo) {
+        panic!("listener boom");
+    }
+    fn on_batch_completed(&self, _b: &BatchInfo) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("listener boom");
+    }
+}
+
+#[test]
+fn panicking_output_and_listener_then_more_batches() {
+    let ssc = ssc();
+    let n = Arc::new(AtomicUsize::new(0));
+    ssc.add_streaming_listener(Arc::new(PanickyListener(n.clone())));
+    let s = ssc.replay_stream(
+        vec![Some(vec![1]), Some(vec![2]), Some(vec![3]), Some(vec![4])],
+        1,
+    );
+    s.foreach_rdd(|rdd, t| {
+        if t.millis() == 2000 {
+            panic!("output boom");
+        }
+        rdd.count()?;
+        Ok(())
+    });
+    let out = collect(&s);
+    ssc.start().unwrap();
+    ssc.advance_batches(1).unwrap();
+    let e = ssc.advance_batches(1).unwrap_err().to_string();
+    assert!(e.contains("output boom"), "{e}");
+    ssc.advance_batches(2).unwrap();
+    // The error stays for await_termination; then the stream keeps going.
+    let e = ssc.await_termination().unwrap_err().to_string();
+    assert!(e.contains("2000"), "{e}");
+    assert_eq!(out.lock().len(), 4);
+    assert_eq!(n.load(Ordering::SeqCst), 4);
+    assert!(!ssc
+        .await_termination_or_timeout(Duration::from_millis(10))
+        .unwrap());
+    ssc.stop(false, false);
+    ssc.await_termination().unwrap();
+}
+
+#[test]
+fn concurrent_jobs_with_failures() {
+    let ctx = Context::new(conf().set("spate.streaming.concurrentJobs", "3").unwrap()).unwrap();
+    let ssc = manual(ctx);
+    let s = ssc.replay_stream((1..=6).map(|i| Some(vec![i])).collect(), 1);
+    let ok = Arc::new(AtomicUsize::new(0));
+    for j in 0..3 {
+        let ok = ok.clone();
+        s.foreach_rdd(move |rdd, t| {
+            if (t.millis() / 1000) % 3 == j {
+                return Err(format!("fail {j} at {}", t.millis()).into());
+            }
+            rdd.collect()?;
+            ok.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+    }
+    ssc.start().unwrap();
+    for _ in 0..6 {
+        assert!(ssc.advance_batches(1).is_err());
+    }
+    assert_eq!(ok.load(Ordering::SeqCst), 12);
+    assert_eq!(ssc.completed_batches().len(), 6);
+    ssc.stop(false, true);
 }

@@ -1,6 +1,8 @@
 //! The listener bus: typed events delivered in order on a thread of their own; a panicking
 //! listener is skipped; `advance` returns once its batches' events are delivered; a stop
-//! delivers everything first.
+//! delivers everything first. Receivers' events come in order (started, stopped with the
+//! error) with each batch's record count, and a listener added after the start hears of
+//! receiver restarts.
 
 mod support;
 
@@ -155,4 +157,82 @@ fn a_listener_may_stop_the_context() {
     let ended = within(Duration::from_secs(5), move || s2.await_termination());
     assert!(matches!(ended, Some(Ok(()))), "{ended:?}");
     assert_eq!(ssc.state(), State::Stopped);
+}
+
+/// Stores 10 records per start, then idles until stopped.
+struct Ten(Option<std::thread::JoinHandle<()>>);
+
+impl Receiver<u32> for Ten {
+    fn name(&self) -> String {
+        "ten".into()
+    }
+    fn on_start(&mut self, h: ReceiverHandle<u32>) {
+        self.0 = Some(std::thread::spawn(move || {
+            h.store_many((0..10).collect()).unwrap();
+            while !h.is_stopped() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }));
+    }
+    fn on_stop(&mut self) {
+        if let Some(t) = self.0.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn receiver_events_in_order_and_num_records_per_batch() {
+    let ssc = system_ssc(100, &[]);
+    let events = Arc::new(Events::default());
+    ssc.add_streaming_listener(events.clone());
+    let out = collect(&ssc.receiver_stream(Ten(None)));
+    ssc.start().unwrap();
+    assert!(wait_until(Duration::from_secs(3), || all_records(&out)
+        .len()
+        >= 10));
+    std::thread::sleep(Duration::from_millis(150));
+    ssc.stop(true, true);
+    let ev: Vec<String> = events.with_prefix("receiver");
+    assert_eq!(
+        ev,
+        vec![
+            "receiver started ten".to_string(),
+            "receiver stopped ten ()".to_string()
+        ]
+    );
+    let done = ssc.completed_batches();
+    let total: u64 = done.iter().map(|b| b.num_records).sum();
+    assert_eq!(total, 10, "{done:?}");
+    for b in &done {
+        let n = out
+            .lock()
+            .iter()
+            .find(|(t, _)| *t == b.batch_time.millis())
+            .map(|(_, v)| v.len() as u64)
+            .unwrap();
+        assert_eq!(b.num_records, n, "{b:?}");
+    }
+}
+
+#[test]
+fn a_listener_added_after_start_hears_of_receiver_restarts() {
+    // A port nobody listens on: the receiver restarts every 100 ms.
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let ssc = system_ssc(100, &[]);
+    let _out = collect(&ssc.socket_text_stream("127.0.0.1", port));
+    ssc.start().unwrap();
+    let events = Arc::new(Events::default());
+    ssc.add_streaming_listener(events.clone());
+    std::thread::sleep(Duration::from_millis(600));
+    ssc.stop(true, false);
+    assert!(!events.with_prefix("submitted").is_empty());
+    assert!(
+        !events.with_prefix("receiver stopped").is_empty(),
+        "{:?}",
+        events.0.lock()
+    );
 }

@@ -1,6 +1,7 @@
 //! Real sources: a TCP server the socket source reads from (with a disconnect and
 //! reconnect), files moved into a watched directory, a custom receiver that fails and is
-//! restarted, block interval and rate limit, a graceful stop that loses nothing.
+//! restarted, block interval and rate limit, a graceful stop that loses nothing, and direct
+//! streams (what each batch read; a plan error or a panicking read fails that batch only).
 
 use parking_lot::Mutex;
 use spate_core::Context;
@@ -11,7 +12,7 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{system_ssc, wait_until};
+use support::{collect, system_ssc, wait_until};
 
 mod support;
 
@@ -339,5 +340,66 @@ fn a_direct_stream_records_what_each_batch_read() {
         .collect()
         .unwrap();
     assert_eq!(again, vec![3, 4, 5]);
+    ssc.stop(true, false);
+}
+
+/// Batch k reads [k*10, k*10 + 3); planning batch 2 fails; reading batch 4 panics.
+struct Picky;
+
+impl DirectSource<i64> for Picky {
+    type Range = (i64, i64);
+    fn plan(&self, time: Time) -> Result<Option<(i64, i64)>> {
+        let k = time.millis() / 1000;
+        if k == 2 {
+            return Err(Error::Input {
+                stream: "picky".into(),
+                reason: "broker unavailable".into(),
+            });
+        }
+        Ok(Some((k * 10, k * 10 + 3)))
+    }
+    fn read(&self, ctx: &Context, r: &(i64, i64)) -> Result<spate_core::Rdd<i64>> {
+        if r.0 == 40 {
+            panic!("reader exploded");
+        }
+        Ok(ctx.parallelize((r.0..r.1).collect(), 2))
+    }
+}
+
+#[test]
+fn direct_stream_plan_error_and_read_panic_fail_their_batches_only() {
+    let ssc = StreamingContext::with_clock(
+        Context::local(2).unwrap(),
+        Duration::from_secs(1),
+        Clock::manual(),
+    )
+    .unwrap();
+    let (s, ranges) = ssc.direct_stream(Picky);
+    let out = collect(&s);
+    ssc.start().unwrap();
+    ssc.advance_batches(1).unwrap();
+    let e = ssc.advance_batches(1).unwrap_err().to_string();
+    assert!(
+        e.contains("2000") && e.contains("broker unavailable"),
+        "{e}"
+    );
+    ssc.advance_batches(1).unwrap();
+    let e = ssc.advance_batches(1).unwrap_err().to_string();
+    assert!(e.contains("4000") && e.contains("reader exploded"), "{e}");
+    ssc.advance_batches(1).unwrap();
+    assert_eq!(
+        *out.lock(),
+        vec![
+            (1000, vec![10, 11, 12]),
+            (3000, vec![30, 31, 32]),
+            (5000, vec![50, 51, 52])
+        ]
+    );
+    assert_eq!(ranges.get(Time(2000)), None);
+    assert_eq!(ranges.get(Time(3000)), Some((30, 33)));
+    // The error of batch 2 also surfaced to await_termination.
+    assert!(ssc
+        .await_termination_or_timeout(Duration::from_millis(1))
+        .is_err());
     ssc.stop(true, false);
 }

@@ -1,13 +1,15 @@
-//! Stateful streams: update_state_by_key and map_with_state, with checkpoints and timeouts.
+//! Stateful streams: update_state_by_key and map_with_state, with checkpoints, timeouts,
+//! initial state (also when the first batch has no RDD, and timing out) and keys removed
+//! and added again.
 
 use parking_lot::Mutex;
 use spate_core::Context;
-use spate_streaming::dstream::{State, StateSpec};
+use spate_streaming::dstream::{State, State as KeyState, StateSpec};
 use spate_streaming::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use support::collect;
+use support::{collect, manual_ssc as ssc, sorted};
 
 mod support;
 
@@ -199,4 +201,133 @@ fn map_with_state_calls_once_per_record_and_reports_timeouts_on_checkpoint_batch
     assert_eq!(s10.get("a"), None, "timed-out key removed");
     assert_eq!(s10.get("b"), Some(&10));
     ssc.stop(true, false);
+}
+
+#[test]
+fn update_state_by_key_with_initial_state_when_the_first_batch_has_no_rdd() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssc = ssc();
+    ssc.checkpoint(dir.path()).unwrap();
+    let initial = ssc.ctx().parallelize(vec![("a".to_string(), 10i64)], 1);
+    let s = ssc.replay_stream(vec![None, Some(vec![("b".to_string(), 1i64)]), None], 2);
+    let st = s.update_state_by_key_with_initial(
+        |vs: Vec<i64>, s: Option<i64>| Some(s.unwrap_or(0) + vs.iter().sum::<i64>()),
+        2usize,
+        initial,
+    );
+    let out = collect(&st);
+    ssc.start().unwrap();
+    ssc.advance_batches(3).unwrap();
+    let o: Vec<(i64, Vec<(String, i64)>)> =
+        out.lock().iter().map(|(t, v)| (*t, sorted(v))).collect();
+    // Spark: no RDD at 1000 (no parent RDD, no previous state); at 2000 the initial state
+    // joins the batch.
+    assert_eq!(
+        o,
+        vec![
+            (2000, vec![("a".into(), 10), ("b".into(), 1)]),
+            (3000, vec![("a".into(), 10), ("b".into(), 1)]),
+        ]
+    );
+    ssc.stop(false, false);
+}
+
+#[test]
+fn map_with_state_remove_and_re_add() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssc = ssc();
+    ssc.checkpoint(dir.path()).unwrap();
+    let k = |v: &[(&str, i64)]| {
+        Some(
+            v.iter()
+                .map(|(a, b)| (a.to_string(), *b))
+                .collect::<Vec<_>>(),
+        )
+    };
+    // A value of 0 removes the key; anything else adds to it.
+    let s = ssc.replay_stream(
+        vec![
+            k(&[("a", 1), ("b", 2)]),
+            k(&[("a", 0), ("a", 5)]),
+            k(&[("b", 0)]),
+            k(&[("b", 7), ("b", 0), ("b", 1)]),
+        ],
+        2,
+    );
+    let m = s.map_with_state(StateSpec::function(
+        |_t, k: &String, v: Option<i64>, st: &mut KeyState<i64>| {
+            let v = v?;
+            if v == 0 {
+                st.remove();
+                Some((k.clone(), -1))
+            } else {
+                let n = st.get_or(0) + v;
+                st.update(n);
+                Some((k.clone(), n))
+            }
+        },
+    ));
+    let snaps = collect(&m.state_snapshots());
+    let mapped = collect(m.stream());
+    ssc.start().unwrap();
+    ssc.advance_batches(5).unwrap();
+    let sn: Vec<Vec<(String, i64)>> = snaps.lock().iter().map(|(_, v)| sorted(v)).collect();
+    assert_eq!(
+        sn,
+        vec![
+            vec![("a".into(), 1), ("b".into(), 2)],
+            vec![("a".into(), 5), ("b".into(), 2)],
+            vec![("a".into(), 5)],
+            vec![("a".into(), 5), ("b".into(), 1)],
+            vec![("a".into(), 5), ("b".into(), 1)],
+        ]
+    );
+    let mp: Vec<Vec<(String, i64)>> = mapped.lock().iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(
+        mp[3],
+        vec![("b".into(), 7), ("b".into(), -1), ("b".into(), 1)]
+    );
+    ssc.stop(false, false);
+}
+
+#[test]
+fn map_with_state_timeout_of_initial_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let ssc = ssc();
+    ssc.checkpoint(dir.path()).unwrap();
+    let initial = ssc.ctx().parallelize(
+        vec![("init".to_string(), 100i64), ("busy".to_string(), 0)],
+        2,
+    );
+    // "busy" gets a record every batch; "init" never does.
+    let s = ssc.replay_stream(
+        (1..=25)
+            .map(|_| Some(vec![("busy".to_string(), 1i64)]))
+            .collect(),
+        2,
+    );
+    let m = s.map_with_state(
+        StateSpec::function(|t, k: &String, v: Option<i64>, st: &mut KeyState<i64>| {
+            if st.is_timing_out() {
+                return Some((t.millis(), k.clone(), *st.get().unwrap()));
+            }
+            let n = st.get_or(0) + v.unwrap_or(0);
+            st.update(n);
+            None
+        })
+        .initial_state(initial)
+        .timeout(Duration::from_secs(3)),
+    );
+    let out = collect(m.stream());
+    let snaps = collect(&m.state_snapshots());
+    ssc.start().unwrap();
+    ssc.advance_batches(25).unwrap();
+    let timed_out: Vec<(i64, String, i64)> =
+        out.lock().iter().flat_map(|(_, v)| v.clone()).collect();
+    // Checkpoints (and so timeouts) every 10 batches: at 10 s "init" (last touched at 1 s)
+    // times out.
+    assert_eq!(timed_out, vec![(10_000, "init".to_string(), 100)]);
+    let last = snaps.lock().last().unwrap().1.clone();
+    assert_eq!(last, vec![("busy".to_string(), 25)]);
+    ssc.stop(false, false);
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the oracle test files.
 #![allow(dead_code, unused_imports)]
 
-pub use spate::*;
+pub use spate_core::*;
 pub use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 pub use std::sync::Arc;

@@ -8,7 +8,7 @@ mod oracle_common;
 
 use oracle_common::read_lines;
 use proptest::prelude::*;
-use spate::*;
+use spate_core::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const CASES: u32 = 24;

@@ -1,6 +1,7 @@
 //! Actions.
 //!
-//! Oracle tests: spate against a plain in-memory Rust reference (see `oracle_common`).
+//! Oracle tests: spate against a plain in-memory Rust reference (see `oracle_common`), and
+//! `take` over mostly empty partitions against hand-computed results.
 
 mod oracle_common;
 
@@ -179,4 +180,27 @@ fn count_by_value_matches_reference() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Edge cases, against hand-computed results
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn take_when_early_partitions_are_empty() {
+    let ctx = Context::local(2).unwrap();
+    let rdd = ctx
+        .parallelize((0..1000i64).collect(), 50)
+        .filter(|x| *x >= 900);
+    assert_eq!(rdd.take(3).unwrap(), vec![900, 901, 902]);
+    assert_eq!(rdd.take(150).unwrap().len(), 100);
+    assert_eq!(rdd.first().unwrap(), 900);
+    let none = ctx.parallelize((0..10i64).collect(), 5).filter(|_| false);
+    assert!(none.take(2).unwrap().is_empty());
+    assert!(none.first().is_err());
+    assert!(ctx
+        .parallelize::<i64>(vec![], 0)
+        .take(1)
+        .unwrap()
+        .is_empty());
 }

@@ -1,6 +1,7 @@
 //! Sources: parallelize, range, text files.
 //!
-//! Oracle tests: spate against a plain in-memory Rust reference (see `oracle_common`).
+//! Oracle tests: spate against a plain in-memory Rust reference (see `oracle_common`), and
+//! a text file that grows, shrinks or disappears between listing and reading.
 
 mod oracle_common;
 
@@ -404,4 +405,46 @@ fn sort_by_key_of_empty_rdd() {
         e.sort_by(|x| *x, true, 2).unwrap().collect().unwrap(),
         Vec::<i64>::new()
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// A file that changes after it was listed
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn text_file_whose_length_changes_after_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.txt");
+    let lines: Vec<String> = (0..2000).map(|i| format!("line {i}")).collect();
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+    let ctx = Context::local(2).unwrap();
+    // Grows: what was listed is read (the last line finished), nothing panics.
+    let grows = ctx.text_file(&p, 4).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"extra 1\nextra 2\n").unwrap();
+    }
+    let got: Vec<String> = grows
+        .collect()
+        .unwrap()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(got, lines);
+    // Shrinks: the lines still there, no panic, no duplicates.
+    let shrinks = ctx.text_file(&p, 4).unwrap();
+    std::fs::write(&p, lines[..10].join("\n") + "\n").unwrap();
+    let got: Vec<String> = shrinks
+        .collect()
+        .unwrap()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(got, lines[..10].to_vec());
+    // Disappears: a task error naming the file, not a hang or a dead process.
+    let gone = ctx.text_file(&p, 2).unwrap();
+    std::fs::remove_file(&p).unwrap();
+    let e = gone.collect().unwrap_err().to_string();
+    assert!(e.contains("f.txt"), "{e}");
 }

@@ -1,6 +1,7 @@
 //! Pair operations.
 //!
-//! Oracle tests: spate against a plain in-memory Rust reference (see `oracle_common`).
+//! Oracle tests: spate against a plain in-memory Rust reference (see `oracle_common`), and
+//! a descending sort by key with duplicate keys against a sorted copy.
 
 mod oracle_common;
 
@@ -549,4 +550,43 @@ fn lookup_matches_reference() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Edge cases
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn sort_by_key_descending_with_duplicates() {
+    let ctx = Context::local(2).unwrap();
+    let data: Vec<(i64, i64)> = (0..500).map(|i| ((i * 7919) % 13, i)).collect();
+    let rdd = ctx.parallelize(data.clone(), 6);
+    for parts in [1, 3, 6, 20] {
+        let desc = rdd
+            .sort_by_key_with(false, parts)
+            .unwrap()
+            .collect()
+            .unwrap();
+        let keys: Vec<i64> = desc.iter().map(|p| p.0).collect();
+        let mut expect: Vec<i64> = data.iter().map(|p| p.0).collect();
+        expect.sort_by(|a, b| b.cmp(a));
+        assert_eq!(keys, expect, "partitions={parts}");
+        let mut vals: Vec<i64> = desc.iter().map(|p| p.1).collect();
+        vals.sort();
+        assert_eq!(vals, (0..500).collect::<Vec<_>>());
+        let asc = rdd
+            .sort_by_key_with(true, parts)
+            .unwrap()
+            .collect()
+            .unwrap();
+        let mut e2 = expect.clone();
+        e2.reverse();
+        assert_eq!(asc.iter().map(|p| p.0).collect::<Vec<_>>(), e2);
+    }
+    // All keys equal.
+    let same = ctx.parallelize(vec![(1i64, 1i64); 100], 4);
+    assert_eq!(
+        same.sort_by_key_with(false, 4).unwrap().count().unwrap(),
+        100
+    );
 }

@@ -1,6 +1,8 @@
 //! Narrow transformations.
 //!
-//! Oracle tests: spate against a plain in-memory Rust reference (see `oracle_common`).
+//! Oracle tests: spate against a plain in-memory Rust reference (see `oracle_common`), and
+//! edge cases (coalescing to more partitions, `zip_with_index` after a filter) against
+//! hand-computed results.
 
 mod oracle_common;
 
@@ -376,4 +378,41 @@ fn intersection_and_subtract() {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Edge cases, against hand-computed results
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn coalesce_to_more_partitions() {
+    let ctx = Context::local(2).unwrap();
+    let rdd = ctx.parallelize((0..10i64).collect(), 3);
+    let c = rdd.coalesce(10, false);
+    assert_eq!(
+        c.num_partitions(),
+        3,
+        "Spark keeps the parent's count without a shuffle"
+    );
+    assert_eq!(c.collect().unwrap(), (0..10).collect::<Vec<_>>());
+    let s = rdd.coalesce(10, true);
+    assert_eq!(s.num_partitions(), 10);
+    let mut v = s.collect().unwrap();
+    v.sort();
+    assert_eq!(v, (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn zip_with_index_after_filter() {
+    let ctx = Context::local(2).unwrap();
+    let rdd = ctx
+        .parallelize((0..100i64).collect(), 7)
+        .filter(|x| x % 3 == 0);
+    let z = rdd.zip_with_index().unwrap().collect().unwrap();
+    let expect: Vec<(i64, u64)> = (0..100)
+        .filter(|x| x % 3 == 0)
+        .enumerate()
+        .map(|(i, x)| (x, i as u64))
+        .collect();
+    assert_eq!(z, expect);
 }
