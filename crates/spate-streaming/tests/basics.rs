@@ -315,16 +315,8 @@ fn save_as_text_files_writes_one_directory_per_batch() {
 // Failing outputs
 // ---------------------------------------------------------------------------------------
 
-fn manual(ctx: Context) -> StreamingContext {
-    StreamingContext::with_clock(ctx, Duration::from_secs(1), Clock::manual()).unwrap()
-}
-
 fn conf() -> SpateConf {
-    SpateConf::new()
-        .master("local[2]")
-        .unwrap()
-        .app_name("basics")
-        .unwrap()
+    support::local2("basics")
 }
 
 struct PanickyListener(Arc<AtomicUsize>);
@@ -376,7 +368,7 @@ fn panicking_output_and_listener_then_more_batches() {
 #[test]
 fn concurrent_jobs_with_failures() {
     let ctx = Context::new(conf().set("spate.streaming.concurrentJobs", "3").unwrap()).unwrap();
-    let ssc = manual(ctx);
+    let ssc = support::manual_over(ctx);
     let s = ssc.replay_stream((1..=6).map(|i| Some(vec![i])).collect(), 1);
     let ok = Arc::new(AtomicUsize::new(0));
     for j in 0..3 {

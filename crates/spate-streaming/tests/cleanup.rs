@@ -12,16 +12,8 @@ use support::{collect, manual_ssc as ssc};
 
 mod support;
 
-fn manual(ctx: Context) -> StreamingContext {
-    StreamingContext::with_clock(ctx, Duration::from_secs(1), Clock::manual()).unwrap()
-}
-
 fn conf() -> SpateConf {
-    SpateConf::new()
-        .master("local[2]")
-        .unwrap()
-        .app_name("cleanup")
-        .unwrap()
+    support::local2("cleanup")
 }
 
 /// Input blocks still in the block store.
@@ -48,7 +40,7 @@ impl Receiver<u64> for Driven {
 
 fn run_window_over_receiver(window_s: u64, slide_s: u64, batches: usize) -> usize {
     let ctx = Context::new(conf().set("spate.streaming.blockInterval", "5ms").unwrap()).unwrap();
-    let ssc = manual(ctx);
+    let ssc = support::manual_over(ctx);
     let handle = Arc::new(Mutex::new(None));
     let w = ssc
         .receiver_stream(Driven(handle.clone()))

@@ -9,16 +9,8 @@ mod support;
 use support::manual_ssc as ssc;
 use support::*;
 
-fn manual(ctx: Context) -> StreamingContext {
-    StreamingContext::with_clock(ctx, Duration::from_secs(1), Clock::manual()).unwrap()
-}
-
 fn conf() -> SpateConf {
-    SpateConf::new()
-        .master("local[2]")
-        .unwrap()
-        .app_name("lifecycle")
-        .unwrap()
+    support::local2("lifecycle")
 }
 
 #[test]
@@ -55,7 +47,7 @@ fn graceful_stop_from_inside_foreach_rdd_with_a_receiver_returns() {
     let r = within(Duration::from_secs(20), || {
         let ctx =
             Context::new(conf().set("spate.streaming.blockInterval", "10ms").unwrap()).unwrap();
-        let ssc = manual(ctx);
+        let ssc = support::manual_over(ctx);
         let s = ssc.receiver_stream(Ticks(None));
         let me = ssc.clone();
         let stopped = Arc::new(AtomicBool::new(false));
@@ -222,7 +214,7 @@ impl Receiver<u64> for Driven {
 #[test]
 fn graceful_stop_on_a_manual_clock_gives_every_received_record_to_a_batch() {
     let ctx = Context::new(conf().set("spate.streaming.blockInterval", "10ms").unwrap()).unwrap();
-    let ssc = manual(ctx);
+    let ssc = support::manual_over(ctx);
     let handle = Arc::new(Mutex::new(None));
     let s = ssc.receiver_stream(Driven(handle.clone()));
     let total = Arc::new(AtomicUsize::new(0));

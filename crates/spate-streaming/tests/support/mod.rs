@@ -33,6 +33,20 @@ pub fn conf(extra: &[(&str, &str)]) -> SpateConf {
     conf
 }
 
+/// `local[2]` named `app`, nothing else set.
+pub fn local2(app: &str) -> SpateConf {
+    SpateConf::new()
+        .master("local[2]")
+        .unwrap()
+        .app_name(app)
+        .unwrap()
+}
+
+/// A context on a manual clock with a 1 s batch over `ctx`.
+pub fn manual_over(ctx: Context) -> StreamingContext {
+    StreamingContext::with_clock(ctx, Duration::from_secs(1), Clock::manual()).unwrap()
+}
+
 /// A context on a manual clock with a 1 s batch over `local[2]`.
 pub fn manual_ssc() -> StreamingContext {
     StreamingContext::with_clock(
