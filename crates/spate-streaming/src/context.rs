@@ -5,9 +5,9 @@ use crate::clock::{Clock, ManualClock};
 use crate::dstream::{self, DStream};
 use crate::error::{Error, Result};
 use crate::input::{
-    lines_decoder, Decoder, DirectInput, DirectRanges, DirectSource, FileInput, InputStream,
-    InputTracker, QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput,
-    SocketReceiver,
+    lines_decoder, Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput,
+    InputStream, InputTracker, QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput,
+    ReplayInput, SocketReceiver,
 };
 use crate::listener::{BatchInfo, StreamingListener, StreamingListenerEvent};
 use crate::output::OutputOp;
@@ -15,6 +15,7 @@ use crate::scheduler::Scheduler;
 use crate::time::millis_of;
 use parking_lot::{Condvar, Mutex};
 use spate_core::{Context, Data, Rdd, SpateConf, Str};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -397,10 +398,61 @@ impl StreamingContext {
             source,
             self.inner.input_tracker.clone(),
         );
-        (
-            DStream::create(self, "direct_stream", self.inner.batch_ms, false, input),
-            ranges,
-        )
+        let lifecycle = input.lifecycle(usize::MAX);
+        let stream = DStream::create(self, "direct_stream", self.inner.batch_ms, false, input);
+        let lifecycle = DirectLifecycle {
+            stream: stream.base().meta().id(),
+            ..lifecycle
+        };
+        self.register_input(Arc::new(lifecycle));
+        (stream, ranges)
+    }
+
+    /// The positions of the direct sources that keep one
+    /// ([`DirectSource::position`]), by stream id: where each source's next batch
+    /// starts, for a metadata checkpoint. Restore them into a new context built by the same
+    /// program with [`Self::restore_input_positions`].
+    ///
+    /// # Errors
+    /// The first source whose `position` fails ([`Error::Source`]).
+    pub fn input_positions(&self) -> Result<BTreeMap<usize, Vec<u8>>> {
+        let inputs = self.inner.inputs.lock().clone();
+        let mut out = BTreeMap::new();
+        for i in inputs {
+            if let Some(id) = i.direct_id() {
+                if let Some(p) = i.position()? {
+                    out.insert(id, p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Gives each direct source the position [`Self::input_positions`] returned for its
+    /// stream id (by an earlier run of the same program); the sources' next batches
+    /// start there. Only before [`Self::start`].
+    ///
+    /// # Errors
+    /// When the context has started; [`Error::UnknownInput`] for a stream id that is not a
+    /// direct input of this context (nothing is restored then); the first source whose
+    /// `restore` fails ([`Error::Source`]).
+    pub fn restore_input_positions(&self, positions: &BTreeMap<usize, Vec<u8>>) -> Result<()> {
+        self.require_initialized("restore input positions")?;
+        let inputs = self.inner.inputs.lock().clone();
+        let direct: BTreeMap<usize, Arc<dyn InputStream>> = inputs
+            .into_iter()
+            .filter_map(|i| i.direct_id().map(|id| (id, i)))
+            .collect();
+        if let Some(unknown) = positions.keys().find(|id| !direct.contains_key(id)) {
+            return Err(Error::UnknownInput {
+                stream: *unknown,
+                known: direct.keys().copied().collect(),
+            });
+        }
+        for (id, p) in positions {
+            direct[id].restore(p)?;
+        }
+        Ok(())
     }
 
     /// The union of several streams with the same slide. A batch for which one of them
@@ -475,6 +527,7 @@ impl StreamingContext {
                 });
             }
         }
+        self.open_sources_and_sinks(&outputs)?;
         self.inner.bus.start();
         self.inner
             .bus
@@ -490,6 +543,32 @@ impl StreamingContext {
             zero_ms = zero,
             "streaming context started"
         );
+        Ok(())
+    }
+
+    /// Starts the direct sources (in declaration order), then opens the sinks (in output
+    /// order). On an error, what was started is stopped or closed again.
+    fn open_sources_and_sinks(&self, outputs: &[Arc<dyn OutputOp>]) -> Result<()> {
+        let inputs = self.inner.inputs.lock().clone();
+        for (n, i) in inputs.iter().enumerate() {
+            if let Err(e) = i.open() {
+                for started in inputs[..n].iter().rev() {
+                    started.close();
+                }
+                return Err(e);
+            }
+        }
+        for (n, o) in outputs.iter().enumerate() {
+            if let Err(e) = o.open() {
+                for opened in outputs[..n].iter().rev() {
+                    opened.close();
+                }
+                for started in inputs.iter().rev() {
+                    started.close();
+                }
+                return Err(e);
+            }
+        }
         Ok(())
     }
 
@@ -564,6 +643,13 @@ impl StreamingContext {
                 }
                 sched.stop(graceful);
             }
+            // After the last batch: sinks close, then sources stop.
+            for o in self.inner.outputs.lock().clone() {
+                o.close();
+            }
+            for i in self.inner.inputs.lock().clone() {
+                i.close();
+            }
             tracing::info!(graceful, "streaming context stopped");
         }
         // Listeners hear every event of the stop before it returns.
@@ -594,12 +680,7 @@ impl StreamingContext {
         let mut err = self.inner.error.lock();
         loop {
             if let Some(f) = err.take() {
-                return Err(Error::OutputFailed {
-                    time_ms: f.time_ms,
-                    output: f.output,
-                    name: f.name,
-                    cause: f.cause,
-                });
+                return Err(f.into_error());
             }
             if self.inner.terminated.load(Ordering::Acquire) {
                 return Ok(true);
@@ -617,11 +698,9 @@ impl StreamingContext {
 
     pub(crate) fn report_failure(&self, f: BatchFailure) {
         tracing::error!(
-            time_ms = f.time_ms,
-            output = f.output,
-            name = f.name,
+            time_ms = f.time_ms(),
             "batch failed: {}",
-            f.cause
+            f.clone().into_error()
         );
         let mut err = self.inner.error.lock();
         if err.is_none() {
@@ -661,22 +740,83 @@ fn needs_checkpoint(outputs: &[Arc<dyn OutputOp>]) -> Option<&'static str> {
     None
 }
 
-/// A failed output operation of a batch.
+/// Why a batch failed: one of its output operations, or a source's commit after them.
 #[derive(Debug, Clone)]
-pub(crate) struct BatchFailure {
-    pub(crate) time_ms: i64,
-    pub(crate) output: usize,
-    pub(crate) name: &'static str,
-    pub(crate) cause: Arc<dyn std::error::Error + Send + Sync>,
+pub(crate) enum BatchFailure {
+    /// An output operation failed.
+    Output {
+        time_ms: i64,
+        output: usize,
+        name: &'static str,
+        cause: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    /// A direct source's `commit` failed (an [`Error::Source`]).
+    Commit {
+        time_ms: i64,
+        stream: usize,
+        source_name: String,
+        action: String,
+        cause: Arc<Error>,
+    },
 }
 
 impl BatchFailure {
+    /// A commit failure from the [`Error::Source`] a direct input returned.
+    pub(crate) fn commit(time_ms: i64, e: Error) -> Self {
+        match e {
+            Error::Source {
+                stream,
+                source_name,
+                action,
+                cause,
+            } => BatchFailure::Commit {
+                time_ms,
+                stream,
+                source_name,
+                action,
+                cause,
+            },
+            other => BatchFailure::Commit {
+                time_ms,
+                stream: usize::MAX,
+                source_name: String::new(),
+                action: "commit".into(),
+                cause: Arc::new(other),
+            },
+        }
+    }
+
+    pub(crate) fn time_ms(&self) -> i64 {
+        match self {
+            BatchFailure::Output { time_ms, .. } | BatchFailure::Commit { time_ms, .. } => *time_ms,
+        }
+    }
+
     pub(crate) fn into_error(self) -> Error {
-        Error::OutputFailed {
-            time_ms: self.time_ms,
-            output: self.output,
-            name: self.name,
-            cause: self.cause,
+        match self {
+            BatchFailure::Output {
+                time_ms,
+                output,
+                name,
+                cause,
+            } => Error::OutputFailed {
+                time_ms,
+                output,
+                name,
+                cause,
+            },
+            BatchFailure::Commit {
+                stream,
+                source_name,
+                action,
+                cause,
+                ..
+            } => Error::Source {
+                stream,
+                source_name,
+                action,
+                cause,
+            },
         }
     }
 }

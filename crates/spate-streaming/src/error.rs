@@ -95,6 +95,44 @@ pub enum Error {
         receiver: String,
     },
 
+    /// A direct source's lifecycle hook failed: `start` (failing
+    /// [`crate::StreamingContext::start`]), `commit` of a batch (failing that batch, see
+    /// [`crate::input::DirectSource::commit`]), `position` or `restore`.
+    #[error("source {source_name} (stream {stream}): {action} failed: {cause}")]
+    Source {
+        /// The input stream.
+        stream: usize,
+        /// The source's name ([`crate::input::DirectSource::name`]).
+        source_name: String,
+        /// What failed (`start`, `commit of batch 1000 ms`, ...).
+        action: String,
+        /// The source's error.
+        #[source]
+        cause: std::sync::Arc<Error>,
+    },
+
+    /// A position was given for a stream id that is not a direct input of this context.
+    #[error("restore input positions: stream {stream} is not a direct input of this context (direct inputs: {known:?})")]
+    UnknownInput {
+        /// The stream id given.
+        stream: usize,
+        /// The ids of the context's direct inputs.
+        known: Vec<usize>,
+    },
+
+    /// A sink's lifecycle hook failed: `open` (failing [`crate::StreamingContext::start`]),
+    /// the batch's `write` job or its `commit` (failing the batch, which is aborted).
+    #[error("sink {sink}: {action} failed: {cause}")]
+    Sink {
+        /// The sink's name ([`crate::sink::Sink::name`]).
+        sink: String,
+        /// What failed (`open`, `write of batch 1000 ms`, `commit of batch 1000 ms`).
+        action: String,
+        /// The sink's (or the engine's) error.
+        #[source]
+        cause: crate::output::BoxError,
+    },
+
     /// A source failed.
     #[error("input {stream}: {reason}")]
     Input {

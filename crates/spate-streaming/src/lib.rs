@@ -23,6 +23,7 @@ mod listener;
 mod output;
 mod scheduler;
 mod show;
+pub mod sink;
 mod time;
 
 pub use clock::{Clock, ManualClock};
@@ -35,4 +36,5 @@ pub use listener::{
 };
 pub use output::{batch_file_name, format_batch, BoxError};
 pub use show::Show;
+pub use sink::{Sink, StagedTextFile, TextFilesSink};
 pub use time::Time;

@@ -22,6 +22,13 @@ pub struct BatchInfo {
     pub input_info: BTreeMap<usize, InputInfo>,
     /// Its output operations.
     pub output_operations: Vec<OutputOperationInfo>,
+    /// The direct sources whose `commit` failed after the batch's output operations all
+    /// succeeded (each an [`crate::Error::Source`], described): the batch failed then
+    /// too. Filled when the batch's inputs are settled before its `BatchCompleted` event,
+    /// which is always the case with one job thread (`spate.streaming.concurrentJobs` 1,
+    /// the default); with more, a batch that completes before an earlier one is settled
+    /// later and its commit failures reach `await_termination` only.
+    pub commit_failures: Vec<String>,
 }
 
 impl BatchInfo {

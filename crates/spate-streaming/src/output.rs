@@ -23,6 +23,13 @@ pub(crate) trait OutputOp: Send + Sync + 'static {
     fn stream(&self) -> Arc<dyn DStreamBase>;
     /// The job for batch `time`, if the stream has an RDD then.
     fn generate_job(&self, time: Time) -> Result<Option<JobFn>>;
+    /// Opens what the operation writes to (a sink's `open`); called by
+    /// `StreamingContext::start`. An error fails the start.
+    fn open(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Closes it (a sink's `close`); called by `StreamingContext::stop` after the last batch.
+    fn close(&self) {}
 }
 
 type ForeachFn<T> = dyn Fn(Rdd<T>, Time) -> std::result::Result<(), BoxError> + Send + Sync;
@@ -88,17 +95,17 @@ impl<T: Data> DStream<T> {
     }
 
     /// Writes every batch as a directory `prefix-<time ms>[.suffix]` of part files, one
-    /// record per line (Spark's `saveAsTextFiles`).
+    /// record per line (Spark's `saveAsTextFiles`), through a [`crate::sink::TextFilesSink`]:
+    /// the batch is staged, then moved into place with `_SUCCESS` last, so a replayed batch
+    /// replaces its directory and a failed batch leaves none.
     pub fn save_as_text_files(&self, prefix: &str, suffix: &str)
     where
         T: Show,
     {
-        let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
-        self.register_output("save_as_text_files", move |rdd, time| {
-            let name = batch_file_name(&prefix, &suffix, time);
-            rdd.map(|x| x.show()).save_as_text_file(name)?;
-            Ok(())
-        });
+        self.write_to_named(
+            "save_as_text_files",
+            crate::sink::TextFilesSink::new(prefix, suffix),
+        );
     }
 }
 

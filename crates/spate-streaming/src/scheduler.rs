@@ -49,6 +49,8 @@ struct Batch {
     done: Mutex<bool>,
     done_cv: Condvar,
     failure: Mutex<Option<BatchFailure>>,
+    /// A job of the batch was dropped by a stop without running.
+    discarded: AtomicBool,
 }
 
 struct QueuedJob {
@@ -69,6 +71,10 @@ pub(crate) struct Scheduler {
     stopping: AtomicBool,
     discard: Arc<AtomicBool>,
     in_flight: Mutex<Vec<Arc<Batch>>>,
+    /// Batches whose jobs are done and whose inputs are not settled yet (an earlier batch
+    /// is still running), by time. Held while inputs are settled: commits run one at a
+    /// time, in batch order.
+    settling: Mutex<std::collections::BTreeMap<i64, Arc<Batch>>>,
 }
 
 impl Scheduler {
@@ -89,6 +95,7 @@ impl Scheduler {
             stopping: AtomicBool::new(false),
             discard: Arc::new(AtomicBool::new(false)),
             in_flight: Mutex::new(Vec::new()),
+            settling: Mutex::new(Default::default()),
         });
         for i in 0..workers_n {
             let rx: Receiver<QueuedJob> = rx.clone();
@@ -238,6 +245,7 @@ impl Scheduler {
             processing_end_ms: None,
             num_records: input_info.values().map(|i| i.num_records).sum(),
             input_info,
+            commit_failures: Vec::new(),
             output_operations: jobs
                 .iter()
                 .map(|(i, name, _)| OutputOperationInfo {
@@ -256,6 +264,7 @@ impl Scheduler {
             done: Mutex::new(false),
             done_cv: Condvar::new(),
             failure: Mutex::new(None),
+            discarded: AtomicBool::new(false),
         });
         if jobs.is_empty() {
             // As Spark: a batch without jobs (a window between slides) is not reported.
@@ -348,8 +357,11 @@ impl Scheduler {
         if let Some(op) = op {
             self.post(Event::OutputOperationCompleted(op));
         }
+        if discarded {
+            batch.discarded.store(true, Ordering::Release);
+        }
         if let Some(cause) = failure {
-            let f = BatchFailure {
+            let f = BatchFailure::Output {
                 time_ms: batch.info.lock().batch_time.0,
                 output: index,
                 name,
@@ -371,8 +383,10 @@ impl Scheduler {
         let tracker = &self.ssc.inner.input_tracker;
         tracker.complete(time);
         let input_info = tracker.for_batch(time);
+        let commit_failures = self.settle_inputs(batch, time);
         let info = {
             let mut info = batch.info.lock();
+            info.commit_failures = commit_failures;
             if info.processing_start_ms.is_none() {
                 info.processing_start_ms = Some(now);
             }
@@ -399,9 +413,48 @@ impl Scheduler {
             }
         }
         self.forget_old(info.batch_time);
-        self.in_flight.lock().retain(|b| !Arc::ptr_eq(b, batch));
         *batch.done.lock() = true;
         batch.done_cv.notify_all();
+    }
+
+    /// Batch `batch` (at `time`) is done: settles the direct inputs of every done batch no
+    /// earlier batch is still running for, in batch order — each source commits the ranges
+    /// of a batch whose output operations all succeeded (a failed or discarded batch's
+    /// ranges stay uncommitted). A commit error fails its batch: logged, reported to
+    /// `await_termination`, and returned (described) when it is `batch`'s, for its record.
+    fn settle_inputs(&self, batch: &Arc<Batch>, time: Time) -> Vec<String> {
+        let mut settling = self.settling.lock();
+        let earliest_running = {
+            let mut in_flight = self.in_flight.lock();
+            in_flight.retain(|b| !Arc::ptr_eq(b, batch));
+            in_flight.iter().map(|b| b.info.lock().batch_time.0).min()
+        };
+        settling.insert(time.0, batch.clone());
+        let due: Vec<(i64, Arc<Batch>)> = match earliest_running {
+            Some(e) => {
+                let later = settling.split_off(&e);
+                std::mem::replace(&mut *settling, later)
+                    .into_iter()
+                    .collect()
+            }
+            None => std::mem::take(&mut *settling).into_iter().collect(),
+        };
+        let inputs = self.ssc.inner.inputs.lock().clone();
+        let mut mine = Vec::new();
+        for (t, b) in due {
+            let succeeded = b.failure.lock().is_none() && !b.discarded.load(Ordering::Acquire);
+            for i in &inputs {
+                for e in i.settle(Time(t), succeeded) {
+                    let f = BatchFailure::commit(t, e);
+                    if Arc::ptr_eq(&b, batch) {
+                        mine.push(f.clone().into_error().to_string());
+                    }
+                    b.failure.lock().get_or_insert(f.clone());
+                    self.ssc.report_failure(f);
+                }
+            }
+        }
+        mine
     }
 
     /// Graceful stop: keeps generating batches until every record the (stopped) receivers

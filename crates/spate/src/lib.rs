@@ -36,8 +36,8 @@ pub mod streaming {
     pub use spate_streaming::{
         batch_file_name, format_batch, BatchInfo, BoxError, Clock, DStream, Error, InputInfo,
         InputSource, InputTracker, ManualClock, OutputOperationInfo, ReceiverInfo, Result, Show,
-        StreamDescription, StreamingContext, StreamingListener, StreamingListenerEvent, Time,
-        WeakStreamingContext,
+        Sink, StagedTextFile, StreamDescription, StreamingContext, StreamingListener,
+        StreamingListenerEvent, TextFilesSink, Time, WeakStreamingContext,
     };
 }
 

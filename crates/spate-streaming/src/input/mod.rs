@@ -8,7 +8,7 @@ mod replay;
 mod socket;
 mod tracker;
 
-pub(crate) use direct::DirectInput;
+pub(crate) use direct::{DirectInput, DirectLifecycle};
 pub use direct::{DirectRanges, DirectSource};
 pub(crate) use file::FileInput;
 pub(crate) use queue::QueueInput;
@@ -19,6 +19,7 @@ pub(crate) use replay::ReplayInput;
 pub use socket::{lines_decoder, read_all, Decoder, SocketReceiver};
 pub use tracker::{InputFile, InputInfo, InputRecord, InputSource, InputTracker, ReceivedBlock};
 
+use crate::error::{Error, Result};
 use crate::time::Time;
 
 /// An input stream, untyped: what the context needs to start, stop and account for it.
@@ -36,5 +37,31 @@ pub(crate) trait InputStream: Send + Sync + 'static {
     /// Whether received records still wait for a batch (a graceful stop waits for them).
     fn has_pending(&self) -> bool {
         false
+    }
+    /// The stream id of a direct input (one with a source lifecycle), else `None`.
+    fn direct_id(&self) -> Option<usize> {
+        None
+    }
+    /// Starts the source (a direct source's `start`); called by `StreamingContext::start`
+    /// before the first batch. An error fails the start.
+    fn open(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Stops the source (a direct source's `stop`); called by `StreamingContext::stop`
+    /// after the last batch.
+    fn close(&self) {}
+    /// Batch `time` completed (`succeeded`: every output operation of it succeeded): the
+    /// source commits what batches up to `time` read, in order (or leaves it uncommitted
+    /// when the batch failed). Called in batch order. The commit errors.
+    fn settle(&self, _time: Time, _succeeded: bool) -> Vec<Error> {
+        Vec::new()
+    }
+    /// The source's position (see `DirectSource::position`).
+    fn position(&self) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    /// Restores the source's position (see `DirectSource::restore`).
+    fn restore(&self, _position: &[u8]) -> Result<()> {
+        Ok(())
     }
 }
