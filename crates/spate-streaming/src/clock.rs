@@ -27,6 +27,13 @@ impl Clock {
         Clock::Manual(ManualClock::new())
     }
 
+    /// A new manual clock at `ms` (a program restarted later, in tests of recovery).
+    pub fn manual_at(ms: i64) -> Self {
+        let c = ManualClock::new();
+        c.set(ms);
+        Clock::Manual(c)
+    }
+
     /// Current time in milliseconds.
     pub fn now_ms(&self) -> i64 {
         match self {

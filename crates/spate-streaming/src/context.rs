@@ -2,8 +2,9 @@
 
 use crate::bus::ListenerBus;
 use crate::clock::{Clock, ManualClock};
-use crate::dstream::{self, DStream};
+use crate::dstream::DStream;
 use crate::error::{Error, Result};
+use crate::graph::{DStreamGraph, GraphDescription, StreamDescription};
 use crate::input::{
     lines_decoder, Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput,
     InputStream, InputTracker, QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput,
@@ -43,9 +44,8 @@ pub(crate) struct Inner {
     /// Held for the whole of `start`, so that two concurrent starts start once.
     start_lock: Mutex<()>,
     next_stream: AtomicUsize,
-    pub(crate) outputs: Mutex<Vec<Arc<dyn OutputOp>>>,
-    pub(crate) inputs: Mutex<Vec<Arc<dyn InputStream>>>,
-    remember_ms: Mutex<Option<i64>>,
+    /// The DStream graph: inputs, outputs, zero time, remember duration.
+    pub(crate) graph: DStreamGraph,
     checkpoint_dir: Mutex<Option<PathBuf>>,
     /// Delivers listener events on a thread of its own.
     pub(crate) bus: Arc<ListenerBus>,
@@ -127,9 +127,7 @@ impl StreamingContext {
                 state: Mutex::new(State::Initialized),
                 start_lock: Mutex::new(()),
                 next_stream: AtomicUsize::new(0),
-                outputs: Mutex::new(Vec::new()),
-                inputs: Mutex::new(Vec::new()),
-                remember_ms: Mutex::new(None),
+                graph: DStreamGraph::new(batch_ms),
                 checkpoint_dir: Mutex::new(None),
                 bus: Arc::new(ListenerBus::new()),
                 input_tracker: Arc::new(InputTracker::new()),
@@ -181,11 +179,11 @@ impl StreamingContext {
     }
 
     pub(crate) fn register_output(&self, op: Arc<dyn OutputOp>) {
-        self.inner.outputs.lock().push(op);
+        self.inner.graph.add_output(op);
     }
 
     pub(crate) fn register_input(&self, input: Arc<dyn InputStream>) {
-        self.inner.inputs.lock().push(input);
+        self.inner.graph.add_input(input);
     }
 
     fn require_initialized(&self, action: &'static str) -> Result<()> {
@@ -206,7 +204,9 @@ impl StreamingContext {
     /// so they can be queried (`slice`) after their batch.
     pub fn remember(&self, duration: Duration) -> Result<()> {
         self.require_initialized("change remember duration")?;
-        *self.inner.remember_ms.lock() = Some(millis_of("remember duration", duration)?);
+        self.inner
+            .graph
+            .set_remember(millis_of("remember duration", duration)?);
         Ok(())
     }
 
@@ -243,33 +243,27 @@ impl StreamingContext {
     /// operation, slide, remember duration, checkpoint interval and parents (ids), outputs
     /// first in declaration order. (What a metadata checkpoint will record.)
     pub fn graph_description(&self) -> Vec<StreamDescription> {
-        let mut out: Vec<StreamDescription> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut stack: Vec<Arc<dyn crate::dstream::DStreamBase>> = self
-            .inner
-            .outputs
-            .lock()
-            .iter()
-            .rev()
-            .map(|o| o.stream())
-            .collect();
-        while let Some(s) = stack.pop() {
-            let m = s.meta();
-            if !seen.insert(m.id()) {
-                continue;
-            }
-            let deps = s.dependencies();
-            out.push(StreamDescription {
-                id: m.id(),
-                operation: m.name(),
-                slide_ms: m.slide_ms(),
-                remember_ms: m.remember_ms(),
-                checkpoint_ms: m.checkpoint_ms(),
-                parents: deps.iter().map(|d| d.meta().id()).collect(),
-            });
-            stack.extend(deps.into_iter().rev());
-        }
-        out
+        self.inner.graph.streams()
+    }
+
+    /// The whole DStream graph as data — batch interval, zero time, remember duration,
+    /// streams and outputs by their stable ids — for a metadata checkpoint; give it to
+    /// [`Self::restore_graph`] in a later run of the same program.
+    pub fn describe_graph(&self) -> GraphDescription {
+        self.inner.graph.describe()
+    }
+
+    /// Restores an earlier run's graph description into the graph this run of the
+    /// program built: checks they are the same by stable ids (batch interval, every
+    /// stream's operation, slide and parents, every output) and adopts its zero time, so
+    /// batches and windows fall at the same times as before. Only before
+    /// [`Self::start`].
+    ///
+    /// # Errors
+    /// When started; [`Error::GraphMismatch`] naming the first difference.
+    pub fn restore_graph(&self, desc: &GraphDescription) -> Result<()> {
+        self.require_initialized("restore the graph")?;
+        self.inner.graph.restore(desc)
     }
 
     /// Batches completed so far (the most recent 1,000), oldest first.
@@ -416,7 +410,7 @@ impl StreamingContext {
     /// # Errors
     /// The first source whose `position` fails ([`Error::Source`]).
     pub fn input_positions(&self) -> Result<BTreeMap<usize, Vec<u8>>> {
-        let inputs = self.inner.inputs.lock().clone();
+        let inputs = self.inner.graph.inputs();
         let mut out = BTreeMap::new();
         for i in inputs {
             if let Some(id) = i.direct_id() {
@@ -438,7 +432,7 @@ impl StreamingContext {
     /// `restore` fails ([`Error::Source`]).
     pub fn restore_input_positions(&self, positions: &BTreeMap<usize, Vec<u8>>) -> Result<()> {
         self.require_initialized("restore input positions")?;
-        let inputs = self.inner.inputs.lock().clone();
+        let inputs = self.inner.graph.inputs();
         let direct: BTreeMap<usize, Arc<dyn InputStream>> = inputs
             .into_iter()
             .filter_map(|i| i.direct_id().map(|id| (id, i)))
@@ -494,7 +488,7 @@ impl StreamingContext {
     pub fn start(&self) -> Result<()> {
         let _starting = self.inner.start_lock.lock();
         self.require_initialized("start")?;
-        let outputs = self.inner.outputs.lock().clone();
+        let outputs = self.inner.graph.outputs();
         if outputs.is_empty() {
             return Err(Error::State {
                 state: "without output operations",
@@ -506,16 +500,10 @@ impl StreamingContext {
         // time is one interval before it (0 on a manual clock).
         let now = self.inner.clock.now_ms();
         let first = (now / batch + 1) * batch;
-        let zero = first - batch;
-        let remember = *self.inner.remember_ms.lock();
-        for o in &outputs {
-            dstream::initialize(&o.stream(), zero);
-        }
-        for o in &outputs {
-            dstream::remember(&o.stream(), remember.unwrap_or(0));
-        }
+        // A graph restored from an earlier run keeps that run's zero time.
+        let zero = self.inner.graph.start(first - batch);
         if self.inner.ctx.checkpoint_store().is_none() {
-            if let Some(name) = needs_checkpoint(&outputs) {
+            if let Some(name) = self.inner.graph.checkpointing_stream() {
                 return Err(Error::State {
                     state: "without a checkpoint directory",
                     action: match name {
@@ -534,7 +522,7 @@ impl StreamingContext {
             .post(StreamingListenerEvent::StreamingStarted { time_ms: now });
         let sched = Scheduler::start(self.clone(), zero)?;
         *self.inner.scheduler.lock() = Some(sched);
-        for i in self.inner.inputs.lock().iter() {
+        for i in self.inner.graph.inputs().iter() {
             i.start();
         }
         *self.inner.state.lock() = State::Active;
@@ -549,7 +537,7 @@ impl StreamingContext {
     /// Starts the direct sources (in declaration order), then opens the sinks (in output
     /// order). On an error, what was started is stopped or closed again.
     fn open_sources_and_sinks(&self, outputs: &[Arc<dyn OutputOp>]) -> Result<()> {
-        let inputs = self.inner.inputs.lock().clone();
+        let inputs = self.inner.graph.inputs();
         for (n, i) in inputs.iter().enumerate() {
             if let Err(e) = i.open() {
                 for started in inputs[..n].iter().rev() {
@@ -633,7 +621,7 @@ impl StreamingContext {
     fn finish_stop(&self, was: State, stop_context: bool, graceful: bool) {
         if was == State::Active {
             // Receivers stop first; their last records become a final block.
-            for i in self.inner.inputs.lock().iter() {
+            for i in self.inner.graph.inputs().iter() {
                 i.stop();
             }
             let sched = self.inner.scheduler.lock().take();
@@ -644,10 +632,10 @@ impl StreamingContext {
                 sched.stop(graceful);
             }
             // After the last batch: sinks close, then sources stop.
-            for o in self.inner.outputs.lock().clone() {
+            for o in self.inner.graph.outputs() {
                 o.close();
             }
-            for i in self.inner.inputs.lock().clone() {
+            for i in self.inner.graph.inputs() {
                 i.close();
             }
             tracing::info!(graceful, "streaming context stopped");
@@ -708,36 +696,6 @@ impl StreamingContext {
         }
         self.inner.termination.notify_all();
     }
-}
-
-/// One stream of the graph, as data (see [`StreamingContext::graph_description`]).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StreamDescription {
-    /// The stream id.
-    pub id: usize,
-    /// The operation that made it.
-    pub operation: &'static str,
-    /// Its slide.
-    pub slide_ms: i64,
-    /// How long it remembers its RDDs (set at start).
-    pub remember_ms: i64,
-    /// Its checkpoint interval, if any.
-    pub checkpoint_ms: Option<i64>,
-    /// Its parents' ids.
-    pub parents: Vec<usize>,
-}
-
-/// The name of a stream in the graph that checkpoints, if any.
-fn needs_checkpoint(outputs: &[Arc<dyn OutputOp>]) -> Option<&'static str> {
-    let mut stack: Vec<Arc<dyn crate::dstream::DStreamBase>> =
-        outputs.iter().map(|o| o.stream()).collect();
-    while let Some(s) = stack.pop() {
-        if s.meta().checkpoint_ms().is_some() {
-            return Some(s.meta().name());
-        }
-        stack.extend(s.dependencies());
-    }
-    None
 }
 
 /// Why a batch failed: one of its output operations, or a source's commit after them.

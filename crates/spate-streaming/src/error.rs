@@ -60,6 +60,14 @@ pub enum Error {
         time_ms: i64,
     },
 
+    /// A graph description from an earlier run does not match the graph this program
+    /// built (see `StreamingContext::restore_graph`).
+    #[error("the DStream graph differs from the one described: {what}; recovering it would compute different batches (build the same graph, or start without restoring)")]
+    GraphMismatch {
+        /// The first difference.
+        what: String,
+    },
+
     /// A manual-clock operation on a context that uses the system clock.
     #[error("this streaming context runs on the system clock; manual advancing needs ManualClock")]
     NotManualClock,

@@ -18,6 +18,7 @@ mod clock;
 mod context;
 pub mod dstream;
 mod error;
+mod graph;
 pub mod input;
 mod listener;
 mod output;
@@ -27,9 +28,10 @@ pub mod sink;
 mod time;
 
 pub use clock::{Clock, ManualClock};
-pub use context::{State, StreamDescription, StreamingContext, WeakStreamingContext};
+pub use context::{State, StreamingContext, WeakStreamingContext};
 pub use dstream::DStream;
 pub use error::{Error, Result};
+pub use graph::{GraphDescription, OutputDescription, StreamDescription};
 pub use input::{InputInfo, InputSource, InputTracker, RddQueue};
 pub use listener::{
     BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener, StreamingListenerEvent,

@@ -191,10 +191,10 @@ impl Scheduler {
     fn generate(&self, time: Time) -> Arc<Batch> {
         // Receivers give what they received to this batch first (as Spark's JobGenerator
         // does), even when no output reads the input at this time (between slides).
-        for i in self.ssc.inner.inputs.lock().clone() {
+        for i in self.ssc.inner.graph.inputs() {
             i.allocate_blocks(time);
         }
-        let outputs = self.ssc.inner.outputs.lock().clone();
+        let outputs = self.ssc.inner.graph.outputs();
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
         let owner = self.ssc.inner.scope_owner;
         for (i, o) in outputs.iter().enumerate() {
@@ -439,7 +439,7 @@ impl Scheduler {
             }
             None => std::mem::take(&mut *settling).into_iter().collect(),
         };
-        let inputs = self.ssc.inner.inputs.lock().clone();
+        let inputs = self.ssc.inner.graph.inputs();
         let mut mine = Vec::new();
         for (t, b) in due {
             let succeeded = b.failure.lock().is_none() && !b.discarded.load(Ordering::Acquire);
@@ -460,7 +460,7 @@ impl Scheduler {
     /// Graceful stop: keeps generating batches until every record the (stopped) receivers
     /// stored has been given to a batch. On a manual clock, advances it batch by batch.
     pub(crate) fn drain_inputs(&self) {
-        let inputs = self.ssc.inner.inputs.lock().clone();
+        let inputs = self.ssc.inner.graph.inputs();
         let batch = self.ssc.batch_ms();
         let deadline = std::time::Instant::now()
             + std::time::Duration::from_millis((batch * 5) as u64 + 10_000);
@@ -489,7 +489,7 @@ impl Scheduler {
     /// tracker forgets batches older than the longest remember duration of an input
     /// (Spark's `inputInfoTracker.cleanup(time - maxRememberDuration)`).
     fn forget_old(&self, time: Time) {
-        let outputs = self.ssc.inner.outputs.lock().clone();
+        let outputs = self.ssc.inner.graph.outputs();
         let mut remember = 0;
         let mut stack: Vec<Arc<dyn crate::dstream::DStreamBase>> = Vec::new();
         for o in outputs {
@@ -512,7 +512,7 @@ impl Scheduler {
             .inner
             .input_tracker
             .cleanup(Time(time.0 - remember));
-        for i in self.ssc.inner.inputs.lock().clone() {
+        for i in self.ssc.inner.graph.inputs() {
             i.forget_before(time);
         }
     }

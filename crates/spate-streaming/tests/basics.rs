@@ -240,7 +240,7 @@ fn the_graph_is_describable_as_data_and_concurrent_jobs_run_every_output() {
         assert_eq!(v, vec![vec![2], vec![3], vec![1]]);
     }
     let g = ssc.graph_description();
-    let ops: Vec<&str> = g.iter().map(|d| d.operation).collect();
+    let ops: Vec<&str> = g.iter().map(|d| d.operation.as_str()).collect();
     assert_eq!(
         ops,
         vec!["count", "window", "queue_stream", "count", "count"],
