@@ -2,8 +2,9 @@
 //! the receivers are delivered to every [`StreamingListener`] on one thread of its own, in
 //! the order they were posted.
 //!
-//! The queue holds at most [`QUEUE_CAPACITY`] waiting events (Spark's default for
-//! `spark.scheduler.listenerbus.eventqueue.capacity`); an event posted when it is full is
+//! The queue holds at most `spate.streaming.listenerBus.capacity` waiting events (10,000 by
+//! default, as Spark's `spark.scheduler.listenerbus.eventqueue.capacity`); an event posted
+//! when it is full is
 //! dropped with a warning, so a slow listener never holds up batches or receivers. A
 //! panicking listener is logged and skipped. Listeners are read at each delivery, so one
 //! added after the start hears every later event. At stop the queue is drained and the
@@ -17,8 +18,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::thread::{JoinHandle, ThreadId};
 
-/// Most events waiting for delivery; more are dropped.
-pub(crate) const QUEUE_CAPACITY: usize = 10_000;
+/// Most events waiting for delivery by default; more are dropped.
+pub(crate) const DEFAULT_CAPACITY: usize = 10_000;
 
 #[derive(Default)]
 struct State {
@@ -48,12 +49,15 @@ struct Shared {
 /// The bus of one streaming context.
 pub(crate) struct ListenerBus {
     shared: Arc<Shared>,
+    capacity: usize,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl ListenerBus {
-    pub(crate) fn new() -> Self {
+    /// A bus whose queue holds at most `capacity` waiting events.
+    pub(crate) fn new(capacity: usize) -> Self {
         ListenerBus {
+            capacity: capacity.max(1),
             shared: Arc::new(Shared {
                 listeners: Mutex::new(Vec::new()),
                 state: Mutex::new(State::default()),
@@ -96,14 +100,14 @@ impl ListenerBus {
             tracing::debug!(?event, "listener bus stopped; event dropped");
             return;
         }
-        if st.queue.len() >= QUEUE_CAPACITY {
+        if st.queue.len() >= self.capacity {
             st.dropped += 1;
             let dropped = st.dropped;
             drop(st);
             if dropped == 1 || dropped % 1000 == 0 {
                 tracing::warn!(
                     dropped,
-                    capacity = QUEUE_CAPACITY,
+                    capacity = self.capacity,
                     "listener bus queue full: streaming listener events dropped (a listener is too slow)"
                 );
             }

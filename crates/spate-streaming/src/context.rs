@@ -115,6 +115,10 @@ impl StreamingContext {
     /// A streaming context with the given clock ([`Clock::manual`] for tests and replay).
     pub fn with_clock(ctx: Context, batch_interval: Duration, clock: Clock) -> Result<Self> {
         let batch_ms = millis_of("batch interval", batch_interval)?;
+        let bus_capacity = ctx
+            .conf()
+            .get_count("spate.streaming.listenerBus.capacity")?
+            .unwrap_or(crate::bus::DEFAULT_CAPACITY);
         if let Some(dir) = ctx.checkpoint_store().map(|s| s.describe("")) {
             tracing::debug!(%dir, "context already has a checkpoint store");
         }
@@ -129,7 +133,7 @@ impl StreamingContext {
                 next_stream: AtomicUsize::new(0),
                 graph: DStreamGraph::new(batch_ms),
                 checkpoint_dir: Mutex::new(None),
-                bus: Arc::new(ListenerBus::new()),
+                bus: Arc::new(ListenerBus::new(bus_capacity)),
                 input_tracker: Arc::new(InputTracker::new()),
                 scheduler: Mutex::new(None),
                 error: Mutex::new(None),

@@ -136,6 +136,27 @@ fn a_slow_listener_does_not_hold_up_batches_and_stop_delivers_every_event_first(
     );
 }
 
+#[test]
+fn a_full_queue_drops_events_and_counts_them() {
+    // Room for 2 waiting events, a listener that takes 300 ms over each completed batch:
+    // the queue fills while batches run, and what does not fit is dropped, not waited for.
+    let ssc = system_ssc(20, &[("spate.streaming.listenerBus.capacity", "2")]);
+    let slow = Arc::new(Slow {
+        delay: Duration::from_millis(300),
+        completed: AtomicUsize::new(0),
+    });
+    ssc.add_streaming_listener(slow.clone());
+    let q = RddQueue::<i32>::new();
+    let _out = collect(&ssc.queue_stream(&q, true, None));
+    ssc.start().unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    ssc.stop(true, false);
+    let ran = ssc.completed_batches().len();
+    assert!(ran >= 8, "{ran} batches");
+    assert!(ssc.dropped_listener_events() > 0);
+    assert!(slow.completed.load(Ordering::SeqCst) < ran);
+}
+
 /// Stops the context from inside a listener.
 struct Stopper(Mutex<Option<StreamingContext>>);
 impl StreamingListener for Stopper {
