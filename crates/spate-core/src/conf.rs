@@ -59,7 +59,7 @@ keys! {
     "spate.task.maxFailures", Count, "4",
         "How many times one task may fail before its job fails (Spark's spark.task.maxFailures).";
     "spate.stage.maxConsecutiveAttempts", Count, "4",
-        "How many times a stage may be resubmitted after its input shuffle output was lost.";
+        "How many times a stage may lose the same input shuffle output before its job fails (each output lost for the first time is recomputed without counting).";
     "spate.default.parallelism", Count, "",
         "Partitions for shuffles and `parallelize` when none is given. Unset: the number of task threads for `parallelize`, the largest parent's partition count for shuffles (as Spark).";
     "spate.memory.storageBytes", Bytes, "512m",

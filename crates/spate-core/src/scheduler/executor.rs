@@ -8,6 +8,7 @@ use crate::error::Error;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
@@ -31,6 +32,7 @@ pub struct LocalExecutor {
     threads: usize,
     queue: Mutex<Option<Sender<Work>>>,
     handles: Mutex<Vec<JoinHandle<()>>>,
+    stopped: Arc<AtomicBool>,
 }
 
 /// The message of a panic payload.
@@ -54,14 +56,21 @@ impl LocalExecutor {
             .upgrade()
             .map(|e| e.executor_id().to_string())
             .unwrap_or_else(|| "driver".into());
+        let stopped = Arc::new(AtomicBool::new(false));
         for i in 0..threads {
             let rx: Receiver<Work> = rx.clone();
             let env = env.clone();
+            let stopped = stopped.clone();
             let h = std::thread::Builder::new()
                 .name(format!("spate-task-{i}"))
                 .stack_size(16 << 20)
                 .spawn(move || {
                     while let Ok((task, done)) = rx.recv() {
+                        // Tasks still queued when the executor stops are not run.
+                        if stopped.load(Ordering::Acquire) {
+                            let _ = done.send(stopped_result(task.task_id));
+                            continue;
+                        }
                         let Some(env) = env.upgrade() else { break };
                         let result = run_encoded(&task, env);
                         let _ = done.send(result);
@@ -75,8 +84,17 @@ impl LocalExecutor {
             threads,
             queue: Mutex::new(Some(tx)),
             handles: Mutex::new(handles),
+            stopped,
         }
     }
+}
+
+fn stopped_result(task_id: u64) -> Vec<u8> {
+    encode_result(&TaskResult {
+        task_id,
+        outcome: Err(TaskFailure::Stopped),
+        accumulator_updates: Vec::new(),
+    })
 }
 
 /// Encodes a task result; a result that cannot be encoded becomes a failure that can.
@@ -106,7 +124,21 @@ pub fn run_encoded(task: &EncodedTask, env: Arc<Env>) -> Vec<u8> {
             })
         }
     };
-    encode_result(&run_task(desc, env))
+    let task_id = desc.task_id;
+    // Outside the body's own guard (encoding accumulator updates, dropping the task's
+    // closures) user code can still panic: the task fails, the thread lives on, and the
+    // scheduler hears about it instead of waiting forever.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| run_task(desc, env))) {
+        Ok(r) => encode_result(&r),
+        Err(p) => encode_result(&TaskResult {
+            task_id,
+            outcome: Err(TaskFailure::Error(format!(
+                "panic: {}",
+                panic_message(p.as_ref())
+            ))),
+            accumulator_updates: Vec::new(),
+        }),
+    }
 }
 
 /// Resolves and runs one described task on this thread.
@@ -169,19 +201,21 @@ pub(crate) fn run_task(desc: TaskDescription, env: Arc<Env>) -> TaskResult {
             "task failed: {e}"
         );
     }
-    let accumulator_updates = if outcome.is_ok() {
-        std::mem::take(&mut *tc.updates.borrow_mut())
-            .into_iter()
-            .filter_map(|u| match u.encode() {
-                Ok(b) => Some(b),
-                Err(e) => {
-                    tracing::error!(accumulator = u.id(), "dropping an update: {e}");
-                    None
-                }
-            })
-            .collect()
-    } else {
-        Vec::new()
+    // A successful task's updates travel with its result; one that cannot be encoded
+    // fails the task rather than being dropped from a task reported as a success.
+    let (outcome, accumulator_updates) = match outcome {
+        Ok(v) => {
+            let updates = std::mem::take(&mut *tc.updates.borrow_mut());
+            match updates
+                .iter()
+                .map(|u| u.encode())
+                .collect::<Result<Vec<_>, Error>>()
+            {
+                Ok(encoded) => (Ok(v), encoded),
+                Err(e) => (Err(e), Vec::new()),
+            }
+        }
+        Err(e) => (Err(e), Vec::new()),
     };
     TaskResult {
         task_id,
@@ -200,11 +234,7 @@ impl Executor for LocalExecutor {
     fn launch(&self, task: EncodedTask, done: Sender<Vec<u8>>) {
         let q = self.queue.lock();
         let stopped = |task: EncodedTask, done: Sender<Vec<u8>>| {
-            let _ = done.send(encode_result(&TaskResult {
-                task_id: task.task_id,
-                outcome: Err(TaskFailure::Stopped),
-                accumulator_updates: Vec::new(),
-            }));
+            let _ = done.send(stopped_result(task.task_id));
         };
         match q.as_ref() {
             Some(tx) => {
@@ -217,6 +247,7 @@ impl Executor for LocalExecutor {
         }
     }
     fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
         self.queue.lock().take();
         let me = std::thread::current().id();
         for h in self.handles.lock().drain(..) {

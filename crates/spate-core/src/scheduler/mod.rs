@@ -158,6 +158,8 @@ impl DagScheduler {
         );
         let mut results: Vec<Option<Vec<u8>>> = (0..partitions.len()).map(|_| None).collect();
         let mut stage_attempt = 0;
+        let mut lost_maps: HashSet<(usize, usize)> = HashSet::new();
+        let mut repeated_losses = 0;
         loop {
             for dep in parent_shuffles(rdd) {
                 self.ensure_shuffle(ctx, job_id, &dep)?;
@@ -165,9 +167,16 @@ impl DagScheduler {
             let pending: Vec<usize> = (0..partitions.len())
                 .filter(|i| results[*i].is_none())
                 .collect();
-            let specs: Vec<usize> = pending.iter().map(|&i| partitions[i]).collect();
-            let index_of: HashMap<usize, usize> =
-                pending.iter().map(|&i| (partitions[i], i)).collect();
+            // A partition asked for twice runs once and fills both places.
+            let mut index_of: HashMap<usize, Vec<usize>> = HashMap::new();
+            let mut specs: Vec<usize> = Vec::with_capacity(pending.len());
+            for &i in &pending {
+                let slots = index_of.entry(partitions[i]).or_default();
+                if slots.is_empty() {
+                    specs.push(partitions[i]);
+                }
+                slots.push(i);
+            }
             let outcome = self.run_stage(
                 ctx,
                 job_id,
@@ -177,8 +186,13 @@ impl DagScheduler {
                 task::TaskKind::Result,
                 specs,
                 &mut |partition, value| {
-                    if let Some(&i) = index_of.get(&partition) {
-                        results[i] = Some(value);
+                    if let Some((&last, rest)) =
+                        index_of.get(&partition).and_then(|s| s.split_last())
+                    {
+                        for &i in rest {
+                            results[i] = Some(value.clone());
+                        }
+                        results[last] = Some(value);
                     }
                 },
             );
@@ -188,7 +202,12 @@ impl DagScheduler {
                 Err(StageFailure::FetchFailed { shuffle_id, map_id }) => {
                     self.env.map_output_tracker().unregister(shuffle_id, map_id);
                     stage_attempt += 1;
-                    if stage_attempt >= self.max_stage_attempts {
+                    // Losing a map output not lost before is progress (several lost
+                    // files are found one attempt at a time); losing one again is not.
+                    if !lost_maps.insert((shuffle_id, map_id)) {
+                        repeated_losses += 1;
+                    }
+                    if repeated_losses + 1 >= self.max_stage_attempts {
                         return Err(Error::JobAborted {
                             job_id,
                             reason: format!(
@@ -237,6 +256,8 @@ impl DagScheduler {
         let map_rdd = dep.rdd();
         let num_maps = map_rdd.info().num_partitions();
         let mut stage_attempt = 0;
+        let mut lost_maps: HashSet<(usize, usize)> = HashSet::new();
+        let mut repeated_losses = 0;
         loop {
             for parent in parent_shuffles(&map_rdd) {
                 self.ensure_shuffle(ctx, job_id, &parent)?;
@@ -281,7 +302,10 @@ impl DagScheduler {
                 }) => {
                     tracker.unregister(lost, map_id);
                     stage_attempt += 1;
-                    if stage_attempt >= self.max_stage_attempts {
+                    if !lost_maps.insert((lost, map_id)) {
+                        repeated_losses += 1;
+                    }
+                    if repeated_losses + 1 >= self.max_stage_attempts {
                         return Err(Error::JobAborted {
                             job_id,
                             reason: format!("map stage {stage_id} lost its input (shuffle {lost}) {stage_attempt} times"),

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// The state of an accumulator (Spark's `AccumulatorV2`): a zero, an `add`, an
 /// associative and commutative `merge`, and the value read on the driver. Implement it for
@@ -111,6 +111,9 @@ struct Inner<A> {
     name: Option<String>,
     zero: A,
     value: Mutex<A>,
+    /// The environment it is registered with: updates are merged by id there, so a task
+    /// of another context's environment cannot carry them.
+    env: Weak<Env>,
 }
 
 /// A registered accumulator: a cheap clonable handle, usable inside task closures.
@@ -176,12 +179,13 @@ impl<A: AccumulatorV2> PendingUpdate for Pending<A> {
 
 impl<A: AccumulatorV2> Accumulator<A> {
     /// A new accumulator, registered with `env` so task updates find it by id.
-    pub(crate) fn new(id: usize, name: Option<String>, zero: A, env: &Env) -> Self {
+    pub(crate) fn new(id: usize, name: Option<String>, zero: A, env: &Arc<Env>) -> Self {
         let inner = Arc::new(Inner {
             id,
             name,
             value: Mutex::new(zero.clone()),
             zero,
+            env: Arc::downgrade(env),
         });
         let slot: Arc<dyn AccumulatorSlot> = inner.clone();
         env.register_accumulator(id, Arc::downgrade(&slot));
@@ -202,6 +206,17 @@ impl<A: AccumulatorV2> Accumulator<A> {
     pub fn add(&self, v: A::In) {
         TaskContext::with_current(|tc| match tc {
             Some(tc) => {
+                if !std::ptr::eq(Arc::as_ptr(tc.env()), self.inner.env.as_ptr()) {
+                    // Its id means another accumulator (or none) in this task's context.
+                    tc.fail(crate::error::Error::InvalidArgument {
+                        op: "accumulator",
+                        reason: format!(
+                            "accumulator {} ({:?}) belongs to another context than the task's",
+                            self.inner.id, self.inner.name
+                        ),
+                    });
+                    return;
+                }
                 let mut ups = tc.updates.borrow_mut();
                 let id = self.inner.id;
                 if let Some(p) = ups.iter_mut().find(|p| p.id() == id) {

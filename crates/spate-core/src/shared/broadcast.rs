@@ -43,6 +43,15 @@ impl<T: Data> BroadcastSource for Inner<T> {
     }
 }
 
+impl<T> Drop for Inner<T> {
+    fn drop(&mut self) {
+        // The last handle is gone: no task can read this process's cached copy again.
+        if let Some(env) = self.env.upgrade() {
+            env.block_store().remove(BlockId::Broadcast { id: self.id });
+        }
+    }
+}
+
 /// A broadcast variable; clone it into task closures and read it with [`Broadcast::value`].
 pub struct Broadcast<T: Data> {
     inner: Arc<Inner<T>>,

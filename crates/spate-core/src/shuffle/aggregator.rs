@@ -1,14 +1,14 @@
 //! Combining values by key, in memory up to a budget and with sorted spills past it
 //! (Spark's `ExternalAppendOnlyMap`).
 
-use super::spill::{write_run, Run};
+use super::spill::{write_run, Run, SpilledRun};
 use super::CombineMap;
 use crate::codec;
 use crate::data::{Data, Key};
 use crate::error::Result;
 use crate::partitioner::stable_hash;
 use crate::rdd::BoxIter;
-use crate::storage::{BlockStore, ScratchFile};
+use crate::storage::BlockStore;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::marker::PhantomData;
@@ -97,7 +97,7 @@ pub struct ExternalAggregator<K: Key, V, C: Data, A: Combiner<V, C>> {
     budget: usize,
     entry_bytes: usize,
     next_check: usize,
-    runs: Vec<ScratchFile>,
+    runs: Vec<SpilledRun>,
     bs: Arc<BlockStore>,
     _v: PhantomData<fn(V)>,
 }

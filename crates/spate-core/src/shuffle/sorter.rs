@@ -1,12 +1,12 @@
 //! [`ExternalSorter`]: sorts a partition by key within a memory budget, spilling sorted
 //! runs to scratch files and merging them (the reduce side of `sort_by_key`).
 
-use super::spill::{write_run, Run, RUN_BATCH};
+use super::spill::{write_run, Run, SpilledRun, RUN_BATCH};
 use crate::codec;
 use crate::data::{Data, Key};
 use crate::error::Result;
 use crate::rdd::BoxIter;
-use crate::storage::{BlockStore, ScratchFile};
+use crate::storage::BlockStore;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// Sorts `(K, V)` records by key, ascending or descending.
 pub struct ExternalSorter<K, V> {
     buf: Vec<(K, V)>,
-    runs: Vec<ScratchFile>,
+    runs: Vec<SpilledRun>,
     ascending: bool,
     budget: usize,
     record_bytes: usize,

@@ -228,24 +228,29 @@ impl BlockStore {
     /// Removes block `id`; returns whether it was there.
     pub fn remove(&self, id: BlockId) -> bool {
         let mut inner = self.inner.lock();
-        match inner.blocks.remove(&id) {
-            Some(e) => {
-                inner.used -= e.mem_bytes;
-                true
-            }
-            None => false,
+        let removed = inner.blocks.remove(&id);
+        if let Some(e) = &removed {
+            inner.used -= e.mem_bytes;
         }
+        // The value is dropped after the lock is released: its drop may reach the store.
+        drop(inner);
+        removed.is_some()
     }
 
     /// Removes every block matching `pred`.
     pub fn remove_where(&self, pred: impl Fn(&BlockId) -> bool) -> usize {
         let mut inner = self.inner.lock();
         let ids: Vec<BlockId> = inner.blocks.keys().filter(|b| pred(b)).copied().collect();
+        let mut removed = Vec::with_capacity(ids.len());
         for id in &ids {
             if let Some(e) = inner.blocks.remove(id) {
                 inner.used -= e.mem_bytes;
+                removed.push(e);
             }
         }
+        // Dropped after the lock is released: their drops may reach the store.
+        drop(inner);
+        drop(removed);
         ids.len()
     }
 
