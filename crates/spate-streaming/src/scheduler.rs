@@ -197,7 +197,8 @@ impl Scheduler {
         let outputs = self.ssc.inner.graph.outputs();
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
         let owner = self.ssc.inner.scope_owner;
-        for (i, o) in outputs.iter().enumerate() {
+        // Inputs counted as the jobs read them are finished when this batch completes.
+        crate::input::generating(time, || for (i, o) in outputs.iter().enumerate() {
             // An output whose RDD cannot be generated (a parent with no RDD for a union, a
             // failing transform function) gets a job that fails with the cause: the batch
             // and its record show the failure, and later batches run.
@@ -235,7 +236,7 @@ impl Scheduler {
                     )),
                 )),
             }
-        }
+        });
         // Inputs record what they give the batch while its RDDs are generated: read after.
         let input_info = self.ssc.inner.input_tracker.for_batch(time);
         let info = BatchInfo {
@@ -268,6 +269,7 @@ impl Scheduler {
         });
         if jobs.is_empty() {
             // As Spark: a batch without jobs (a window between slides) is not reported.
+            self.ssc.inner.input_tracker.complete(time, true);
             self.forget_old(time);
             *batch.done.lock() = true;
             return batch;
@@ -287,7 +289,12 @@ impl Scheduler {
                     });
                 }
             }
-            None => self.complete(&batch),
+            None => {
+                // Stopped while the batch was generated: its jobs never run, so it is
+                // discarded (its direct sources do not commit it).
+                batch.discarded.store(true, Ordering::Release);
+                self.complete(&batch)
+            }
         }
         batch
     }
@@ -381,7 +388,7 @@ impl Scheduler {
         // Inputs counted as the jobs read them now know their records.
         let time = batch.info.lock().batch_time;
         let tracker = &self.ssc.inner.input_tracker;
-        tracker.complete(time);
+        tracker.complete(time, !batch.discarded.load(Ordering::Acquire));
         let input_info = tracker.for_batch(time);
         let commit_failures = self.settle_inputs(batch, time);
         let info = {
