@@ -176,3 +176,55 @@ fn a_discarded_batch_is_not_read_to_count_its_records() {
         "discarded batches' inputs were read: {counts:?}"
     );
 }
+
+/// A receiver that stores `records` as one block when started and sets `stored`.
+struct OneBlock {
+    records: Vec<u64>,
+    stored: Arc<AtomicBool>,
+}
+
+impl Receiver<u64> for OneBlock {
+    fn on_start(&mut self, h: ReceiverHandle<u64>) {
+        h.store_many(std::mem::take(&mut self.records)).unwrap();
+        self.stored.store(true, Ordering::SeqCst);
+    }
+    fn on_stop(&mut self) {}
+}
+
+/// Two streaming contexts over one `Context`, one after the other: the first one's
+/// received blocks must not be confused with the second one's. Block ids are
+/// `input-<stream>-<seq>` and both contexts number streams and blocks from 0, so when the
+/// stopped first context is dropped (its remembered `BlockRdd`s remove their blocks), it
+/// must not remove the second context's blocks.
+#[test]
+fn a_second_streaming_context_on_one_context_keeps_its_received_blocks() {
+    let ctx = Context::new(conf(&[])).unwrap();
+    let stored1 = Arc::new(AtomicBool::new(false));
+    let ssc1 = manual_over(ctx.clone());
+    let s1 = ssc1.receiver_stream(OneBlock {
+        records: vec![1, 2, 3],
+        stored: stored1.clone(),
+    });
+    let out1 = collect(&s1);
+    ssc1.start().unwrap();
+    wait_for("first block", Duration::from_secs(5), || stored1.load(Ordering::SeqCst));
+    ssc1.advance_batches(1).unwrap();
+    assert_eq!(sorted(&all_records(&out1)), vec![1, 2, 3]);
+    ssc1.stop(false, false);
+
+    let stored2 = Arc::new(AtomicBool::new(false));
+    let ssc2 = manual_over(ctx.clone());
+    let s2 = ssc2.receiver_stream(OneBlock {
+        records: vec![10, 20],
+        stored: stored2.clone(),
+    });
+    let out2 = collect(&s2);
+    ssc2.start().unwrap();
+    wait_for("second block", Duration::from_secs(5), || stored2.load(Ordering::SeqCst));
+    // The first context goes away now (its handles dropped).
+    drop((s1, ssc1));
+    let r = ssc2.advance_batches(1);
+    ssc2.stop(false, false);
+    r.unwrap();
+    assert_eq!(sorted(&all_records(&out2)), vec![10, 20]);
+}
