@@ -228,3 +228,29 @@ fn a_second_streaming_context_on_one_context_keeps_its_received_blocks() {
     r.unwrap();
     assert_eq!(sorted(&all_records(&out2)), vec![10, 20]);
 }
+
+struct StopOnFirstBatch(WeakStreamingContext);
+
+impl StreamingListener for StopOnFirstBatch {
+    fn on_batch_completed(&self, _info: &BatchInfo) {
+        if let Some(ssc) = self.0.upgrade() {
+            ssc.stop(false, true);
+        }
+    }
+}
+
+/// Pinned: a listener that stops the context gracefully (on the bus thread) while the
+/// driver is in `advance` neither hangs `advance` nor the stop.
+#[test]
+fn a_listener_stopping_gracefully_during_advance_does_not_hang() {
+    let ssc = manual_ssc();
+    let out = collect(&ssc.replay_stream(vec![Some(vec![1u64]), Some(vec![2])], 1));
+    ssc.add_streaming_listener(Arc::new(StopOnFirstBatch(ssc.downgrade())));
+    ssc.start().unwrap();
+    let s = ssc.clone();
+    let r = within(Duration::from_secs(10), move || s.advance_batches(3));
+    assert!(r.is_some(), "advance hung");
+    assert!(ssc.await_termination_or_timeout(Duration::from_secs(10)).unwrap());
+    assert_eq!(ssc.state(), State::Stopped);
+    assert!(!all_records(&out).is_empty());
+}
