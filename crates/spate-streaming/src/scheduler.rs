@@ -197,45 +197,48 @@ impl Scheduler {
         let outputs = self.ssc.inner.graph.outputs();
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
         let owner = self.ssc.inner.scope_owner;
-        for (i, o) in outputs.iter().enumerate() {
-            // An output whose RDD cannot be generated (a parent with no RDD for a union, a
-            // failing transform function) gets a job that fails with the cause: the batch
-            // and its record show the failure, and later batches run.
-            let failed = |cause: String| -> JobFn { Box::new(move || Err(cause.into())) };
-            // Ids of what the generation and the job create come from (output, batch time)
-            // scopes, so every process names them alike whatever the thread timing.
-            let generating = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                ids::with_scope(
-                    ids::IdScope::Named(generation_scope(owner, i, time)),
-                    || o.generate_job(time),
-                )
-            }));
-            match generating {
-                Ok(Ok(Some(job))) => {
-                    let scope = ids::IdScope::Output {
-                        owner,
-                        output: i,
-                        time_ms: time.0,
-                    };
-                    let job: JobFn = Box::new(move || ids::with_scope(scope, job));
-                    jobs.push((i, o.name(), job))
-                }
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => jobs.push((
-                    i,
-                    o.name(),
-                    failed(format!("generating the batch's RDD: {e}")),
-                )),
-                Err(p) => jobs.push((
-                    i,
-                    o.name(),
-                    failed(format!(
-                        "generating the batch's RDD panicked: {}",
-                        spate_core::scheduler::panic_message(p.as_ref())
+        // Inputs counted as the jobs read them are finished when this batch completes.
+        crate::input::generating(time, || {
+            for (i, o) in outputs.iter().enumerate() {
+                // An output whose RDD cannot be generated (a parent with no RDD for a union, a
+                // failing transform function) gets a job that fails with the cause: the batch
+                // and its record show the failure, and later batches run.
+                let failed = |cause: String| -> JobFn { Box::new(move || Err(cause.into())) };
+                // Ids of what the generation and the job create come from (output, batch time)
+                // scopes, so every process names them alike whatever the thread timing.
+                let generating = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    ids::with_scope(
+                        ids::IdScope::Named(generation_scope(owner, i, time)),
+                        || o.generate_job(time),
+                    )
+                }));
+                match generating {
+                    Ok(Ok(Some(job))) => {
+                        let scope = ids::IdScope::Output {
+                            owner,
+                            output: i,
+                            time_ms: time.0,
+                        };
+                        let job: JobFn = Box::new(move || ids::with_scope(scope, job));
+                        jobs.push((i, o.name(), job))
+                    }
+                    Ok(Ok(None)) => {}
+                    Ok(Err(e)) => jobs.push((
+                        i,
+                        o.name(),
+                        failed(format!("generating the batch's RDD: {e}")),
                     )),
-                )),
+                    Err(p) => jobs.push((
+                        i,
+                        o.name(),
+                        failed(format!(
+                            "generating the batch's RDD panicked: {}",
+                            spate_core::scheduler::panic_message(p.as_ref())
+                        )),
+                    )),
+                }
             }
-        }
+        });
         // Inputs record what they give the batch while its RDDs are generated: read after.
         let input_info = self.ssc.inner.input_tracker.for_batch(time);
         let info = BatchInfo {
@@ -268,6 +271,7 @@ impl Scheduler {
         });
         if jobs.is_empty() {
             // As Spark: a batch without jobs (a window between slides) is not reported.
+            self.ssc.inner.input_tracker.complete(time, true);
             self.forget_old(time);
             *batch.done.lock() = true;
             return batch;
@@ -287,7 +291,12 @@ impl Scheduler {
                     });
                 }
             }
-            None => self.complete(&batch),
+            None => {
+                // Stopped while the batch was generated: its jobs never run, so it is
+                // discarded (its direct sources do not commit it).
+                batch.discarded.store(true, Ordering::Release);
+                self.complete(&batch)
+            }
         }
         batch
     }
@@ -381,7 +390,7 @@ impl Scheduler {
         // Inputs counted as the jobs read them now know their records.
         let time = batch.info.lock().batch_time;
         let tracker = &self.ssc.inner.input_tracker;
-        tracker.complete(time);
+        tracker.complete(time, !batch.discarded.load(Ordering::Acquire));
         let input_info = tracker.for_batch(time);
         let commit_failures = self.settle_inputs(batch, time);
         let info = {

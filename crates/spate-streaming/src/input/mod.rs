@@ -17,6 +17,7 @@ pub use receiver::{Receiver, ReceiverHandle};
 pub(crate) use receiver::{ReceiverCompute, ReceiverInput};
 pub(crate) use replay::ReplayInput;
 pub use socket::{lines_decoder, read_all, Decoder, SocketReceiver};
+pub(crate) use tracker::generating;
 pub use tracker::{InputFile, InputInfo, InputRecord, InputSource, InputTracker, ReceivedBlock};
 
 use crate::error::{Error, Result};

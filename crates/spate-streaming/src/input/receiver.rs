@@ -377,6 +377,11 @@ pub(crate) struct ReceiverInput<T: Data> {
     inputs: Arc<InputTracker>,
     /// The stream's node, for its remember duration.
     stream: Mutex<Option<std::sync::Weak<dyn DStreamBase>>>,
+    /// The first block sequence number: streaming contexts over one [`Context`] number
+    /// their streams alike, so each numbers its blocks from its own base (its scope owner
+    /// in the high bits; 0 for the first context) and never stores, reads or removes
+    /// another one's blocks.
+    seq_base: u64,
 }
 
 impl<T: Data> ReceiverInput<T> {
@@ -393,6 +398,7 @@ impl<T: Data> ReceiverInput<T> {
             bus: ssc.inner.bus.clone(),
             inputs: ssc.inner.input_tracker.clone(),
             stream: Mutex::new(None),
+            seq_base: (ssc.inner.scope_owner as u64).wrapping_mul(1 << 32),
         })
     }
 
@@ -525,7 +531,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             ctx: self.ctx.clone(),
             level: self.level,
             tracker: self.tracker.clone(),
-            next_seq: AtomicU64::new(0),
+            next_seq: AtomicU64::new(self.seq_base),
         });
         *self.shared.lock() = Some(shared.clone());
         // Block generator.

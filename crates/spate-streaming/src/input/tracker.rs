@@ -150,6 +150,8 @@ type FinishCount = Box<dyn FnOnce(&mut InputInfo) -> Result<()> + Send>;
 
 struct PendingCount {
     batch: Time,
+    /// The batch whose generation recorded it (its jobs read the input), if any.
+    owner: Option<Time>,
     stream: usize,
     info: InputInfo,
     finish: FinishCount,
@@ -170,6 +172,24 @@ pub(crate) fn partition_counts<T: Data>(rdd: &Rdd<T>, counter: &RecordCounter) -
         .into_iter()
         .map(|c| c.or_else(|| counted.next()).unwrap_or(0))
         .collect())
+}
+
+thread_local! {
+    /// The batch whose jobs the current thread is generating.
+    static GENERATING: std::cell::Cell<Option<Time>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` as the generation of batch `time`'s jobs: counts recorded meanwhile are
+/// finished when that batch completes ([`InputTracker::complete`]).
+pub(crate) fn generating<R>(time: Time, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<Time>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            GENERATING.with(|g| g.set(self.0));
+        }
+    }
+    let _reset = Reset(GENERATING.with(|g| g.replace(Some(time))));
+    f()
 }
 
 #[derive(Debug, Default)]
@@ -213,24 +233,41 @@ impl InputTracker {
         self.record(batch, stream, info.clone());
         self.pending.lock().push(PendingCount {
             batch,
+            owner: GENERATING.with(|g| g.get()),
             stream,
             info,
             finish,
         });
     }
 
-    /// Finishes the counts of `batch` (its jobs are done) and records them. A count that
-    /// cannot be finished keeps what was counted, with a warning.
-    pub(crate) fn complete(&self, batch: Time) {
+    /// Finishes the counts recorded while `batch` was generated (its jobs are done), and
+    /// those recorded outside any generation for batches up to `batch`, and records them.
+    /// With `read` false (the batch's jobs were discarded by a stop) nothing read them:
+    /// they keep the entry of their generation, and no job runs to count them. A count
+    /// that cannot be finished keeps what was counted, with a warning.
+    pub(crate) fn complete(&self, batch: Time, read: bool) {
         let due: Vec<PendingCount> = {
             let mut p = self.pending.lock();
             let (due, rest) = std::mem::take(&mut *p)
                 .into_iter()
-                .partition(|c| c.batch <= batch);
+                .partition(|c| match c.owner {
+                    // Another batch's (an earlier one still running, with concurrent jobs):
+                    // counted when that one completes, not behind its back.
+                    Some(owner) => owner == batch,
+                    None => c.batch <= batch,
+                });
             *p = rest;
             due
         };
         for c in due {
+            if !read {
+                tracing::debug!(
+                    batch = c.batch.0,
+                    stream = c.stream,
+                    "batch discarded: its input is not counted"
+                );
+                continue;
+            }
             let mut info = c.info;
             if let Err(e) = (c.finish)(&mut info) {
                 tracing::warn!(

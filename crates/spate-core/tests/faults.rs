@@ -1,6 +1,6 @@
-//! Review probes (review-r1): fault injection and demanding-user tests of the reshaped
-//! batch engine. A test marked `#[ignore = "BUG: ..."]` fails on the code it was written
-//! against; the others pin down behaviour worth keeping.
+//! Faults and edge cases of the batch engine: truncated or lost spill and shuffle files,
+//! accumulators and broadcasts across failures, contexts and drops, `stop` during a job,
+//! results that cannot be encoded, many driver threads running jobs at once.
 
 use serde::{Deserialize, Serialize};
 use spate_core::rdd::RecordCounter;
