@@ -65,8 +65,8 @@ fn a_dangling_link_is_skipped_named_and_retried() {
     let target = elsewhere.path().join("later.txt");
     std::os::unix::fs::symlink(&target, watched.path().join("link.txt")).unwrap();
     std::fs::write(watched.path().join("good.txt"), "good\n").unwrap();
-    assert!(wait_until(Duration::from_secs(3), || lines(&out).len()
-        >= 1
+    assert!(wait_until(Duration::from_secs(3), || !lines(&out)
+        .is_empty()
         && !events.with_prefix("input error").is_empty()));
     let errors = events.with_prefix("input error");
     assert!(

@@ -144,7 +144,14 @@ impl FileInput {
         }
         candidates.sort();
         let mut unreadable = self.unreadable.lock();
-        unreadable.retain(|p, _| p.exists() || std::fs::symlink_metadata(p).is_ok());
+        // An unreadable file no longer new (gone, or out of the remember window) is dropped.
+        unreadable.retain(|p, _| {
+            let keep = candidates.binary_search(p).is_ok();
+            if !keep {
+                tracing::warn!(file = %p.display(), "file stream: giving up on a file that could not be read");
+            }
+            keep
+        });
         let mut out = Vec::new();
         for path in candidates {
             match check_readable(&path) {
