@@ -78,6 +78,8 @@ keys! {
         "How long a receiver that asked for a restart (or failed) waits before starting again.";
     "spate.streaming.receiver.maxRate", Count, "0",
         "Most records per second one receiver stores; 0 means no limit.";
+    "spate.streaming.maxLineBytes", Bytes, "64m",
+        "Longest line (in bytes, before its `\\n`) that `socket_text_stream` and `text_file_stream` accept; a longer line is dropped without being buffered whole, counted (`InputFile::dropped_lines`, or the socket receiver's error event) and warned about.";
     "spate.streaming.listenerBus.capacity", Count, "10000",
         "Most streaming listener events waiting for delivery; more are dropped with a warning (`StreamingContext::dropped_listener_events` counts them).";
 }

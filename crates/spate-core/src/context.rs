@@ -7,7 +7,7 @@ use crate::env::{Env, Role};
 use crate::error::{Error, Result};
 use crate::ids::{IdKind, IdSequences};
 use crate::rdd::nodes::{EmptyRdd, UnionRdd};
-use crate::rdd::{ParallelCollection, RangeRdd, Rdd, RddBase, TextFileRdd};
+use crate::rdd::{ParallelCollection, RangeRdd, Rdd, RddBase, RecordCounter, TextFileRdd};
 use crate::scheduler::{DagScheduler, Executor, LocalExecutor};
 use crate::shared::accumulator::{
     Accumulator, AccumulatorV2, Collection, CollectionAccumulator, DoubleAccumulator, DoubleSum,
@@ -291,7 +291,25 @@ impl Context {
     /// # Errors
     /// A path that does not exist or cannot be listed.
     pub fn text_file(&self, path: impl AsRef<Path>, min_partitions: usize) -> Result<Rdd<Str>> {
-        TextFileRdd::create(self, path.as_ref(), min_partitions)
+        TextFileRdd::create(self, path.as_ref(), min_partitions, None)
+    }
+
+    /// [`Context::text_file`] with a cap on line length: a line of more than
+    /// `max_line_bytes` bytes (before its `\n`) is skipped as it is read, never buffered
+    /// whole, and counted, per partition, in the returned [`RecordCounter`] (set when a
+    /// task reads its partition to the end; a partition read again is counted again, not
+    /// added). `text_file_stream` reads its files this way, with
+    /// `spate.streaming.maxLineBytes`.
+    ///
+    /// # Errors
+    /// As [`Context::text_file`].
+    pub fn text_file_capped(
+        &self,
+        path: impl AsRef<Path>,
+        min_partitions: usize,
+        max_line_bytes: usize,
+    ) -> Result<(Rdd<Str>, Arc<RecordCounter>)> {
+        TextFileRdd::create_capped(self, path.as_ref(), min_partitions, max_line_bytes)
     }
 
     /// The concatenation of `rdds` (kept partitioned when they share a partitioner).

@@ -212,5 +212,6 @@ fn event_name(e: &StreamingListenerEvent) -> &'static str {
         E::ReceiverStarted(_) => "receiver started",
         E::ReceiverError(_) => "receiver error",
         E::ReceiverStopped(_) => "receiver stopped",
+        E::InputError(_) => "input error",
     }
 }

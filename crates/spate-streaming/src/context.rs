@@ -6,9 +6,9 @@ use crate::dstream::DStream;
 use crate::error::{Error, Result};
 use crate::graph::{DStreamGraph, GraphDescription, StreamDescription};
 use crate::input::{
-    lines_decoder, Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput,
-    InputStream, InputTracker, QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput,
-    ReplayInput, SocketReceiver,
+    Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput, InputStream,
+    InputTracker, QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput,
+    SocketReceiver,
 };
 use crate::listener::{BatchInfo, StreamingListener, StreamingListenerEvent};
 use crate::output::OutputOp;
@@ -341,9 +341,13 @@ impl StreamingContext {
     }
 
     /// Lines read from a TCP server at `host:port` (reconnecting when it goes away).
+    ///
+    /// A line is a record once its `\n` has arrived: the fragment of a line cut by a
+    /// disconnect or a stop is dropped (with a warning), as in Spark. A line longer than
+    /// `spate.streaming.maxLineBytes` is dropped without being buffered whole and counted
+    /// in a (rate-limited) receiver error event.
     pub fn socket_text_stream(&self, host: &str, port: u16) -> DStream<Str> {
-        let d: Arc<Decoder<Str>> = Arc::new(lines_decoder);
-        self.receiver_stream(SocketReceiver::new(host, port, d))
+        self.receiver_stream(SocketReceiver::lines(host, port, self.max_line_bytes()))
     }
 
     /// Records decoded by `decoder` from a TCP server at `host:port`.
@@ -377,12 +381,26 @@ impl StreamingContext {
                 dir,
                 new_files_only: true,
                 picked: Mutex::new(Default::default()),
+                unreadable: Mutex::new(Default::default()),
                 // Spark: files older than the stream's creation are not new.
                 start_ms: Mutex::new(Some(self.inner.clock.now_ms())),
                 clock_now: Arc::new(move || clock.now_ms()),
                 tracker: self.inner.input_tracker.clone(),
+                bus: self.inner.bus.clone(),
+                max_line_bytes: self.max_line_bytes(),
             },
         ))
+    }
+
+    /// `spate.streaming.maxLineBytes` (64 MiB when unset or not a size).
+    fn max_line_bytes(&self) -> usize {
+        self.inner
+            .ctx
+            .conf()
+            .get_bytes("spate.streaming.maxLineBytes")
+            .ok()
+            .flatten()
+            .map_or(64 << 20, |b| usize::try_from(b).unwrap_or(usize::MAX))
     }
 
     /// A receiver-less stream over a replayable source: each batch's range is planned,

@@ -34,7 +34,8 @@ pub use error::{Error, Result};
 pub use graph::{GraphDescription, OutputDescription, StreamDescription};
 pub use input::{InputInfo, InputSource, InputTracker, RddQueue};
 pub use listener::{
-    BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener, StreamingListenerEvent,
+    BatchInfo, InputErrorInfo, InputErrorKind, OutputOperationInfo, ReceiverInfo,
+    StreamingListener, StreamingListenerEvent,
 };
 pub use output::{batch_file_name, format_batch, BoxError};
 pub use show::Show;

@@ -76,6 +76,36 @@ pub struct ReceiverInfo {
     pub last_error: Option<String>,
 }
 
+/// A problem with an input's data that did not fail its batch: a file skipped because it
+/// could not be read, a file that changed after it was picked, lines dropped for being
+/// longer than `spate.streaming.maxLineBytes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputErrorInfo {
+    /// The input stream's id.
+    pub stream_id: usize,
+    /// The batch the input was giving records to (ms).
+    pub batch_time_ms: i64,
+    /// The file concerned, if any.
+    pub path: Option<String>,
+    /// What happened.
+    pub kind: InputErrorKind,
+    /// The full message (also logged).
+    pub message: String,
+}
+
+/// What an [`InputErrorInfo`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputErrorKind {
+    /// A new file could not be opened or read (or is not a regular file): it is not in the
+    /// batch, and is tried again at later batches while it is in the remember window.
+    FileUnreadable,
+    /// A file's size or modification time changed between being picked and the end of
+    /// its batch: it was still being written, and the batch may hold only part of it.
+    FileChanged,
+    /// Lines longer than `spate.streaming.maxLineBytes` were dropped.
+    LinesTooLong,
+}
+
 /// An event of the listener bus (Spark's `StreamingListenerEvent`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamingListenerEvent {
@@ -100,6 +130,8 @@ pub enum StreamingListenerEvent {
     ReceiverError(ReceiverInfo),
     /// A receiver stopped.
     ReceiverStopped(ReceiverInfo),
+    /// An input skipped or dropped some of its data without failing the batch.
+    InputError(InputErrorInfo),
 }
 
 impl StreamingListenerEvent {
@@ -116,6 +148,7 @@ impl StreamingListenerEvent {
             E::ReceiverStarted(r) => listener.on_receiver_started(r),
             E::ReceiverError(r) => listener.on_receiver_error(r),
             E::ReceiverStopped(r) => listener.on_receiver_stopped(r),
+            E::InputError(e) => listener.on_input_error(e),
         }
     }
 }
@@ -143,4 +176,7 @@ pub trait StreamingListener: Send + Sync + 'static {
     fn on_receiver_error(&self, _r: &ReceiverInfo) {}
     /// A receiver stopped.
     fn on_receiver_stopped(&self, _r: &ReceiverInfo) {}
+    /// An input skipped or dropped some of its data without failing the batch (an
+    /// unreadable file, a file changed while being read, over-long lines).
+    fn on_input_error(&self, _e: &InputErrorInfo) {}
 }

@@ -128,6 +128,7 @@ fn every_input_kind_records_what_it_gave_each_batch() {
 
     let path = |n: &str| dir.path().join(n).display().to_string();
     let file = |n: &str, lines| InputFile {
+        dropped_lines: 0,
         path: path(n),
         lines,
     };

@@ -28,7 +28,7 @@ impl RecordCounter {
         })
     }
 
-    fn set(&self, partition: usize, n: u64) {
+    pub(crate) fn set(&self, partition: usize, n: u64) {
         if let Some(c) = self.counts.get(partition) {
             c.store(n, Ordering::Release);
         }

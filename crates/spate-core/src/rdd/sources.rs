@@ -1,6 +1,6 @@
 //! Source RDDs: in-memory collections, ranges and text files.
 
-use super::{BoxIter, Dependency, Rdd, RddBase, RddInfo, RddNode};
+use super::{BoxIter, Dependency, Rdd, RddBase, RddInfo, RddNode, RecordCounter};
 use crate::context::Context;
 use crate::data::Data;
 use crate::error::{Error, Result};
@@ -178,17 +178,41 @@ pub fn text_file_splits(path: &Path, min_partitions: usize) -> Result<Vec<FileSp
 }
 
 /// `text_file`: one partition per [`FileSplit`], lines streamed in 1 MiB chunks and
-/// handed out as [`Str`]s sharing the chunk.
+/// handed out as [`Str`]s sharing the chunk. With a line cap, longer lines are skipped
+/// (not buffered) and counted per partition in `dropped`.
 pub(crate) struct TextFileRdd {
     info: RddInfo,
     splits: Vec<FileSplit>,
+    cap: Option<(usize, Arc<RecordCounter>)>,
 }
 
 impl TextFileRdd {
-    pub(crate) fn create(ctx: &Context, path: &Path, min_partitions: usize) -> Result<Rdd<Str>> {
+    pub(crate) fn create(
+        ctx: &Context,
+        path: &Path,
+        min_partitions: usize,
+        cap: Option<(usize, Arc<RecordCounter>)>,
+    ) -> Result<Rdd<Str>> {
         let splits = text_file_splits(path, min_partitions)?;
         let info = RddInfo::new(ctx, "text_file", splits.len(), &[]);
-        Ok(Rdd::from_node(Arc::new(TextFileRdd { info, splits })))
+        Ok(Rdd::from_node(Arc::new(TextFileRdd { info, splits, cap })))
+    }
+
+    pub(crate) fn create_capped(
+        ctx: &Context,
+        path: &Path,
+        min_partitions: usize,
+        max_line_bytes: usize,
+    ) -> Result<(Rdd<Str>, Arc<RecordCounter>)> {
+        let splits = text_file_splits(path, min_partitions)?;
+        let dropped = RecordCounter::new(splits.len());
+        let info = RddInfo::new(ctx, "text_file", splits.len(), &[]);
+        let rdd = Rdd::from_node(Arc::new(TextFileRdd {
+            info,
+            splits,
+            cap: Some((max_line_bytes, dropped.clone())),
+        }));
+        Ok((rdd, dropped))
     }
 }
 
@@ -203,7 +227,12 @@ impl RddBase for TextFileRdd {
 
 impl RddNode<Str> for TextFileRdd {
     fn compute(&self, split: usize, _tc: &TaskContext) -> Result<BoxIter<Str>> {
-        Ok(Box::new(LineReader::open(&self.splits[split])?))
+        let mut r = LineReader::open(&self.splits[split])?;
+        if let Some((max, dropped)) = &self.cap {
+            r.max_line = *max;
+            r.dropped_to = Some((dropped.clone(), split));
+        }
+        Ok(Box::new(r))
     }
 }
 
@@ -225,6 +254,14 @@ pub(crate) struct LineReader {
     valid_to: usize,
     eof: bool,
     done: bool,
+    /// Longest line kept; longer ones are skipped as they are read.
+    max_line: usize,
+    /// Skipping the rest of an over-long line (which started at `carry_off`).
+    skipping: bool,
+    /// Over-long lines skipped so far.
+    dropped: u64,
+    /// Where to record `dropped` once the split is read to its end.
+    dropped_to: Option<(Arc<RecordCounter>, usize)>,
 }
 
 impl LineReader {
@@ -249,6 +286,10 @@ impl LineReader {
             valid_to: 0,
             eof: false,
             done: split.start >= split.end,
+            max_line: usize::MAX,
+            skipping: false,
+            dropped: 0,
+            dropped_to: None,
         };
         if split.start > 0 && !r.done {
             // Skip through the first newline at or after start-1.
@@ -295,13 +336,23 @@ impl LineReader {
     }
 
     fn next_line(&mut self) -> Result<Option<Str>> {
+        let line = self.next_line_inner()?;
+        if line.is_none() {
+            if let Some((counter, split)) = self.dropped_to.take() {
+                counter.set(split, self.dropped);
+            }
+        }
+        Ok(line)
+    }
+
+    fn next_line_inner(&mut self) -> Result<Option<Str>> {
         if self.done {
             return Ok(None);
         }
         loop {
             if self.cursor < self.buf.len() {
                 let start_off = self.buf_off + self.cursor as u64;
-                let line_off = if self.carry.is_empty() {
+                let line_off = if self.carry.is_empty() && !self.skipping {
                     start_off
                 } else {
                     self.carry_off
@@ -314,6 +365,13 @@ impl LineReader {
                     Some(i) => {
                         let start = self.cursor;
                         self.cursor += i + 1;
+                        if self.skipping || self.carry.len() + i > self.max_line {
+                            // The end of an over-long line: skipped.
+                            self.skipping = false;
+                            self.carry.clear();
+                            self.dropped += 1;
+                            continue;
+                        }
                         if self.carry.is_empty() {
                             let mut len = i;
                             if len > 0 && self.buf[start + len - 1] == b'\r' {
@@ -333,16 +391,31 @@ impl LineReader {
                         return Ok(Some(to_str(&line, 0, line.len())));
                     }
                     None => {
-                        if self.carry.is_empty() {
+                        if self.carry.is_empty() && !self.skipping {
                             self.carry_off = start_off;
                         }
-                        self.carry.extend_from_slice(&self.buf[self.cursor..]);
+                        let rest = self.buf.len() - self.cursor;
+                        if !self.skipping && self.carry.len() + rest > self.max_line {
+                            // Too long already: skip the rest of it without buffering.
+                            self.skipping = true;
+                            self.carry = Vec::new();
+                        }
+                        if !self.skipping {
+                            self.carry.extend_from_slice(&self.buf[self.cursor..]);
+                        }
                         self.cursor = self.buf.len();
                     }
                 }
             }
             if !self.fill()? {
                 self.done = true;
+                if self.skipping {
+                    self.skipping = false;
+                    if self.carry_off < self.end.max(1) {
+                        self.dropped += 1;
+                    }
+                    return Ok(None);
+                }
                 if !self.carry.is_empty() && self.carry_off < self.end.max(1) {
                     let line = Arc::new(std::mem::take(&mut self.carry));
                     return Ok(Some(to_str(&line, 0, line.len())));
@@ -413,5 +486,60 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("missing"));
+    }
+
+    fn read_capped(path: &Path, parts: usize, max: usize) -> (Vec<String>, u64) {
+        let splits = text_file_splits(path, parts).unwrap();
+        let counter = RecordCounter::new(splits.len());
+        let mut out = Vec::new();
+        for (i, s) in splits.iter().enumerate() {
+            let mut r = LineReader::open(s).unwrap();
+            r.max_line = max;
+            r.dropped_to = Some((counter.clone(), i));
+            out.extend(r.map(String::from));
+        }
+        let (dropped, missing) = counter.counted();
+        assert!(missing.is_empty());
+        (out, dropped)
+    }
+
+    /// `spate.streaming.maxLineBytes` for files: a line one byte over the cap is skipped
+    /// and counted, one at the cap is kept, whether the long line sits inside one read
+    /// chunk, spans chunks (200 KB) or ends the file without a newline, and however the
+    /// file is split.
+    #[test]
+    fn lines_over_the_cap_are_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.txt");
+        let cap = 100;
+        let mut text = String::new();
+        let mut expected = Vec::new();
+        let mut over = 0;
+        for i in 0..400 {
+            let line = match i % 5 {
+                0 => "y".repeat(cap + 1),
+                1 => "x".repeat(cap),
+                2 if i % 50 == 2 => "z".repeat(200_000),
+                _ => format!("line{i}"),
+            };
+            if line.len() > cap {
+                over += 1;
+            } else {
+                expected.push(line.clone());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.push_str(&"w".repeat(cap + 1));
+        over += 1;
+        std::fs::write(&p, &text).unwrap();
+        for parts in [1, 2, 3, 7, 50] {
+            assert_eq!(
+                read_capped(&p, parts, cap),
+                (expected.clone(), over),
+                "parts={parts}"
+            );
+        }
+        assert_eq!(read_all(&p, 3).len(), expected.len() + over as usize);
     }
 }

@@ -5,16 +5,35 @@
 //! remember window, and its name does not start with `.` or `_` (hidden or in progress).
 //! Files must appear atomically (written elsewhere, then moved in); their lines form the
 //! batch's RDD.
+//!
+//! - **Symbolic links** are followed: the target is read. A link is new when the later of
+//!   its own and its target's modification time is new, so a link made now to an older
+//!   file is picked, as is a link to a file written now.
+//! - **Unreadable files** (that cannot be opened or read when the batch is generated, or
+//!   that are not regular files: a FIFO, a socket, a device, a dangling link) are left out
+//!   of the batch, which reads the others; an [`InputErrorKind::FileUnreadable`] event
+//!   names each (once), and it is tried again at each later batch until it is read or its
+//!   modification time leaves the 60 s remember window.
+//! - **Files still being written** are read as far as they are written when the batch's
+//!   job reads them. When a file's size or modification time at the end of its batch
+//!   differs from when it was picked, a warning names it and an
+//!   [`InputErrorKind::FileChanged`] event is posted; the rest of it is not read later.
+//! - **Over-long lines**: a line longer than `spate.streaming.maxLineBytes` is skipped
+//!   without being buffered whole, counted in [`InputFile::dropped_lines`], warned about
+//!   once per file and batch, and reported as an [`InputErrorKind::LinesTooLong`] event.
 
+use crate::bus::ListenerBus;
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::{Error, Result};
 use crate::input::tracker::{partition_counts, InputFile, InputInfo, InputSource, InputTracker};
+use crate::listener::{InputErrorInfo, InputErrorKind, StreamingListenerEvent};
 use crate::time::Time;
 use parking_lot::Mutex;
 use spate_core::rdd::RecordCounter;
 use spate_core::{Context, Rdd, Str};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Spark's `minRememberDuration`: files are remembered (not picked twice) for 60 s.
@@ -29,14 +48,66 @@ pub(crate) struct FileInput {
     pub(crate) new_files_only: bool,
     /// Picked files and their batch time.
     pub(crate) picked: Mutex<BTreeMap<PathBuf, i64>>,
+    /// Files left out because they could not be read, and why (reported once per reason).
+    pub(crate) unreadable: Mutex<BTreeMap<PathBuf, String>>,
     /// Start time: files older are ignored when `new_files_only`.
     pub(crate) start_ms: Mutex<Option<i64>>,
     pub(crate) clock_now: Arc<dyn Fn() -> i64 + Send + Sync>,
     pub(crate) tracker: Arc<InputTracker>,
+    pub(crate) bus: Arc<ListenerBus>,
+    /// `spate.streaming.maxLineBytes`.
+    pub(crate) max_line_bytes: usize,
+}
+
+/// A picked file's size and modification time (ms) when it was picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    mtime_ms: i64,
+}
+
+fn mtime_ms(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The file's stamp when it can be opened and read; why not otherwise.
+fn check_readable(path: &Path) -> std::result::Result<Stamp, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot stat it: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file (a FIFO, socket or device is not read)".into());
+    }
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    f.read(&mut [0u8; 1])
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    Ok(Stamp {
+        len: meta.len(),
+        mtime_ms: mtime_ms(&meta),
+    })
+}
+
+fn post(
+    bus: &ListenerBus,
+    stream_id: usize,
+    time: Time,
+    path: &Path,
+    kind: InputErrorKind,
+    message: String,
+) {
+    bus.post(StreamingListenerEvent::InputError(InputErrorInfo {
+        stream_id,
+        batch_time_ms: time.0,
+        path: Some(path.display().to_string()),
+        kind,
+        message,
+    }));
 }
 
 impl FileInput {
-    fn new_files(&self, time: Time) -> Result<Vec<PathBuf>> {
+    fn new_files(&self, time: Time, stream_id: usize) -> Result<Vec<(PathBuf, Stamp)>> {
         let start = *self.start_ms.lock().get_or_insert_with(|| {
             if self.new_files_only {
                 (self.clock_now)()
@@ -53,30 +124,66 @@ impl FileInput {
             stream: format!("text_file_stream {}", self.dir.display()),
             reason: format!("cannot list the directory: {e}"),
         })?;
-        let mut out = Vec::new();
+        let mut candidates = Vec::new();
         for entry in rd.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             if name.starts_with('.') || name.starts_with('_') {
                 continue;
             }
-            let Ok(meta) = entry.metadata() else { continue };
-            if !meta.is_file() {
+            let path = entry.path();
+            // The entry itself (a link is not followed here), then what it points to.
+            let Ok(own) = entry.metadata() else { continue };
+            let target = std::fs::metadata(&path).ok();
+            if target.as_ref().map_or(own.is_dir(), |m| m.is_dir()) {
                 continue;
             }
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            let path = entry.path();
+            let mtime = mtime_ms(&own).max(target.as_ref().map_or(0, mtime_ms));
             if mtime > threshold && mtime <= time.0 && !picked.contains_key(&path) {
-                out.push(path);
+                candidates.push(path);
             }
         }
-        out.sort();
-        for p in &out {
-            picked.insert(p.clone(), time.0);
+        candidates.sort();
+        let mut unreadable = self.unreadable.lock();
+        // An unreadable file no longer new (gone, or out of the remember window) is dropped.
+        unreadable.retain(|p, _| {
+            let keep = candidates.binary_search(p).is_ok();
+            if !keep {
+                tracing::warn!(file = %p.display(), "file stream: giving up on a file that could not be read");
+            }
+            keep
+        });
+        let mut out = Vec::new();
+        for path in candidates {
+            match check_readable(&path) {
+                Ok(stamp) => {
+                    if unreadable.remove(&path).is_some() {
+                        tracing::info!(file = %path.display(), batch = time.0, "file stream: a file skipped earlier is readable now");
+                    }
+                    picked.insert(path.clone(), time.0);
+                    out.push((path, stamp));
+                }
+                Err(why) => {
+                    if unreadable.get(&path) != Some(&why) {
+                        let message = format!(
+                            "text_file_stream {}: skipping {} in batch {} ms: {why}; it is tried again at later batches while its modification time is within the {} s remember window",
+                            self.dir.display(),
+                            path.display(),
+                            time.0,
+                            REMEMBER_MS / 1000
+                        );
+                        tracing::error!("{message}");
+                        post(
+                            &self.bus,
+                            stream_id,
+                            time,
+                            &path,
+                            InputErrorKind::FileUnreadable,
+                            message,
+                        );
+                        unreadable.insert(path, why);
+                    }
+                }
+            }
         }
         Ok(out)
     }
@@ -84,13 +191,17 @@ impl FileInput {
 
 impl Compute<Str> for FileInput {
     fn compute(&self, time: Time, this: &dyn DStreamNode<Str>) -> Result<Option<Rdd<Str>>> {
-        let files = self.new_files(time)?;
+        let stream_id = this.meta().id();
+        let files = self.new_files(time, stream_id)?;
         if !files.is_empty() {
             tracing::info!(dir = %self.dir.display(), files = files.len(), batch = time.0, "new files");
         }
         let mut rdds = Vec::with_capacity(files.len());
-        for f in &files {
-            rdds.push(self.ctx.text_file(f, 1)?);
+        let mut dropped = Vec::with_capacity(files.len());
+        for (f, _) in &files {
+            let (rdd, d) = self.ctx.text_file_capped(f, 1, self.max_line_bytes)?;
+            rdds.push(rdd);
+            dropped.push(d);
         }
         // Which of the union's partitions hold each file's lines.
         let parts: Vec<usize> = rdds.iter().map(|r| r.num_partitions()).collect();
@@ -101,25 +212,58 @@ impl Compute<Str> for FileInput {
         let (whole, c) = (rdd.clone(), counter.clone());
         let infos: Vec<InputFile> = files
             .iter()
-            .map(|f| InputFile {
+            .map(|(f, _)| InputFile {
                 path: f.display().to_string(),
                 lines: 0,
+                dropped_lines: 0,
             })
             .collect();
+        let (bus, max) = (self.bus.clone(), self.max_line_bytes);
         self.tracker.record_counted_later(
             time,
-            this.meta().id(),
+            stream_id,
             InputInfo {
                 num_records: 0,
                 source: InputSource::Files(infos),
             },
             Box::new(move |info| {
                 let counts = partition_counts(&whole, &c)?;
-                if let InputSource::Files(files) = &mut info.source {
+                if let InputSource::Files(infos) = &mut info.source {
                     let mut at = 0;
-                    for (file, n) in files.iter_mut().zip(parts) {
+                    for (((file, n), (path, stamp)), d) in
+                        infos.iter_mut().zip(parts).zip(&files).zip(&dropped)
+                    {
                         file.lines = counts[at..at + n].iter().sum();
                         at += n;
+                        file.dropped_lines = d.counted().0;
+                        if file.dropped_lines > 0 {
+                            let message = format!(
+                                "{}: dropped {} line(s) longer than spate.streaming.maxLineBytes ({max} bytes) in batch {} ms",
+                                path.display(),
+                                file.dropped_lines,
+                                time.0
+                            );
+                            tracing::warn!("{message}");
+                            post(&bus, stream_id, time, path, InputErrorKind::LinesTooLong, message);
+                        }
+                        let now = std::fs::metadata(path).ok().map(|m| Stamp {
+                            len: m.len(),
+                            mtime_ms: mtime_ms(&m),
+                        });
+                        if now.is_some_and(|now| now != *stamp) {
+                            let now = now.unwrap_or(*stamp);
+                            let message = format!(
+                                "{} changed while batch {} ms read it (size {} -> {} bytes, modified {} -> {} ms): it was still being written, and the batch may hold only part of it; files must be moved into a watched directory whole (written elsewhere, then renamed in)",
+                                path.display(),
+                                time.0,
+                                stamp.len,
+                                now.len,
+                                stamp.mtime_ms,
+                                now.mtime_ms
+                            );
+                            tracing::warn!("{message}");
+                            post(&bus, stream_id, time, path, InputErrorKind::FileChanged, message);
+                        }
                     }
                 }
                 info.num_records = counts.iter().sum();

@@ -16,7 +16,9 @@ pub use queue::RddQueue;
 pub use receiver::{Receiver, ReceiverHandle};
 pub(crate) use receiver::{ReceiverCompute, ReceiverInput};
 pub(crate) use replay::ReplayInput;
-pub use socket::{lines_decoder, read_all, Decoder, SocketReceiver};
+pub use socket::{
+    capped_lines_decoder, lines_decoder, read_all, Decoder, LineDrop, SocketReceiver,
+};
 pub(crate) use tracker::generating;
 pub use tracker::{InputFile, InputInfo, InputRecord, InputSource, InputTracker, ReceivedBlock};
 

@@ -1,11 +1,19 @@
 //! Socket sources: a receiver that connects to a TCP server and decodes what it reads
 //! (Spark's `socketStream` / `socketTextStream`). When the connection fails or the server
 //! closes it, the receiver restarts and connects again.
+//!
+//! Lines ([`SocketReceiver::lines`], `socket_text_stream`): a line is a record once its
+//! `\n` has arrived. The fragment of a line cut by a disconnect, or by a stop (graceful or
+//! not), is dropped with a warning — as Spark's socket receiver does at a disconnect. A
+//! line longer than `spate.streaming.maxLineBytes` is skipped as it arrives (never
+//! buffered whole), counted, and reported by a warning and a receiver error event, at
+//! most one of each every 10 s.
 
 use super::receiver::{Receiver, ReceiverHandle};
 use spate_core::{Data, Str};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -27,11 +35,18 @@ const CONNECT_SLICE: Duration = Duration::from_millis(250);
 /// How long connecting may take in all.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Makes the decoder of one run of a receiver, given its handle (to report errors).
+type MakeDecoder<T> = dyn Fn(&ReceiverHandle<T>) -> Arc<Decoder<T>> + Send + Sync;
+
+/// How often dropped over-long lines are reported at most.
+const REPORT_EVERY: Duration = Duration::from_secs(10);
+
 /// A receiver reading records from a TCP server.
 pub struct SocketReceiver<T: Data> {
     host: String,
     port: u16,
     decoder: Arc<Decoder<T>>,
+    make_decoder: Option<Arc<MakeDecoder<T>>>,
     conn: Arc<Mutex<Conn>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -43,9 +58,52 @@ impl<T: Data> SocketReceiver<T> {
             host: host.to_string(),
             port,
             decoder,
+            make_decoder: None,
             conn: Arc::new(Mutex::new(Conn::default())),
             thread: None,
         }
+    }
+}
+
+impl SocketReceiver<Str> {
+    /// A receiver of `\n`-separated lines from `host:port` (see the module docs): the
+    /// fragment of a line cut by a disconnect or a stop is dropped, and lines longer than
+    /// `max_line_bytes` are dropped, counted and reported.
+    pub fn lines(host: &str, port: u16, max_line_bytes: usize) -> Self {
+        let mut r = SocketReceiver::new(host, port, Arc::new(lines_decoder));
+        let name = format!("{host}:{port}");
+        // Over the receiver's life, across restarts.
+        let dropped = Arc::new(AtomicU64::new(0));
+        let last_report: Arc<Mutex<Option<std::time::Instant>>> = Arc::default();
+        r.make_decoder = Some(Arc::new(move |h: &ReceiverHandle<Str>| {
+            let (h, name, dropped, last_report) = (
+                h.clone(),
+                name.clone(),
+                dropped.clone(),
+                last_report.clone(),
+            );
+            let d: Arc<Decoder<Str>> = Arc::new(move |input, sink| {
+                capped_lines_decoder(input, sink, max_line_bytes, &mut |drop| {
+                    match drop {
+                    LineDrop::Partial { bytes } => tracing::warn!(
+                        "socket {name}: dropped an incomplete line of {bytes} byte(s): the connection ended before its newline"
+                    ),
+                    LineDrop::TooLong { bytes } => {
+                        let n = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                        let mut last = last_report.lock().unwrap_or_else(|p| p.into_inner());
+                        if last.is_none_or(|t| t.elapsed() >= REPORT_EVERY) {
+                            *last = Some(std::time::Instant::now());
+                            h.report_error(format!(
+                                "socket {name}: dropped a line of {bytes} bytes, longer than spate.streaming.maxLineBytes ({max_line_bytes} bytes); {n} line(s) dropped so far"
+                            ));
+                        }
+                    }
+                }
+                })
+            });
+            d
+        }));
+        r
     }
 }
 
@@ -56,12 +114,11 @@ impl<T: Data> Receiver<T> for SocketReceiver<T> {
 
     fn on_start(&mut self, handle: ReceiverHandle<T>) {
         *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = Conn::default();
-        let (host, port, decoder, conn) = (
-            self.host.clone(),
-            self.port,
-            self.decoder.clone(),
-            self.conn.clone(),
-        );
+        let decoder = match &self.make_decoder {
+            Some(make) => make(&handle),
+            None => self.decoder.clone(),
+        };
+        let (host, port, conn) = (self.host.clone(), self.port, self.conn.clone());
         self.thread = Some(
             std::thread::Builder::new()
                 .name(format!("spate-socket-{host}:{port}"))
@@ -177,29 +234,94 @@ impl<T: Data> Receiver<T> for SocketReceiver<T> {
     }
 }
 
-/// Decodes `\n`-separated UTF-8 lines (a final line without `\n` included; `\r\n` ends a
-/// line too; invalid UTF-8 replaced).
+/// Decodes `\n`-separated UTF-8 lines (`\r\n` ends a line too; invalid UTF-8 replaced).
+/// A final fragment without `\n` (a line cut by a disconnect or a stop) is not a record:
+/// it is dropped.
 pub fn lines_decoder(
-    mut input: Box<dyn BufRead + Send>,
+    input: Box<dyn BufRead + Send>,
     sink: &mut dyn FnMut(Str),
 ) -> std::io::Result<()> {
-    let mut line = Vec::with_capacity(256);
+    capped_lines_decoder(input, sink, usize::MAX, &mut |_| {})
+}
+
+/// A line [`capped_lines_decoder`] dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineDrop {
+    /// The input ended (or failed) `bytes` into a line, before its `\n`.
+    Partial {
+        /// Bytes of the fragment.
+        bytes: u64,
+    },
+    /// A line of more than the cap (`bytes` long, without its `\n`, or as far as it got
+    /// before the input ended).
+    TooLong {
+        /// Its length.
+        bytes: u64,
+    },
+}
+
+/// [`lines_decoder`] with a cap: a line longer than `max_line_bytes` is skipped as it is
+/// read (at most the cap is ever buffered) and reported to `dropped`, as is a final
+/// fragment without `\n`.
+pub fn capped_lines_decoder(
+    mut input: Box<dyn BufRead + Send>,
+    sink: &mut dyn FnMut(Str),
+    max_line_bytes: usize,
+    dropped: &mut dyn FnMut(LineDrop),
+) -> std::io::Result<()> {
+    let mut line: Vec<u8> = Vec::with_capacity(256);
+    // Bytes of the over-long line being skipped, if one is.
+    let mut skipping: Option<u64> = None;
     loop {
-        line.clear();
-        let n = input.read_until(b'\n', &mut line)?;
-        if n == 0 {
+        let buf = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                if !line.is_empty() {
+                    dropped(LineDrop::Partial {
+                        bytes: line.len() as u64,
+                    });
+                }
+                return Err(e);
+            }
+        };
+        if buf.is_empty() {
+            if let Some(bytes) = skipping {
+                dropped(LineDrop::TooLong { bytes });
+            } else if !line.is_empty() {
+                dropped(LineDrop::Partial {
+                    bytes: line.len() as u64,
+                });
+            }
             return Ok(());
         }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
+        let (take, ends) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i, true),
+            None => (buf.len(), false),
+        };
+        if let Some(bytes) = &mut skipping {
+            *bytes += take as u64;
+        } else if line.len() + take > max_line_bytes {
+            skipping = Some((line.len() + take) as u64);
+            line = Vec::with_capacity(256);
+        } else {
+            line.extend_from_slice(&buf[..take]);
+        }
+        input.consume(take + usize::from(ends));
+        if ends {
+            if let Some(bytes) = skipping.take() {
+                dropped(LineDrop::TooLong { bytes });
+            } else {
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                sink(match std::str::from_utf8(&line) {
+                    Ok(s) => Str::from(s),
+                    Err(_) => Str::from(String::from_utf8_lossy(&line).into_owned()),
+                });
+                line.clear();
             }
         }
-        sink(match std::str::from_utf8(&line) {
-            Ok(s) => Str::from(s),
-            Err(_) => Str::from(String::from_utf8_lossy(&line).into_owned()),
-        });
     }
 }
 

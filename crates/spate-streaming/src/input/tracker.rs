@@ -77,6 +77,9 @@ pub struct InputFile {
     pub path: String,
     /// Its lines.
     pub lines: u64,
+    /// Its lines longer than `spate.streaming.maxLineBytes`, dropped (not in `lines`).
+    #[serde(default)]
+    pub dropped_lines: u64,
 }
 
 impl InputInfo {

@@ -171,6 +171,14 @@ impl StreamingListener for Events {
             r.last_error.clone().unwrap_or_default()
         ));
     }
+    fn on_input_error(&self, e: &spate_streaming::InputErrorInfo) {
+        self.0.lock().push(format!(
+            "input error {:?} {} {}",
+            e.kind,
+            e.path.clone().unwrap_or_default(),
+            e.message
+        ));
+    }
     fn on_receiver_stopped(&self, r: &ReceiverInfo) {
         self.0.lock().push(format!(
             "receiver stopped {} ({})",
