@@ -5,7 +5,11 @@
 use spate::prelude::*;
 use std::time::Duration;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    spate::exit_code(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let ssc = StreamingContext::new(
         SpateConf::new()
             .app_name("queue_stream")?

@@ -20,7 +20,11 @@ const CHECKINS: &[&str] = &[
     "Atlantis\tnot on any map #lost",
 ];
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    spate::exit_code(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let master = std::env::args().nth(1).unwrap_or_else(|| "local[2]".into());
     let ctx = Context::new(
         SpateConf::new()

@@ -5,7 +5,11 @@
 use spate::prelude::*;
 use std::time::Duration;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    spate::exit_code(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     spate::init_logging();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 2 {
@@ -41,6 +45,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     running.print(10);
     ssc.start()?;
-    ssc.await_termination()?;
+    // The robust pattern: a failed batch (an output that failed, a watched directory gone)
+    // is reported and the stream goes on; `await_termination` returns each failure once
+    // and `Ok` when the context stops. Only errors before the start are fatal.
+    while let Err(e) = ssc.await_termination() {
+        eprintln!("batch failed (the stream goes on): {}", spate::report(&e));
+    }
     Ok(())
 }

@@ -3,7 +3,11 @@
 
 use spate::{Context, SpateConf, Str};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    spate::exit_code(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     spate::init_logging();
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {

@@ -37,7 +37,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    spate::exit_code(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     spate::init_logging();
     let opts = match cli::parse_args(std::env::args().skip(1)) {
         Ok(Some(o)) => o,
@@ -108,15 +112,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let started = Instant::now();
     ssc.start()?;
-    let outcome = match opts.duration_s {
-        0 => ssc.await_termination(),
-        s => ssc
-            .await_termination_or_timeout(Duration::from_secs(s))
-            .map(|_| ()),
-    };
+    let deadline = (opts.duration_s > 0).then(|| started + Duration::from_secs(opts.duration_s));
+    // The robust pattern: a failed batch (an output that failed, a watched directory gone)
+    // is reported and the stream goes on; only errors before the start are fatal.
+    loop {
+        let waited = match deadline {
+            None => ssc.await_termination().map(|()| true),
+            Some(d) => {
+                ssc.await_termination_or_timeout(d.saturating_duration_since(Instant::now()))
+            }
+        };
+        match waited {
+            Ok(_) => break,
+            Err(e) => eprintln!(
+                "log_alerts: batch failed (the stream goes on): {}",
+                spate::report(&e)
+            ),
+        }
+    }
     // Graceful: what was received is processed before the context goes.
     ssc.stop(true, true);
-    outcome?;
     println!(
         "done after {:.1}s: {} lines, {} malformed, {} ALERT lines",
         started.elapsed().as_secs_f64(),

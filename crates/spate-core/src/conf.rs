@@ -5,7 +5,9 @@
 //! ([`SpateConf::set`]), from the environment (`spate.task.maxFailures` is read from
 //! `SPATE_TASK_MAXFAILURES`, see [`SpateConf::from_env`]) or from a file of `key value` or
 //! `key = value` lines ([`SpateConf::load_file`]). An unknown key or a value that does not
-//! parse is an [`Error::Config`] naming the key, the value and where it came from.
+//! parse is an [`Error::Config`] naming the key, the value and where it came from; so is an
+//! unknown `SPATE_*` environment variable (with the closest known one). Applications keep
+//! their own settings under [`APP_PREFIX`] (`spate.app.*`, `SPATE_APP_*`).
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -67,7 +69,9 @@ keys! {
     "spate.memory.executionBytes", Bytes, "256m",
         "Memory for aggregation buffers, shared by the task threads; a task's shuffle writer or reduce-side aggregation spills to `spate.local.dir` past its share.";
     "spate.local.dir", Text, "",
-        "Scratch directory for spills and disk blocks. Unset: a fresh directory under the system temp dir, removed when the context stops.";
+        "Where scratch directories go: each context makes a fresh `spate-<pid>-<n>` directory there for spills and disk blocks, removed at `Context::stop` (or when the context is dropped) and on SIGTERM/SIGINT (see `spate.signal.cleanup`). Unset: the system temp dir.";
+    "spate.signal.cleanup", Bool, "true",
+        "On Unix, the first context installs (once per process) a SIGTERM/SIGINT handler that removes the live contexts' scratch directories and exits with code 128 + the signal (143, 130). No graceful stop: data received and not yet processed is lost. Set to `false` in programs that handle these signals themselves.";
     "spate.checkpoint.dir", Text, "",
         "Directory for RDD checkpoints (same as `Context::set_checkpoint_dir`).";
     "spate.streaming.concurrentJobs", Count, "1",
@@ -82,6 +86,44 @@ keys! {
         "Longest line (in bytes, before its `\\n`) that `socket_text_stream` and `text_file_stream` accept; a longer line is dropped without being buffered whole, counted (`InputFile::dropped_lines`, or the socket receiver's error event) and warned about.";
     "spate.streaming.listenerBus.capacity", Count, "10000",
         "Most streaming listener events waiting for delivery; more are dropped with a warning (`StreamingContext::dropped_listener_events` counts them).";
+}
+
+/// The prefix of applications' own settings: `spate.app.<anything>` (other than the
+/// documented `spate.app.name`) is kept as given, from code, files or `SPATE_APP_*`
+/// variables, and read back with [`SpateConf::get_raw`] (as Spark users keep theirs in
+/// `SparkConf`).
+pub const APP_PREFIX: &str = "spate.app.";
+
+/// `SPATE_*` environment variables that are not configuration: the process roles
+/// (`SPATE_EXECUTOR_ID`, `SPATE_DRIVER_URL`, set by a driver for the executors it starts)
+/// and the test harness's (`SPATE_BLESS`, `SPATE_CASES`, `SPATE_VERBOSE`).
+pub const NON_CONF_VARS: &[&str] = &[
+    "SPATE_EXECUTOR_ID",
+    "SPATE_DRIVER_URL",
+    "SPATE_BLESS",
+    "SPATE_CASES",
+    "SPATE_VERBOSE",
+];
+
+/// Whether `key` is an application's own setting (see [`APP_PREFIX`]).
+pub fn is_app_key(key: &str) -> bool {
+    key.len() > APP_PREFIX.len() && key.starts_with(APP_PREFIX) && key_doc(key).is_none()
+}
+
+/// The Levenshtein distance between `a` and `b` (by characters).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// Looks up the documentation of `key`.
@@ -133,6 +175,11 @@ impl SpateConf {
     }
 
     fn insert(&mut self, key: &str, value: String, origin: &str) -> Result<()> {
+        if is_app_key(key) {
+            // An application's own setting: kept as given, never checked.
+            self.values.insert(key.to_string(), value);
+            return Ok(());
+        }
         let doc = key_doc(key).ok_or_else(|| {
             Error::Config(format!(
                 "unknown key `{key}` (from {origin}); the known keys are listed in docs/configuration.md"
@@ -153,13 +200,73 @@ impl SpateConf {
         key.replace('.', "_").to_uppercase()
     }
 
-    /// Reads every documented key from its environment variable, over the current values.
-    pub fn from_env(mut self) -> Result<Self> {
-        for doc in KEYS {
-            let var = Self::env_var_name(doc.key);
-            if let Ok(v) = std::env::var(&var) {
-                self.insert(doc.key, v, &format!("environment variable {var}"))?;
+    /// Reads the `SPATE_*` environment variables over the current values (see
+    /// [`Self::from_vars`]).
+    ///
+    /// # Errors
+    /// An unknown `SPATE_*` variable (naming the closest known one) or a malformed value.
+    pub fn from_env(self) -> Result<Self> {
+        self.from_vars(std::env::vars_os().filter_map(|(k, v)| {
+            // Variables that are not UTF-8 cannot be spate's; a SPATE_* value that is not
+            // is reported as such.
+            let k = k.into_string().ok()?;
+            Some((
+                k,
+                v.into_string()
+                    .unwrap_or_else(|v| v.to_string_lossy().into_owned()),
+            ))
+        }))
+    }
+
+    /// Reads configuration from `vars` (name, value) as [`Self::from_env`] reads the
+    /// environment: a documented key from its variable ([`Self::env_var_name`]); an
+    /// application's own setting from `SPATE_APP_*` (other than `SPATE_APP_NAME`) as the
+    /// key `spate.app.` + the rest lower-cased with `_` turned into `.` ([`APP_PREFIX`]);
+    /// the variables of [`NON_CONF_VARS`] skipped; variables not starting with `SPATE_`
+    /// ignored.
+    ///
+    /// # Errors
+    /// Any other `SPATE_*` variable: [`Error::Config`] naming it and the closest known
+    /// variable, as a misspelt setting would otherwise be silently ignored.
+    pub fn from_vars<K, V>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let mut vars: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(k, _)| k.as_ref().starts_with("SPATE_"))
+            .map(|(k, v)| (k.as_ref().to_string(), v.into()))
+            .collect();
+        vars.sort();
+        for (var, value) in vars {
+            let origin = format!("environment variable {var}");
+            if NON_CONF_VARS.contains(&var.as_str()) {
+                continue;
             }
+            if let Some(doc) = KEYS.iter().find(|d| Self::env_var_name(d.key) == var) {
+                self.insert(doc.key, value, &origin)?;
+                continue;
+            }
+            let app_var = Self::env_var_name(APP_PREFIX);
+            if let Some(rest) = var.strip_prefix(&app_var) {
+                if !rest.is_empty() {
+                    let key = format!("{APP_PREFIX}{}", rest.to_lowercase().replace('_', "."));
+                    self.insert(&key, value, &origin)?;
+                    continue;
+                }
+            }
+            let closest = KEYS
+                .iter()
+                .map(|d| Self::env_var_name(d.key))
+                .chain(NON_CONF_VARS.iter().map(|v| v.to_string()))
+                .min_by_key(|known| edit_distance(known, &var))
+                .unwrap_or_default();
+            return Err(Error::Config(format!(
+                "unknown environment variable {var}: did you mean {closest}? (spate reads \
+                 SPATE_* variables as configuration, see docs/configuration.md; an \
+                 application's own settings go under {app_var}*)"
+            )));
         }
         Ok(self)
     }
@@ -420,14 +527,73 @@ mod tests {
             SpateConf::env_var_name("spate.streaming.receiver.maxRate"),
             "SPATE_STREAMING_RECEIVER_MAXRATE"
         );
-        // The env var of a key nobody else sets in tests.
-        std::env::set_var("SPATE_STAGE_MAXCONSECUTIVEATTEMPTS", "9");
-        let c = SpateConf::new().from_env().unwrap();
-        std::env::remove_var("SPATE_STAGE_MAXCONSECUTIVEATTEMPTS");
+        let c = SpateConf::new()
+            .from_vars([
+                ("SPATE_STAGE_MAXCONSECUTIVEATTEMPTS", "9"),
+                ("PATH", "/bin"),
+            ])
+            .unwrap();
         assert_eq!(
             c.get_count("spate.stage.maxConsecutiveAttempts").unwrap(),
             Some(9)
         );
         assert!(parse_bool("TRUE").unwrap() && parse_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn unknown_spate_variables_are_errors_naming_the_closest_key() {
+        // A misspelt key (one letter off).
+        let e = SpateConf::new()
+            .from_vars([("SPATE_TASK_MAXFAILURE", "3")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("SPATE_TASK_MAXFAILURE:")
+                && e.contains("did you mean SPATE_TASK_MAXFAILURES?"),
+            "{e}"
+        );
+        // A key from another engine's vocabulary.
+        let e = SpateConf::new()
+            .from_vars([("SPATE_STREAMING_BLOCK_INTERVAL", "1s")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SPATE_STREAMING_BLOCKINTERVAL"), "{e}");
+        // Process roles, the test harness's variables and non-SPATE variables are not
+        // configuration; known keys still apply.
+        let c = SpateConf::new()
+            .from_vars([
+                ("SPATE_EXECUTOR_ID", "exec-1"),
+                ("SPATE_DRIVER_URL", "spate://driver:7077"),
+                ("SPATE_BLESS", "1"),
+                ("SPARK_HOME", "/opt/spark"),
+                ("SPATE_APP_NAME", "from-env"),
+            ])
+            .unwrap();
+        assert_eq!(
+            c.get_text("spate.app.name").unwrap().as_deref(),
+            Some("from-env")
+        );
+        assert_eq!(c.iter().count(), 1);
+    }
+
+    #[test]
+    fn applications_keep_their_settings_under_spate_app() {
+        let c = SpateConf::new()
+            .from_vars([
+                ("SPATE_APP_ALERT_THRESHOLD", "20"),
+                ("SPATE_APP_REGION", "eu"),
+            ])
+            .unwrap()
+            .set("spate.app.owner", "ops team")
+            .unwrap();
+        assert_eq!(c.get_raw("spate.app.alert.threshold"), Some("20"));
+        assert_eq!(c.get_raw("spate.app.region"), Some("eu"));
+        assert_eq!(c.get_raw("spate.app.owner"), Some("ops team"));
+        // The documented key under the prefix is still checked as itself, and the bare
+        // prefix is not a key.
+        assert!(is_app_key("spate.app.region") && !is_app_key("spate.app.name"));
+        assert!(SpateConf::new().set("spate.app.", "x").is_err());
+        assert!(SpateConf::new().from_vars([("SPATE_APP_", "x")]).is_err());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -102,6 +102,9 @@ impl Context {
         let local_dir = base.join(format!("spate-{}-{seq}", std::process::id()));
         std::fs::create_dir_all(&local_dir).map_err(|e| Error::io(&local_dir, e))?;
         let checkpoint_dir = conf.get_text("spate.checkpoint.dir")?;
+        if conf.get_bool("spate.signal.cleanup")? {
+            crate::scratch::install_signal_handler();
+        }
         let env = Arc::new(Env::new(
             role,
             storage,
@@ -240,11 +243,14 @@ impl Context {
         self.inner.stopped.load(Ordering::Acquire)
     }
 
-    /// Stops the context: running jobs fail with [`Error::Stopped`], new ones are refused.
+    /// Stops the context: running jobs fail with [`Error::Stopped`], new ones are refused,
+    /// and the scratch directory (spilled blocks, shuffle files) is removed.
     pub fn stop(&self) {
         if !self.inner.stopped.swap(true, Ordering::AcqRel) {
             tracing::info!(app = %self.inner.app_name, "context stopped");
             self.inner.scheduler.stop();
+            // Spilled blocks and shuffle files are of no use to a stopped context.
+            self.inner.env.remove_scratch_dir();
         }
     }
 

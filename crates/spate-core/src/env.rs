@@ -164,12 +164,15 @@ pub struct Env {
     task_slots: usize,
     registries: Registries,
     local_dir: PathBuf,
+    /// The scratch directory's entry in the registry the signal handler cleans up.
+    _scratch: crate::scratch::Registration,
 }
 
 impl Drop for Env {
     fn drop(&mut self) {
-        // The scratch directory (spilled blocks, shuffle files) goes with the environment.
-        let _ = std::fs::remove_dir_all(&self.local_dir);
+        // The scratch directory (spilled blocks, shuffle files) goes with the environment
+        // at the latest (`Context::stop` removes it earlier).
+        self.block_store.close_dir();
     }
 }
 
@@ -201,8 +204,16 @@ impl Env {
                 broadcasts: Mutex::new(HashMap::new()),
                 accumulators: Mutex::new(HashMap::new()),
             },
+            _scratch: crate::scratch::register(&local_dir),
             local_dir,
         }
+    }
+
+    /// Removes the scratch directory for good (at [`crate::Context::stop`]): spilled
+    /// blocks and shuffle files are gone, and later writes fail with
+    /// [`Error::Stopped`] instead of creating it again.
+    pub(crate) fn remove_scratch_dir(&self) {
+        self.block_store.close_dir();
     }
 
     /// This process's role.

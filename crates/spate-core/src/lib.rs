@@ -41,6 +41,7 @@ pub mod partitioner;
 pub mod rdd;
 pub mod rng;
 pub mod scheduler;
+pub mod scratch;
 pub mod shared;
 pub mod shuffle;
 pub mod storage;

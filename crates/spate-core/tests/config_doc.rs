@@ -10,7 +10,19 @@ fn render() -> String {
          from the environment (`SPATE_` + the key upper-cased with `.` turned into `_`, e.g. \
          `SPATE_TASK_MAXFAILURES=8`, read by `SpateConf::from_env`), or from a file of \
          `key value` / `key = value` lines (`SpateConf::load_file`). An unknown key or a \
-         malformed value is an error naming the key, the value and where it came from.\n\n\
+         malformed value is an error naming the key, the value and where it came from; in \
+         the environment, an unknown `SPATE_*` variable is an error naming it and the \
+         closest known variable (a misspelt setting is never silently ignored; \
+         `conf::tests::unknown_spate_variables_are_errors_naming_the_closest_key`). Not \
+         configuration, and skipped: the process-role variables `SPATE_EXECUTOR_ID` and \
+         `SPATE_DRIVER_URL`, and the test harness's `SPATE_BLESS`, `SPATE_CASES` and \
+         `SPATE_VERBOSE`.\n\n\
+         Applications keep their own settings under `spate.app.` (any key but \
+         `spate.app.name`), as Spark users keep theirs in `SparkConf`: set in code, in a \
+         file, or as `SPATE_APP_<NAME>` (read as `spate.app.<name>`, lower-cased, `_` \
+         turned into `.`: `SPATE_APP_ALERT_THRESHOLD=20` is `spate.app.alert.threshold`), \
+         kept as given and read back with `SpateConf::get_raw` \
+         (`conf::tests::applications_keep_their_settings_under_spate_app`).\n\n\
          This page is generated from `crates/spate-core/src/conf.rs` by the test \
          `config_doc` (`SPATE_BLESS=1 cargo test -p spate-core --test config_doc`).\n\n\
          | key | type | default | meaning |\n|---|---|---|---|\n",

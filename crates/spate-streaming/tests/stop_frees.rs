@@ -14,13 +14,15 @@ use support::*;
 static SERIAL: Mutex<()> = parking_lot::const_mutex(());
 
 /// The names of this process's threads that spate started (`spate-task-0`,
-/// `spate-streaming-job-0`, ... as the kernel keeps them: 15 bytes at most).
+/// `spate-streaming-job-0`, ... as the kernel keeps them: 15 bytes at most), except the
+/// process-wide signal thread (`spate-signals`, started once by the first context and
+/// meant to live as long as the process: see `spate_core::scratch`).
 fn spate_threads() -> Vec<String> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
         if let Ok(comm) = std::fs::read_to_string(e.path().join("comm")) {
             let comm = comm.trim();
-            if comm.starts_with("spate-") {
+            if comm.starts_with("spate-") && comm != "spate-signals" {
                 out.push(comm.to_string());
             }
         }

@@ -52,6 +52,55 @@ pub fn init_logging() {
         .try_init();
 }
 
+/// The `Display` chain of `error`, for people: its message, then each
+/// [`source`](std::error::Error::source) on a line of its own as `caused by: ...` (a source
+/// whose message the previous line already shows is not repeated). Never the `Debug` form.
+///
+/// ```
+/// let e = spate::Error::io("/no/such/file", std::io::ErrorKind::NotFound.into());
+/// assert_eq!(spate::report(&e), "i/o on /no/such/file: entity not found");
+/// ```
+pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut shown = out.clone();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let msg = c.to_string();
+        if !shown.contains(&msg) {
+            out.push_str("\ncaused by: ");
+            out.push_str(&msg);
+            shown = msg;
+        }
+        cause = c.source();
+    }
+    out
+}
+
+/// The end of a program's `main`: `Ok` is success; an error is printed on standard error
+/// as `Error: ` and its [`report`] (never its `Debug` form) and is exit code 1.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     spate::exit_code(run())
+/// }
+/// fn run() -> Result<(), Box<dyn std::error::Error>> {
+///     let ctx = spate::Context::local(2)?;
+///     println!("{}", ctx.text_file("input.txt", 2)?.count()?);
+///     Ok(())
+/// }
+/// ```
+pub fn exit_code(
+    result: std::result::Result<(), Box<dyn std::error::Error>>,
+) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {}", report(&*e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// What most programs need.
 pub mod prelude {
     pub use crate::streaming::{

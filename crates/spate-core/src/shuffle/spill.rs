@@ -27,7 +27,7 @@ pub(crate) fn write_run<R: Serialize>(
     prefix: &str,
     records: &[R],
 ) -> Result<SpilledRun> {
-    std::fs::create_dir_all(bs.dir()).map_err(|e| Error::io(bs.dir(), e))?;
+    bs.ensure_dir()?;
     let path = bs.scratch_path(prefix);
     let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
     let mut w = BufWriter::new(file);

@@ -73,7 +73,7 @@ impl<R: Data> BucketWriter<R> {
     /// Writes the in-memory buckets to the spill file.
     pub(crate) fn spill(&mut self, bs: &BlockStore) -> Result<()> {
         if self.disk.is_none() {
-            std::fs::create_dir_all(bs.dir()).map_err(|e| Error::io(bs.dir(), e))?;
+            bs.ensure_dir()?;
             let path = bs.scratch_path("shuffle-spill");
             let f = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
             let n = self.buckets.len();

@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The name of a block.
@@ -115,6 +115,9 @@ pub struct BlockStore {
     dir: PathBuf,
     file_seq: AtomicU64,
     metrics: BlockStoreMetrics,
+    /// Set when the context stopped and its scratch directory was removed: nothing may
+    /// create it again.
+    dir_closed: AtomicBool,
 }
 
 fn values_to_bytes<T: Data>(v: &(dyn Any + Send + Sync)) -> Result<Vec<u8>> {
@@ -176,6 +179,7 @@ impl BlockStore {
             dir,
             file_seq: AtomicU64::new(0),
             metrics: BlockStoreMetrics::default(),
+            dir_closed: AtomicBool::new(false),
         }
     }
 
@@ -199,6 +203,26 @@ impl BlockStore {
         &self.dir
     }
 
+    /// Creates the scratch directory if it is missing (it may have been deleted under a
+    /// running context), unless the context stopped and removed it for good.
+    ///
+    /// # Errors
+    /// [`Error::Stopped`] after [`Self::close_dir`]; an i/o error creating it.
+    pub(crate) fn ensure_dir(&self) -> Result<&Path> {
+        if self.dir_closed.load(Ordering::Acquire) {
+            return Err(Error::Stopped);
+        }
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        Ok(&self.dir)
+    }
+
+    /// Removes the scratch directory for good: later writes fail with [`Error::Stopped`]
+    /// instead of creating it again.
+    pub(crate) fn close_dir(&self) {
+        self.dir_closed.store(true, Ordering::Release);
+        crate::scratch::remove_dir(&self.dir);
+    }
+
     /// A fresh scratch file path with this prefix.
     pub(crate) fn scratch_path(&self, prefix: &str) -> PathBuf {
         let n = self.file_seq.fetch_add(1, Ordering::Relaxed);
@@ -206,7 +230,7 @@ impl BlockStore {
     }
 
     pub(crate) fn write_scratch(&self, prefix: &str, bytes: &[u8]) -> Result<Arc<ScratchFile>> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        self.ensure_dir()?;
         let path = self.scratch_path(prefix);
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
         self.metrics.disk_writes.fetch_add(1, Ordering::Relaxed);
