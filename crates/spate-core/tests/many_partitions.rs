@@ -94,3 +94,21 @@ fn too_many_task_threads_is_a_clear_config_error() {
     assert!(e.contains("1024"), "{e}");
     assert!(Context::new(SpateConf::new().master("local[64]").unwrap()).is_ok());
 }
+
+/// A shuffle of an RDD with no partitions reads nothing (no map output was registered).
+#[test]
+fn a_shuffle_of_no_partitions_reads_nothing() {
+    let ctx = Context::local(2).unwrap();
+    let empty = ctx.empty::<(u64, u64)>();
+    assert_eq!(empty.reduce_by_key(|a, b| a + b).count().unwrap(), 0);
+    let none = ctx.parallelize(Vec::<(u64, u64)>::new(), 0);
+    assert_eq!(
+        none.reduce_by_key_with(
+            |a, b| a + b,
+            spate_core::partitioner::Partitioning::Count(4)
+        )
+        .collect()
+        .unwrap(),
+        vec![]
+    );
+}

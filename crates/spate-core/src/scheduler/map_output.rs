@@ -195,6 +195,10 @@ impl MapOutputTracker {
         shuffle_id: usize,
         num_maps: usize,
     ) -> Result<(MapStatuses, BucketSources), usize> {
+        if num_maps == 0 {
+            // A shuffle of an empty RDD: nothing was registered, and nothing is to read.
+            return Ok((Arc::default(), Arc::default()));
+        }
         let mut o = self.outputs.lock();
         let Some(out) = o.get_mut(&shuffle_id) else {
             return Err(0);
