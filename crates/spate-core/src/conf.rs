@@ -73,7 +73,9 @@ keys! {
     "spate.streaming.concurrentJobs", Count, "1",
         "How many output jobs of the streaming scheduler run at once.";
     "spate.streaming.blockInterval", Duration, "200ms",
-        "How often a receiver cuts the data it received into a block; blocks are a batch's partitions.";
+        "How often a receiver cuts the data it received into a block; blocks are a batch's partitions. Set explicitly, it must lie between 1ms and the batch interval (checked at `StreamingContext::start`); the default is cut to a shorter batch interval.";
+    "spate.streaming.gracefulStopTimeout", Duration, "",
+        "How long a graceful stop (`stop(_, true)`) waits for the batches already generated. Unset: 10 batch intervals (as Spark). Past it the stop goes on as a non-graceful one (queued jobs dropped, running ones given 2 s more) and names the batches it abandoned (`StreamingContext::abandoned_batches`).";
     "spate.streaming.receiverRestartDelay", Duration, "2s",
         "How long a receiver that asked for a restart (or failed) waits before starting again.";
     "spate.streaming.receiver.maxRate", Count, "0",

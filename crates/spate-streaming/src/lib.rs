@@ -37,6 +37,7 @@ pub use listener::{
     BatchInfo, OutputOperationInfo, ReceiverInfo, StreamingListener, StreamingListenerEvent,
 };
 pub use output::{batch_file_name, format_batch, BoxError};
+pub use scheduler::{BEHIND_BATCHES, BEHIND_WARNING_EVERY};
 pub use show::Show;
 pub use sink::{Sink, StagedTextFile, TextFilesSink};
 pub use time::Time;
