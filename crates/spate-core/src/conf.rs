@@ -55,7 +55,7 @@ macro_rules! keys {
 
 keys! {
     "spate.master", Master, "local[*]",
-        "Where tasks run: `local` (one task thread), `local[N]` (N threads) or `local[*]` (one per core).";
+        "Where tasks run: `local` (one task thread), `local[N]` (N threads, at most 1,024 or the number of cores if more) or `local[*]` (one per core).";
     "spate.app.name", Text, "spate",
         "The application's name, shown in logs.";
     "spate.task.maxFailures", Count, "4",
@@ -77,7 +77,9 @@ keys! {
     "spate.streaming.concurrentJobs", Count, "1",
         "How many output jobs of the streaming scheduler run at once.";
     "spate.streaming.blockInterval", Duration, "200ms",
-        "How often a receiver cuts the data it received into a block; blocks are a batch's partitions.";
+        "How often a receiver cuts the data it received into a block; blocks are a batch's partitions. Set explicitly, it must lie between 1ms and the batch interval (checked at `StreamingContext::start`); the default is cut to a shorter batch interval.";
+    "spate.streaming.gracefulStopTimeout", Duration, "",
+        "How long a graceful stop (`stop(_, true)`) waits for the batches already generated. Unset: 10 batch intervals (as Spark). Past it the stop goes on as a non-graceful one (queued jobs dropped, running ones given 2 s more) and names the batches it abandoned (`StreamingContext::abandoned_batches`).";
     "spate.streaming.receiverRestartDelay", Duration, "2s",
         "How long a receiver that asked for a restart (or failed) waits before starting again.";
     "spate.streaming.receiver.maxRate", Count, "0",
@@ -434,6 +436,17 @@ pub fn parse_duration(v: &str) -> std::result::Result<Duration, String> {
     Ok(Duration::from_millis(ms))
 }
 
+/// The most task threads `local[N]` may ask for: 1,024, or the number of cores if that
+/// is more.
+pub const MAX_LOCAL_THREADS: usize = 1024;
+
+fn max_local_threads() -> usize {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    MAX_LOCAL_THREADS.max(cores)
+}
+
 /// Parses a master URL.
 pub fn parse_master(v: &str) -> std::result::Result<Master, String> {
     let v = v.trim();
@@ -448,6 +461,12 @@ pub fn parse_master(v: &str) -> std::result::Result<Master, String> {
             return Ok(Master::Local { threads: n });
         }
         return match inner.parse::<usize>() {
+            Ok(n) if n > max_local_threads() => Err(format!(
+                "`local[{n}]`: at most {} task threads (each reserves a 16 MiB stack, and \
+                 threads beyond a few per core only add memory and contention); use `local[*]` \
+                 for one per core",
+                max_local_threads()
+            )),
             Ok(n) if n > 0 => Ok(Master::Local { threads: n }),
             _ => Err(format!(
                 "`local[{inner}]`: the thread count must be a positive integer or `*`"

@@ -58,6 +58,10 @@ pub(crate) struct Inner {
     /// Set when a stop has finished (a graceful one after its last batch).
     terminated: std::sync::atomic::AtomicBool,
     pub(crate) completed: Mutex<Vec<BatchInfo>>,
+    /// Batches a stop left unfinished (see [`StreamingContext::abandoned_batches`]).
+    abandoned: Mutex<Vec<crate::time::Time>>,
+    /// Falling-behind warnings given (see [`StreamingContext::behind_warnings`]).
+    pub(crate) behind_warnings: std::sync::atomic::AtomicU64,
 }
 
 /// The entry point of a streaming program (Spark's `StreamingContext`): a [`Context`], a
@@ -140,6 +144,8 @@ impl StreamingContext {
                 termination: Condvar::new(),
                 terminated: std::sync::atomic::AtomicBool::new(false),
                 completed: Mutex::new(Vec::new()),
+                abandoned: Mutex::new(Vec::new()),
+                behind_warnings: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -518,6 +524,7 @@ impl StreamingContext {
             });
         }
         let batch = self.inner.batch_ms;
+        crate::input::block_interval(&self.inner.ctx, batch)?;
         // Spark: the first batch is at the next multiple of the interval after now; zero
         // time is one interval before it (0 on a manual clock).
         let now = self.inner.clock.now_ms();
@@ -648,10 +655,12 @@ impl StreamingContext {
             }
             let sched = self.inner.scheduler.lock().take();
             if let Some(sched) = sched {
+                let deadline = std::time::Instant::now() + self.graceful_stop_timeout();
                 if graceful {
-                    sched.drain_inputs();
+                    sched.drain_inputs(deadline);
                 }
-                sched.stop(graceful);
+                let abandoned = sched.stop(graceful, deadline);
+                self.inner.abandoned.lock().extend(abandoned);
             }
             // After the last batch: sinks close, then sources stop.
             for o in self.inner.graph.outputs() {
@@ -673,6 +682,34 @@ impl StreamingContext {
             self.inner.terminated.store(true, Ordering::Release);
         }
         self.inner.termination.notify_all();
+    }
+
+    /// How long a graceful stop waits for generated batches:
+    /// `spate.streaming.gracefulStopTimeout`, by default 10 batch intervals (as Spark).
+    fn graceful_stop_timeout(&self) -> Duration {
+        let conf = self.inner.ctx.conf();
+        match conf.get_duration("spate.streaming.gracefulStopTimeout") {
+            Ok(Some(d)) => d,
+            Ok(None) => Duration::from_millis(self.inner.batch_ms as u64 * 10),
+            Err(e) => {
+                tracing::warn!("{e}; using 10 batch intervals");
+                Duration::from_millis(self.inner.batch_ms as u64 * 10)
+            }
+        }
+    }
+
+    /// Batches a stop left unfinished because an output job did not end in time (a
+    /// non-graceful stop waits 2 s, a graceful one `spate.streaming.gracefulStopTimeout`
+    /// and 2 s more), oldest first. Their jobs may still be running.
+    pub fn abandoned_batches(&self) -> Vec<crate::time::Time> {
+        self.inner.abandoned.lock().clone()
+    }
+
+    /// How many times the scheduler warned that the job falls behind: a batch waited more
+    /// than [`crate::BEHIND_BATCHES`] batch intervals to start. Warnings are
+    /// logged at most once every 10 s ([`crate::BEHIND_WARNING_EVERY`]).
+    pub fn behind_warnings(&self) -> u64 {
+        self.inner.behind_warnings.load(Ordering::Relaxed)
     }
 
     /// Waits until the context is stopped; returns the first batch error if one occurs

@@ -38,6 +38,7 @@ pub use listener::{
     StreamingListener, StreamingListenerEvent,
 };
 pub use output::{batch_file_name, format_batch, BoxError};
+pub use scheduler::{BEHIND_BATCHES, BEHIND_WARNING_EVERY};
 pub use show::Show;
 pub use sink::{Sink, StagedTextFile, TextFilesSink};
 pub use time::Time;

@@ -27,6 +27,13 @@ const KEEP_COMPLETED: usize = 1000;
 /// How long a non-graceful stop waits for running jobs (Spark's is 2 s).
 const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A batch whose scheduling delay exceeds this many batch intervals makes the scheduler
+/// warn that the job falls behind.
+pub const BEHIND_BATCHES: i64 = 3;
+
+/// At most one falling-behind warning per this long.
+pub const BEHIND_WARNING_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 thread_local! {
     static JOB_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -75,6 +82,8 @@ pub(crate) struct Scheduler {
     /// is still running), by time. Held while inputs are settled: commits run one at a
     /// time, in batch order.
     settling: Mutex<std::collections::BTreeMap<i64, Arc<Batch>>>,
+    /// When the last falling-behind warning was given.
+    last_behind_warning: Mutex<Option<std::time::Instant>>,
 }
 
 impl Scheduler {
@@ -96,6 +105,7 @@ impl Scheduler {
             discard: Arc::new(AtomicBool::new(false)),
             in_flight: Mutex::new(Vec::new()),
             settling: Mutex::new(Default::default()),
+            last_behind_warning: Mutex::new(None),
         });
         for i in 0..workers_n {
             let rx: Receiver<QueuedJob> = rx.clone();
@@ -412,6 +422,7 @@ impl Scheduler {
             total_delay_ms = info.total_delay_ms().unwrap_or(0),
             "batch completed"
         );
+        self.warn_if_behind(&info);
         self.post(Event::BatchCompleted(info.clone()));
         {
             let mut c = self.ssc.inner.completed.lock();
@@ -424,6 +435,46 @@ impl Scheduler {
         self.forget_old(info.batch_time);
         *batch.done.lock() = true;
         batch.done_cv.notify_all();
+    }
+
+    /// Warns when a batch waited more than [`BEHIND_BATCHES`] batch intervals to start
+    /// (the job falls behind its input), at most once every [`BEHIND_WARNING_EVERY`],
+    /// naming the batch, its delays and its slowest output operation.
+    fn warn_if_behind(&self, info: &BatchInfo) {
+        let batch_ms = self.ssc.batch_ms();
+        let Some(delay) = info.scheduling_delay_ms() else {
+            return;
+        };
+        if delay <= batch_ms * BEHIND_BATCHES {
+            return;
+        }
+        {
+            let mut last = self.last_behind_warning.lock();
+            if last.is_some_and(|t| t.elapsed() < BEHIND_WARNING_EVERY) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        self.ssc
+            .inner
+            .behind_warnings
+            .fetch_add(1, Ordering::Relaxed);
+        let slowest = info
+            .output_operations
+            .iter()
+            .filter_map(|o| Some((o.end_ms? - o.start_ms?, o)))
+            .max_by_key(|(d, _)| *d)
+            .map(|(d, o)| format!("output operation {} ({}) took {d} ms", o.id, o.name))
+            .unwrap_or_else(|| "no output operation finished".into());
+        tracing::warn!(
+            batch = %info.batch_time,
+            scheduling_delay_ms = delay,
+            processing_ms = info.processing_delay_ms().unwrap_or(0),
+            batch_interval_ms = batch_ms,
+            "streaming job is falling behind: batch {} waited {delay} ms to start (more than {BEHIND_BATCHES} \
+             batch intervals of {batch_ms} ms); its slowest: {slowest}",
+            info.batch_time
+        );
     }
 
     /// Batch `batch` (at `time`) is done: settles the direct inputs of every done batch no
@@ -468,11 +519,14 @@ impl Scheduler {
 
     /// Graceful stop: keeps generating batches until every record the (stopped) receivers
     /// stored has been given to a batch. On a manual clock, advances it batch by batch.
-    pub(crate) fn drain_inputs(&self) {
+    /// Gives up at `deadline` (the graceful stop's).
+    pub(crate) fn drain_inputs(&self, deadline: std::time::Instant) {
         let inputs = self.ssc.inner.graph.inputs();
         let batch = self.ssc.batch_ms();
-        let deadline = std::time::Instant::now()
-            + std::time::Duration::from_millis((batch * 5) as u64 + 10_000);
+        let deadline = deadline.min(
+            std::time::Instant::now()
+                + std::time::Duration::from_millis((batch * 5) as u64 + 10_000),
+        );
         while inputs.iter().any(|i| i.has_pending()) && std::time::Instant::now() < deadline {
             match self.ssc.manual_clock() {
                 Some(clock) => {
@@ -526,8 +580,12 @@ impl Scheduler {
         }
     }
 
-    /// Stops generating; waits for queued batches when graceful, else drops their jobs.
-    pub(crate) fn stop(&self, graceful: bool) {
+    /// Stops generating; waits for queued batches when graceful (until `deadline`, the
+    /// end of `spate.streaming.gracefulStopTimeout`), else drops their jobs. A graceful
+    /// stop past its deadline goes on as a non-graceful one: queued jobs are dropped and
+    /// running ones get [`STOP_WAIT`] more. Returns the times of the batches left
+    /// unfinished (abandoned), oldest first.
+    pub(crate) fn stop(&self, graceful: bool, deadline: std::time::Instant) -> Vec<Time> {
         self.stopping.store(true, Ordering::Release);
         if let Some(g) = self.generator.lock().take() {
             let _ = g.join();
@@ -544,19 +602,56 @@ impl Scheduler {
             .drain(..)
             .filter(|w| w.thread().id() != me)
             .collect();
-        if !graceful {
-            // A job that does not end is left behind after a while, as Spark does.
-            let deadline = std::time::Instant::now() + STOP_WAIT;
-            while workers.iter().any(|w| !w.is_finished()) && std::time::Instant::now() < deadline {
+        let running = |workers: &[JoinHandle<()>]| workers.iter().any(|w| !w.is_finished());
+        let wait_until = |until: std::time::Instant| {
+            while running(&workers) && std::time::Instant::now() < until {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
-        }
-        for w in workers {
-            if graceful || w.is_finished() {
-                let _ = w.join();
-            } else {
-                tracing::warn!("an output job is still running after the stop; leaving it behind");
+        };
+        if graceful {
+            wait_until(deadline);
+            if running(&workers) {
+                let pending = self.unfinished_batches();
+                tracing::warn!(
+                    batches = ?pending.iter().map(|t| t.0).collect::<Vec<_>>(),
+                    "graceful stop timed out (spate.streaming.gracefulStopTimeout); \
+                     stopping like a non-graceful stop"
+                );
+                self.discard.store(true, Ordering::Release);
             }
         }
+        // A job that does not end is left behind after a while, as Spark does.
+        wait_until(std::time::Instant::now() + STOP_WAIT);
+        let mut left_behind = false;
+        for w in workers {
+            if w.is_finished() {
+                let _ = w.join();
+            } else {
+                left_behind = true;
+            }
+        }
+        if !left_behind {
+            return Vec::new();
+        }
+        let abandoned = self.unfinished_batches();
+        for t in &abandoned {
+            tracing::warn!(
+                batch = %t,
+                "batch abandoned by the stop: an output job is still running; leaving it behind"
+            );
+        }
+        abandoned
+    }
+
+    /// Times of the batches generated and not completed, oldest first.
+    fn unfinished_batches(&self) -> Vec<Time> {
+        let mut times: Vec<Time> = self
+            .in_flight
+            .lock()
+            .iter()
+            .map(|b| b.info.lock().batch_time)
+            .collect();
+        times.sort_by_key(|t| t.0);
+        times
     }
 }

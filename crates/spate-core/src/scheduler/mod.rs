@@ -7,7 +7,7 @@ mod map_output;
 mod task;
 
 pub use executor::{panic_message, run_encoded, Executor, LocalExecutor};
-pub use map_output::{MapOutputTracker, MapStatus};
+pub use map_output::{BucketSources, MapOutputTracker, MapStatus, MapStatuses};
 pub use task::{EncodedTask, TaskContext, TaskDescription, TaskFailure, TaskKind, TaskResult};
 
 use crate::codec;

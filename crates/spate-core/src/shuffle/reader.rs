@@ -10,10 +10,10 @@ use crate::scheduler::TaskContext;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
-/// Iterates bucket `bucket` of one in-memory map output, cloning records.
+/// Iterates one in-memory bucket (`out.mem[slot]`) of a map output, cloning records.
 struct MemBucketIter<R> {
     out: Arc<MapOutput<R>>,
-    bucket: usize,
+    slot: usize,
     pos: usize,
 }
 
@@ -21,7 +21,7 @@ impl<R: Clone> Iterator for MemBucketIter<R> {
     type Item = R;
     #[inline]
     fn next(&mut self) -> Option<R> {
-        let v = self.out.mem.get(self.bucket)?.get(self.pos)?.clone();
+        let v = self.out.mem.get(self.slot)?.1.get(self.pos)?.clone();
         self.pos += 1;
         Some(v)
     }
@@ -69,14 +69,23 @@ pub(crate) fn read_bucket<R: Data>(
     num_maps: usize,
     bucket: usize,
 ) -> Result<BoxIter<R>> {
-    let tracker = env.map_output_tracker();
     let fetch = env.shuffle_fetch();
-    let mut parts: Vec<BoxIter<R>> = Vec::with_capacity(num_maps);
-    for map_id in 0..num_maps {
-        let status = tracker
-            .status(shuffle_id, map_id)
+    // One snapshot of the statuses for the whole read, and only the map outputs with
+    // records for this bucket are visited: with many partitions over little data most
+    // buckets are empty, and visiting every map output from every reduce task would cost
+    // maps x reduce partitions.
+    let (statuses, sources) = env
+        .map_output_tracker()
+        .reduce_plan(shuffle_id, num_maps)
+        .map_err(|map_id| Error::FetchFailed { shuffle_id, map_id })?;
+    let maps = sources.get(bucket).map(Vec::as_slice).unwrap_or(&[]);
+    let mut parts: Vec<BoxIter<R>> = Vec::with_capacity(maps.len());
+    for &map_id in maps {
+        let map_id = map_id as usize;
+        let status = statuses[map_id]
+            .as_deref()
             .ok_or(Error::FetchFailed { shuffle_id, map_id })?;
-        let out = match fetch.fetch(shuffle_id, map_id, bucket, &status)? {
+        let out = match fetch.fetch(shuffle_id, map_id, bucket, status)? {
             FetchedOutput::Remote(bytes) => {
                 let records: Vec<R> = codec::decode(
                     &bytes,
@@ -99,11 +108,9 @@ pub(crate) fn read_bucket<R: Data>(
                 read_segment(&o, off, len, shuffle_id, map_id)
             })));
         }
-        parts.push(Box::new(MemBucketIter {
-            out,
-            bucket,
-            pos: 0,
-        }));
+        if let Ok(slot) = out.mem.binary_search_by_key(&bucket, |(b, _)| *b) {
+            parts.push(Box::new(MemBucketIter { out, slot, pos: 0 }));
+        }
     }
     Ok(Box::new(parts.into_iter().flatten()))
 }

@@ -13,8 +13,8 @@ pub use direct::{DirectRanges, DirectSource};
 pub(crate) use file::FileInput;
 pub(crate) use queue::QueueInput;
 pub use queue::RddQueue;
+pub(crate) use receiver::{block_interval, ReceiverCompute, ReceiverInput};
 pub use receiver::{Receiver, ReceiverHandle};
-pub(crate) use receiver::{ReceiverCompute, ReceiverInput};
 pub(crate) use replay::ReplayInput;
 pub use socket::{
     capped_lines_decoder, lines_decoder, read_all, Decoder, LineDrop, SocketReceiver,

@@ -382,6 +382,44 @@ pub(crate) struct ReceiverInput<T: Data> {
     /// in the high bits; 0 for the first context) and never stores, reads or removes
     /// another one's blocks.
     seq_base: u64,
+    /// The batch interval, bounding the block interval.
+    batch_ms: i64,
+}
+
+/// The block interval a receiver of a context with batches of `batch_ms` uses:
+/// `spate.streaming.blockInterval`. A value set explicitly must lie between 1 ms and the
+/// batch interval (0 would spin the block generator on a core; a value longer than the
+/// batch interval leaves batches without blocks); the default (200 ms) is cut to the batch
+/// interval when that is shorter.
+///
+/// # Errors
+/// [`Error::InvalidDuration`] naming the key and the value.
+pub(crate) fn block_interval(ctx: &Context, batch_ms: i64) -> Result<Duration> {
+    const KEY: &str = "spate.streaming.blockInterval";
+    let conf = ctx.conf();
+    let value = conf
+        .get_duration(KEY)?
+        .unwrap_or(Duration::from_millis(200));
+    let batch = Duration::from_millis(batch_ms.max(1) as u64);
+    if !conf.contains(KEY) {
+        return Ok(value.min(batch));
+    }
+    let raw = conf.get_raw(KEY).unwrap_or_default();
+    let invalid = |reason: String| Error::InvalidDuration {
+        what: format!("configuration key `{KEY}` = `{raw}`"),
+        reason,
+    };
+    if value < Duration::from_millis(1) {
+        return Err(invalid(
+            "the block interval must be at least 1 ms (0 would make the block generator spin on a core)".into(),
+        ));
+    }
+    if value > batch {
+        return Err(invalid(format!(
+            "the block interval must not exceed the batch interval ({batch_ms} ms): batches would get no blocks until one is cut"
+        )));
+    }
+    Ok(value)
 }
 
 impl<T: Data> ReceiverInput<T> {
@@ -399,6 +437,7 @@ impl<T: Data> ReceiverInput<T> {
             inputs: ssc.inner.input_tracker.clone(),
             stream: Mutex::new(None),
             seq_base: (ssc.inner.scope_owner as u64).wrapping_mul(1 << 32),
+            batch_ms: ssc.batch_ms(),
         })
     }
 
@@ -498,11 +537,10 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             return;
         };
         let conf = self.ctx.conf().clone();
-        let block_interval = conf
-            .get_duration("spate.streaming.blockInterval")
-            .ok()
-            .flatten()
-            .unwrap_or(Duration::from_millis(200));
+        // Checked by `StreamingContext::start`; the fallback only guards against a spin.
+        let block_interval = block_interval(&self.ctx, self.batch_ms)
+            .unwrap_or(Duration::from_millis(200))
+            .max(Duration::from_millis(1));
         let restart_delay = conf
             .get_duration("spate.streaming.receiverRestartDelay")
             .ok()
