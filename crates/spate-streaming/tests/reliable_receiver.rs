@@ -300,3 +300,127 @@ fn stores_after_the_receiver_stopped_are_refused() {
         Err(Error::ReceiverStopped { .. })
     ));
 }
+
+/// A small tmpfs mounted for one test (root only; `None` where mounting is not allowed).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir =
+            std::env::temp_dir().join(format!("spate-tmpfs-{}-{}", std::process::id(), now_ms()));
+        std::fs::create_dir_all(&dir).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            Some(Tmpfs(dir))
+        } else {
+            let _ = std::fs::remove_dir(&dir);
+            None
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// Stores one block of `per_block` records each time it is told to, and says how it went.
+struct Filler {
+    per_block: u64,
+    go: Option<std::sync::mpsc::Receiver<u64>>,
+    done: std::sync::mpsc::Sender<std::result::Result<(), Error>>,
+}
+
+impl Receiver<u64> for Filler {
+    fn name(&self) -> String {
+        "filler".into()
+    }
+    fn on_start(&mut self, h: ReceiverHandle<u64>) {
+        let (n, go, done) = (self.per_block, self.go.take(), self.done.clone());
+        let Some(go) = go else { return };
+        std::thread::spawn(move || {
+            while let Ok(b) = go.recv() {
+                let r = h.store_many((b * n..(b + 1) * n).collect());
+                if done.send(r).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    fn on_stop(&mut self) {}
+}
+
+#[test]
+fn on_a_full_disk_every_accepted_record_is_counted_and_the_refused_block_is_reported() {
+    // A 1 MiB tmpfs as spate.local.dir and a 64 KiB memory budget: receiver blocks spill
+    // to the tmpfs until it is full. One block per batch.
+    let Some(fs) = Tmpfs::mount("1m") else {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let conf = conf(&[
+        ("spate.memory.storageBytes", "64k"),
+        ("spate.local.dir", fs.0.to_str().unwrap()),
+    ]);
+    let ssc = StreamingContext::with_clock(
+        Context::new(conf).unwrap(),
+        Duration::from_secs(1),
+        Clock::manual(),
+    )
+    .unwrap();
+    let events = Arc::new(Events::default());
+    ssc.add_streaming_listener(events.clone());
+    let (go_tx, go_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let s = ssc.receiver_stream(Filler {
+        per_block: 20_000,
+        go: Some(go_rx),
+        done: done_tx,
+    });
+    let counted = Arc::new(AtomicUsize::new(0));
+    let c = counted.clone();
+    s.foreach_rdd(move |rdd, _| {
+        c.fetch_add(rdd.count()? as usize, Ordering::SeqCst);
+        Ok(())
+    });
+    // Blocks of remembered batches stay on the disk, so it fills up.
+    ssc.remember(Duration::from_secs(600)).unwrap();
+    ssc.start().unwrap();
+    let (mut accepted, mut refused, mut failed_batches) = (0usize, None, 0);
+    for b in 0..200u64 {
+        go_tx.send(b).unwrap();
+        let r = done_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let ok = r.is_ok();
+        match r {
+            Ok(()) => accepted += 20_000,
+            Err(e) => refused = Some(e.to_string()),
+        }
+        if ssc.advance_batches(1).is_err() {
+            failed_batches += 1;
+        }
+        if !ok {
+            break;
+        }
+    }
+    ssc.stop(true, false);
+    let refused = refused.expect("the disk never filled up");
+    assert!(refused.contains("could not be stored"), "{refused}");
+    assert!(accepted > 0, "nothing was accepted before the disk filled");
+    // Nothing accepted is lost: every record whose store returned Ok was counted; only
+    // the batch holding the refused block failed, naming it.
+    assert_eq!(counted.load(Ordering::SeqCst), accepted);
+    assert_eq!(failed_batches, 1);
+    assert_eq!(
+        events.with_prefix("receiver error").len(),
+        1,
+        "{:?}",
+        events.0.lock()
+    );
+}
