@@ -757,9 +757,13 @@ impl StreamingContext {
     }
 }
 
-/// Why a batch failed: one of its output operations, or a source's commit after them.
+/// Why a batch failed: one of its output operations, or a source's commit after them; or
+/// what the application must hear of a batch that ran: a receiver's block that was not
+/// stored, left out of it.
 #[derive(Debug, Clone)]
 pub(crate) enum BatchFailure {
+    /// A receiver block of this batch could not be stored (an [`Error::BlockNotStored`]).
+    Input { time_ms: i64, error: Arc<Error> },
     /// An output operation failed.
     Output {
         time_ms: i64,
@@ -805,12 +809,35 @@ impl BatchFailure {
 
     pub(crate) fn time_ms(&self) -> i64 {
         match self {
-            BatchFailure::Output { time_ms, .. } | BatchFailure::Commit { time_ms, .. } => *time_ms,
+            BatchFailure::Output { time_ms, .. }
+            | BatchFailure::Commit { time_ms, .. }
+            | BatchFailure::Input { time_ms, .. } => *time_ms,
         }
     }
 
     pub(crate) fn into_error(self) -> Error {
         match self {
+            BatchFailure::Input { error, .. } => match &*error {
+                Error::BlockNotStored {
+                    stream,
+                    receiver,
+                    block,
+                    records,
+                    reason,
+                    cause,
+                } => Error::BlockNotStored {
+                    stream: *stream,
+                    receiver: receiver.clone(),
+                    block: block.clone(),
+                    records: *records,
+                    reason: reason.clone(),
+                    cause: cause.clone(),
+                },
+                other => Error::Input {
+                    stream: "receiver".into(),
+                    reason: other.to_string(),
+                },
+            },
             BatchFailure::Output {
                 time_ms,
                 output,

@@ -76,7 +76,8 @@ pub enum Error {
     /// `spate.local.dir`, a storage level without disk and too little memory): its records
     /// are not in any batch. Returned to the receiver by the `store` call that made the
     /// block (or, for records buffered by `store`, by its next `store`), reported to
-    /// listeners and failing the batch the block belonged to.
+    /// listeners, left out of its batch (which processes the stored blocks) and returned
+    /// by `await_termination`.
     #[error("receiver {receiver} (stream {stream}): block {block} of {records} record(s) could not be stored: {reason}")]
     BlockNotStored {
         /// The input stream.

@@ -12,9 +12,9 @@
 //! A block that cannot be stored is never dropped silently: the `store_many` that made it
 //! returns the error (for buffered records, the next `store` does, and every `store` after
 //! it until the receiver restarts), listeners get `on_receiver_error` naming the block and
-//! the cause, and the batch the block belonged to fails with that error when it is
-//! computed (as a Spark batch fails on a missing block), which `advance` and
-//! `await_termination` report.
+//! the cause, the batch it would have joined runs without it (the blocks that were stored
+//! are all processed; its input info lists the refused block), and `await_termination`
+//! reports it.
 //!
 //! A supervisor restarts a receiver that asks for a restart (or whose `on_start` panics)
 //! after `spate.streaming.receiverRestartDelay`, and `spate.streaming.receiver.maxRate`
@@ -384,6 +384,8 @@ pub(crate) struct ReceiverInput<T: Data> {
     seq_base: u64,
     /// The batch interval, bounding the block interval.
     batch_ms: i64,
+    /// The streaming context, to tell the application of blocks that were not stored.
+    ssc: crate::context::WeakStreamingContext,
 }
 
 /// The block interval a receiver of a context with batches of `batch_ms` uses:
@@ -438,6 +440,7 @@ impl<T: Data> ReceiverInput<T> {
             stream: Mutex::new(None),
             seq_base: (ssc.inner.scope_owner as u64).wrapping_mul(1 << 32),
             batch_ms: ssc.batch_ms(),
+            ssc: ssc.downgrade(),
         })
     }
 
@@ -693,13 +696,23 @@ pub(crate) struct ReceiverCompute<T: Data> {
 impl<T: Data> Compute<T> for ReceiverCompute<T> {
     fn compute(&self, time: Time, _this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
         let blocks = self.input.allocate(time);
-        // As a Spark batch whose block is missing: the batch fails, naming the block.
-        if let Some(l) = blocks.iter().find_map(|b| b.lost.as_ref()) {
-            return Err(l.to_error(self.input.id(), &self.input.name));
+        // A block that could not be stored was refused to the receiver (its `store` got
+        // the error) and is not in the batch, as in Spark, where a block the block manager
+        // did not take never reaches the block tracker: the batch processes every block
+        // that was stored. The input tracker lists the lost block with its error, and the
+        // application hears of it through `await_termination`.
+        let (stored, lost): (Vec<_>, Vec<_>) = blocks.into_iter().partition(|b| b.lost.is_none());
+        if let Some(ssc) = self.input.ssc.upgrade() {
+            for l in lost.iter().filter_map(|b| b.lost.as_ref()) {
+                ssc.report_failure(crate::context::BatchFailure::Input {
+                    time_ms: time.0,
+                    error: Arc::new(l.to_error(self.input.id(), &self.input.name)),
+                });
+            }
         }
         Ok(Some(BlockRdd::create(
             &self.input.ctx,
-            blocks.into_iter().map(|b| b.id).collect(),
+            stored.into_iter().map(|b| b.id).collect(),
         )))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
