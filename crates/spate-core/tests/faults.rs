@@ -2,10 +2,12 @@
 //! accumulators and broadcasts across failures, contexts and drops, `stop` during a job,
 //! results that cannot be encoded, many driver threads running jobs at once.
 
+mod spill_common;
 use serde::{Deserialize, Serialize};
 use spate_core::rdd::RecordCounter;
 use spate_core::storage::BlockId;
 use spate_core::{AccumulatorV2, Context, Error, SpateConf, StorageLevel, TaskContext};
+use spill_common::{check_counts, spilled_word_counts};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -144,18 +146,6 @@ fn a_truncated_aggregation_spill_run_is_an_error_not_lost_keys() {
 // ---------------------------------------------------------------------------------------
 // Shuffle map output spilled to disk, then lost or corrupted.
 // ---------------------------------------------------------------------------------------
-
-fn spilled_word_counts(ctx: &Context) -> spate_core::Rdd<(u64, u64)> {
-    ctx.parallelize((0..200_000u64).collect::<Vec<_>>(), 4)
-        .map(|x| (x % 50_000, 1u64))
-        .reduce_by_key_with(|a, b| a + b, 3)
-}
-
-fn check_counts(mut v: Vec<(u64, u64)>) {
-    v.sort();
-    assert_eq!(v.len(), 50_000);
-    assert!(v.iter().all(|(_, c)| *c == 4));
-}
 
 #[test]
 fn deleted_shuffle_spill_files_are_recomputed() {

@@ -5,7 +5,9 @@
 //! The child-process tests run this test binary again with `SCRATCH_TEST_CHILD` set to the
 //! test's name and `SCRATCH_TEST_BASE` to the `spate.local.dir` to use.
 
+mod spill_common;
 use spate_core::{Context, SpateConf, TaskContext};
+use spill_common::{check_counts, spilled_word_counts};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,18 +33,6 @@ fn spilling_ctx(base: &Path, extra: &[(&str, &str)]) -> Context {
         conf = conf.set(k, *v).unwrap();
     }
     Context::new(conf).unwrap()
-}
-
-fn spilled_counts(ctx: &Context) -> spate_core::Rdd<(u64, u64)> {
-    ctx.parallelize((0..200_000u64).collect::<Vec<_>>(), 4)
-        .map(|x| (x % 50_000, 1u64))
-        .reduce_by_key_with(|a, b| a + b, 3)
-}
-
-fn check_counts(mut v: Vec<(u64, u64)>) {
-    v.sort();
-    assert_eq!(v.len(), 50_000);
-    assert!(v.iter().all(|(_, c)| *c == 4));
 }
 
 /// `spate-*` entries of `base`.
@@ -81,7 +71,7 @@ fn a_stopped_context_leaves_no_scratch_directory() {
     let base = tempfile::tempdir().unwrap();
     let ctx = spilling_ctx(base.path(), &[]);
     let dir = ctx.env().local_dir().to_path_buf();
-    let counts = spilled_counts(&ctx);
+    let counts = spilled_word_counts(&ctx);
     check_counts(counts.collect().unwrap());
     assert!(
         std::fs::read_dir(&dir).unwrap().count() > 0,
@@ -105,8 +95,8 @@ fn sigterm_removes_the_scratch_directories_and_exits_143() {
         // The child: two contexts with spilled blocks, then wait for the signal.
         let a = spilling_ctx(&base, &[]);
         let b = spilling_ctx(&base, &[]);
-        let ca = spilled_counts(&a);
-        let cb = spilled_counts(&b);
+        let ca = spilled_word_counts(&a);
+        let cb = spilled_word_counts(&b);
         check_counts(ca.collect().unwrap());
         check_counts(cb.collect().unwrap());
         println!("READY {}", std::process::id());
@@ -156,7 +146,7 @@ fn with_signal_cleanup_off_sigterm_kills_as_before() {
     const NAME: &str = "with_signal_cleanup_off_sigterm_kills_as_before";
     if let Some(base) = child_base(NAME) {
         let a = spilling_ctx(&base, &[("spate.signal.cleanup", "false")]);
-        check_counts(spilled_counts(&a).collect().unwrap());
+        check_counts(spilled_word_counts(&a).collect().unwrap());
         println!("READY");
         std::thread::sleep(Duration::from_secs(60));
         panic!("no signal came");
@@ -192,7 +182,7 @@ fn a_spill_directory_deleted_mid_shuffle_prints_no_panic() {
         let del = deleted.clone();
         // The first reduce-side record deletes the whole scratch directory: the other
         // reduce tasks find the map outputs' files gone.
-        let counts = spilled_counts(&ctx).map(move |kv| {
+        let counts = spilled_word_counts(&ctx).map(move |kv| {
             if !del.swap(true, Ordering::SeqCst) {
                 let dir = TaskContext::with_current(|tc| {
                     tc.expect("in a task").env().local_dir().to_path_buf()

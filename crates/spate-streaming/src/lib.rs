@@ -18,6 +18,7 @@ mod clock;
 mod context;
 pub mod dstream;
 mod error;
+mod failure;
 mod graph;
 pub mod input;
 mod listener;

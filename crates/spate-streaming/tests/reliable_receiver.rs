@@ -362,51 +362,82 @@ impl Receiver<u64> for Filler {
     fn on_stop(&mut self) {}
 }
 
+/// A context whose scratch directory is a 1 MiB tmpfs and whose memory budget is 64 KiB,
+/// so receiver blocks spill to the tmpfs until it is full; a `Filler` receiver told to
+/// store a block of 20,000 records each time `go` gets a number, reporting on `done`, and
+/// an output counting every batch's records into `counted`. `None` where a tmpfs cannot
+/// be mounted (not root).
+struct FullDisk {
+    ssc: StreamingContext,
+    go: std::sync::mpsc::Sender<u64>,
+    done: std::sync::mpsc::Receiver<std::result::Result<(), Error>>,
+    counted: Arc<AtomicUsize>,
+    _fs: Tmpfs,
+}
+
+impl FullDisk {
+    const PER_BLOCK: usize = 20_000;
+
+    fn new() -> Option<FullDisk> {
+        let Some(fs) = Tmpfs::mount("1m") else {
+            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+            return None;
+        };
+        let conf = conf(&[
+            ("spate.memory.storageBytes", "64k"),
+            ("spate.local.dir", fs.0.to_str().unwrap()),
+        ]);
+        let ssc = StreamingContext::with_clock(
+            Context::new(conf).unwrap(),
+            Duration::from_secs(1),
+            Clock::manual(),
+        )
+        .unwrap();
+        let (go, go_rx) = std::sync::mpsc::channel();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let s = ssc.receiver_stream(Filler {
+            per_block: Self::PER_BLOCK as u64,
+            go: Some(go_rx),
+            done: done_tx,
+        });
+        let counted = Arc::new(AtomicUsize::new(0));
+        let c = counted.clone();
+        s.foreach_rdd(move |rdd, _| {
+            c.fetch_add(rdd.count()? as usize, Ordering::SeqCst);
+            Ok(())
+        });
+        Some(FullDisk {
+            ssc,
+            go,
+            done,
+            counted,
+            _fs: fs,
+        })
+    }
+
+    /// Has block `b` stored; whether it was accepted.
+    fn store(&self, b: u64) -> std::result::Result<(), Error> {
+        self.go.send(b).unwrap();
+        self.done.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+}
+
 #[test]
 fn on_a_full_disk_every_accepted_record_is_counted_and_the_refused_block_is_reported() {
-    // (Stores one block per batch; `on_a_full_disk_a_refused_block_does_not_take_the_
-    // accepted_blocks_of_its_batch_with_it` puts them in one batch.)
-    // A 1 MiB tmpfs as spate.local.dir and a 64 KiB memory budget: receiver blocks spill
-    // to the tmpfs until it is full. One block per batch.
-    let Some(fs) = Tmpfs::mount("1m") else {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
-        return;
-    };
-    let conf = conf(&[
-        ("spate.memory.storageBytes", "64k"),
-        ("spate.local.dir", fs.0.to_str().unwrap()),
-    ]);
-    let ssc = StreamingContext::with_clock(
-        Context::new(conf).unwrap(),
-        Duration::from_secs(1),
-        Clock::manual(),
-    )
-    .unwrap();
+    // One block per batch (the next test puts them all in one batch).
+    let Some(disk) = FullDisk::new() else { return };
+    let ssc = &disk.ssc;
     let events = Arc::new(Events::default());
     ssc.add_streaming_listener(events.clone());
-    let (go_tx, go_rx) = std::sync::mpsc::channel();
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let s = ssc.receiver_stream(Filler {
-        per_block: 20_000,
-        go: Some(go_rx),
-        done: done_tx,
-    });
-    let counted = Arc::new(AtomicUsize::new(0));
-    let c = counted.clone();
-    s.foreach_rdd(move |rdd, _| {
-        c.fetch_add(rdd.count()? as usize, Ordering::SeqCst);
-        Ok(())
-    });
     // Blocks of remembered batches stay on the disk, so it fills up.
     ssc.remember(Duration::from_secs(600)).unwrap();
     ssc.start().unwrap();
     let (mut accepted, mut refused, mut failed_batches) = (0usize, None, 0);
     for b in 0..200u64 {
-        go_tx.send(b).unwrap();
-        let r = done_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let r = disk.store(b);
         let ok = r.is_ok();
         match r {
-            Ok(()) => accepted += 20_000,
+            Ok(()) => accepted += FullDisk::PER_BLOCK,
             Err(e) => refused = Some(e.to_string()),
         }
         if ssc.advance_batches(1).is_err() {
@@ -422,7 +453,7 @@ fn on_a_full_disk_every_accepted_record_is_counted_and_the_refused_block_is_repo
     assert!(accepted > 0, "nothing was accepted before the disk filled");
     // Nothing accepted is lost: every record whose store returned Ok was counted, and no
     // batch failed; the refused block is reported to the application.
-    assert_eq!(counted.load(Ordering::SeqCst), accepted);
+    assert_eq!(disk.counted.load(Ordering::SeqCst), accepted);
     assert_eq!(failed_batches, 0);
     let e = ssc
         .await_termination_or_timeout(Duration::from_millis(1))
@@ -439,52 +470,25 @@ fn on_a_full_disk_every_accepted_record_is_counted_and_the_refused_block_is_repo
 
 #[test]
 fn on_a_full_disk_a_refused_block_does_not_take_the_accepted_blocks_of_its_batch_with_it() {
-    let Some(fs) = Tmpfs::mount("1m") else {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
-        return;
-    };
-    let conf = conf(&[
-        ("spate.memory.storageBytes", "64k"),
-        ("spate.local.dir", fs.0.to_str().unwrap()),
-    ]);
-    let ssc = StreamingContext::with_clock(
-        Context::new(conf).unwrap(),
-        Duration::from_secs(1),
-        Clock::manual(),
-    )
-    .unwrap();
-    let (go_tx, go_rx) = std::sync::mpsc::channel();
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let s = ssc.receiver_stream(Filler {
-        per_block: 20_000,
-        go: Some(go_rx),
-        done: done_tx,
-    });
-    let counted = Arc::new(AtomicUsize::new(0));
-    let c = counted.clone();
-    s.foreach_rdd(move |rdd, _| {
-        c.fetch_add(rdd.count()? as usize, Ordering::SeqCst);
-        Ok(())
-    });
+    let Some(disk) = FullDisk::new() else { return };
+    let ssc = &disk.ssc;
     ssc.start().unwrap();
     // Every block before the batch runs: the accepted ones and the refused one share it.
     let mut accepted = 0usize;
     let mut refused = false;
     for b in 0..200u64 {
-        go_tx.send(b).unwrap();
-        match done_rx.recv_timeout(Duration::from_secs(10)).unwrap() {
-            Ok(()) => accepted += 20_000,
-            Err(_) => {
-                refused = true;
-                break;
-            }
+        if disk.store(b).is_ok() {
+            accepted += FullDisk::PER_BLOCK;
+        } else {
+            refused = true;
+            break;
         }
     }
     assert!(refused, "the disk never filled up");
-    assert!(accepted > 20_000, "{accepted}");
+    assert!(accepted > FullDisk::PER_BLOCK, "{accepted}");
     ssc.advance_batches(1).unwrap();
     ssc.stop(true, false);
-    assert_eq!(counted.load(Ordering::SeqCst), accepted);
+    assert_eq!(disk.counted.load(Ordering::SeqCst), accepted);
     let e = ssc
         .await_termination_or_timeout(Duration::from_millis(1))
         .unwrap_err()

@@ -13,11 +13,10 @@
 
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::{Error, Result};
-use crate::input::tracker::{partition_counts, InputInfo, InputSource, InputTracker};
+use crate::input::tracker::{InputInfo, InputSource, InputTracker};
 use crate::input::InputStream;
 use crate::time::Time;
 use parking_lot::Mutex;
-use spate_core::rdd::RecordCounter;
 use spate_core::{Context, Data, Rdd};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -279,20 +278,13 @@ impl<T: Data, S: DirectSource<T>> Compute<T> for DirectInput<T, S> {
                 Ok(Some(rdd))
             }
             // Counted as the batch's jobs read it, recorded when the batch completes.
-            None => {
-                let counter = RecordCounter::new(rdd.num_partitions());
-                let (whole, c) = (rdd.clone(), counter.clone());
-                self.tracker.record_counted_later(
-                    time,
-                    stream,
-                    info,
-                    Box::new(move |info| {
-                        info.num_records = partition_counts(&whole, &c)?.iter().sum();
-                        Ok(())
-                    }),
-                );
-                Ok(Some(rdd.counting(counter)))
-            }
+            None => Ok(Some(self.tracker.count_as_read(
+                time,
+                stream,
+                info,
+                rdd,
+                |_, _| {},
+            ))),
         }
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {

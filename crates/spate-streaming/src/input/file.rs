@@ -25,11 +25,10 @@
 use crate::bus::ListenerBus;
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::{Error, Result};
-use crate::input::tracker::{partition_counts, InputFile, InputInfo, InputSource, InputTracker};
+use crate::input::tracker::{InputFile, InputInfo, InputSource, InputTracker};
 use crate::listener::{InputErrorInfo, InputErrorKind, StreamingListenerEvent};
 use crate::time::Time;
 use parking_lot::Mutex;
-use spate_core::rdd::RecordCounter;
 use spate_core::{Context, Rdd, Str};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -208,8 +207,6 @@ impl Compute<Str> for FileInput {
         let rdd = self.ctx.union(rdds);
         // Lines are counted as the batch's jobs read them (no second read of the files) and
         // recorded when the batch completes.
-        let counter = RecordCounter::new(rdd.num_partitions());
-        let (whole, c) = (rdd.clone(), counter.clone());
         let infos: Vec<InputFile> = files
             .iter()
             .map(|(f, _)| InputFile {
@@ -219,15 +216,15 @@ impl Compute<Str> for FileInput {
             })
             .collect();
         let (bus, max) = (self.bus.clone(), self.max_line_bytes);
-        self.tracker.record_counted_later(
+        let counting = self.tracker.count_as_read(
             time,
             stream_id,
             InputInfo {
                 num_records: 0,
                 source: InputSource::Files(infos),
             },
-            Box::new(move |info| {
-                let counts = partition_counts(&whole, &c)?;
+            rdd,
+            move |info, counts| {
                 if let InputSource::Files(infos) = &mut info.source {
                     let mut at = 0;
                     for (((file, n), (path, stamp)), d) in
@@ -266,11 +263,9 @@ impl Compute<Str> for FileInput {
                         }
                     }
                 }
-                info.num_records = counts.iter().sum();
-                Ok(())
-            }),
+            },
         );
-        Ok(Some(rdd.counting(counter)))
+        Ok(Some(counting))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
         Vec::new()

@@ -6,6 +6,7 @@ mod queue;
 mod receiver;
 mod replay;
 mod socket;
+mod streams;
 mod tracker;
 
 pub(crate) use direct::{DirectInput, DirectLifecycle};

@@ -2,10 +2,9 @@
 
 use crate::dstream::{Compute, DStreamBase, DStreamNode};
 use crate::error::Result;
-use crate::input::tracker::{partition_counts, InputInfo, InputSource, InputTracker};
+use crate::input::tracker::{InputInfo, InputSource, InputTracker};
 use crate::time::Time;
 use parking_lot::Mutex;
-use spate_core::rdd::RecordCounter;
 use spate_core::{Context, Data, Rdd};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -84,21 +83,16 @@ impl<T: Data> Compute<T> for QueueInput<T> {
         };
         // The batch's records are counted as its jobs read them (a queued RDD knows its
         // size only by being read), and recorded when the batch completes.
-        let counter = RecordCounter::new(rdd.num_partitions());
-        let (whole, c) = (rdd.clone(), counter.clone());
-        self.tracker.record_counted_later(
+        Ok(Some(self.tracker.count_as_read(
             time,
             this.meta().id(),
             InputInfo {
                 num_records: 0,
                 source: InputSource::Queue { rdds },
             },
-            Box::new(move |info| {
-                info.num_records = partition_counts(&whole, &c)?.iter().sum();
-                Ok(())
-            }),
-        );
-        Ok(Some(rdd.counting(counter)))
+            rdd,
+            |_, _| {},
+        )))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
         Vec::new()

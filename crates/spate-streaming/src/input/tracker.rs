@@ -162,7 +162,7 @@ struct PendingCount {
 
 /// The records of each partition of `rdd`: as `counter` saw jobs read them, and by a job
 /// over the partitions no job read to the end.
-pub(crate) fn partition_counts<T: Data>(rdd: &Rdd<T>, counter: &RecordCounter) -> Result<Vec<u64>> {
+fn partition_counts<T: Data>(rdd: &Rdd<T>, counter: &RecordCounter) -> Result<Vec<u64>> {
     let seen = counter.partition_counts();
     let missing: Vec<usize> = (0..seen.len()).filter(|p| seen[*p].is_none()).collect();
     let mut counted = if missing.is_empty() {
@@ -226,7 +226,7 @@ impl InputTracker {
 
     /// Records `info` for `stream` and `batch` now, and again with `finish`'s changes (its
     /// record count) when the batch completes ([`Self::complete`]).
-    pub(crate) fn record_counted_later(
+    fn record_counted_later(
         &self,
         batch: Time,
         stream: usize,
@@ -241,6 +241,35 @@ impl InputTracker {
             info,
             finish,
         });
+    }
+
+    /// Records `info` for `stream` and `batch`, and returns `rdd` counting its records per
+    /// partition as the batch's jobs read them (no extra pass over the data). When the
+    /// batch completes, `fill` gets the info and each partition's count (a partition no
+    /// job read to its end is counted then) and the info is recorded again; its
+    /// `num_records` is the sum of the counts unless `fill` says otherwise.
+    pub(crate) fn count_as_read<T: Data>(
+        &self,
+        batch: Time,
+        stream: usize,
+        info: InputInfo,
+        rdd: Rdd<T>,
+        fill: impl FnOnce(&mut InputInfo, &[u64]) + Send + 'static,
+    ) -> Rdd<T> {
+        let counter = RecordCounter::new(rdd.num_partitions());
+        let counting = rdd.counting(counter.clone());
+        self.record_counted_later(
+            batch,
+            stream,
+            info,
+            Box::new(move |info| {
+                let counts = partition_counts(&rdd, &counter)?;
+                info.num_records = counts.iter().sum();
+                fill(info, &counts);
+                Ok(())
+            }),
+        );
+        counting
     }
 
     /// Finishes the counts recorded while `batch` was generated (its jobs are done), and

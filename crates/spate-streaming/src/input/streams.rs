@@ -1,0 +1,213 @@
+//! The inputs a [`StreamingContext`] makes: queues, replays, receivers and sockets, files
+//! and direct sources, and the positions of direct sources for a metadata checkpoint.
+
+use crate::context::StreamingContext;
+use crate::dstream::DStream;
+use crate::error::{Error, Result};
+use crate::input::{
+    Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput, InputStream,
+    QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput, SocketReceiver,
+};
+use parking_lot::Mutex;
+use spate_core::{Data, Rdd, Str};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+impl StreamingContext {
+    /// A stream of the RDDs pushed to `queue`: one per batch with `one_at_a_time`, else
+    /// all waiting ones united; `default` (or an empty RDD) when the queue is empty.
+    pub fn queue_stream<T: Data>(
+        &self,
+        queue: &RddQueue<T>,
+        one_at_a_time: bool,
+        default: Option<Rdd<T>>,
+    ) -> DStream<T> {
+        DStream::create(
+            self,
+            "queue_stream",
+            self.inner.batch_ms,
+            false,
+            QueueInput {
+                ctx: self.inner.ctx.clone(),
+                queue: queue.clone(),
+                one_at_a_time,
+                default,
+                tracker: self.inner.input_tracker.clone(),
+            },
+        )
+    }
+
+    /// Fixed batches by batch number, for tests and replays: batch k (the k-th interval
+    /// after zero time) is `batches[k-1]` — `Some(records)` as an RDD of `partitions`
+    /// partitions (sliced as `parallelize` does), `None` as a batch with no RDD at all — and
+    /// empty batches after the end.
+    pub fn replay_stream<T: Data>(
+        &self,
+        batches: Vec<Option<Vec<T>>>,
+        partitions: usize,
+    ) -> DStream<T> {
+        DStream::create(
+            self,
+            "replay_stream",
+            self.inner.batch_ms,
+            false,
+            ReplayInput {
+                ctx: self.inner.ctx.clone(),
+                batches: Arc::new(batches),
+                partitions: partitions.max(1),
+                batch_ms: self.inner.batch_ms,
+                tracker: self.inner.input_tracker.clone(),
+            },
+        )
+    }
+
+    /// A stream of what a custom [`Receiver`] stores; its blocks, cut every
+    /// `spate.streaming.blockInterval`, are each batch's partitions.
+    pub fn receiver_stream<T: Data, R: Receiver<T>>(&self, receiver: R) -> DStream<T> {
+        let input = ReceiverInput::new(self, Box::new(receiver));
+        self.register_input(input.clone());
+        let stream = DStream::create(
+            self,
+            "receiver_stream",
+            self.inner.batch_ms,
+            false,
+            ReceiverCompute {
+                input: input.clone(),
+            },
+        );
+        input.bind_stream(Arc::downgrade(&stream.base()));
+        stream
+    }
+
+    /// Lines read from a TCP server at `host:port` (reconnecting when it goes away).
+    ///
+    /// A line is a record once its `\n` has arrived: the fragment of a line cut by a
+    /// disconnect or a stop is dropped (with a warning), as in Spark. A line longer than
+    /// `spate.streaming.maxLineBytes` is dropped without being buffered whole and counted
+    /// in a (rate-limited) receiver error event.
+    pub fn socket_text_stream(&self, host: &str, port: u16) -> DStream<Str> {
+        self.receiver_stream(SocketReceiver::lines(host, port, self.max_line_bytes()))
+    }
+
+    /// Records decoded by `decoder` from a TCP server at `host:port`.
+    pub fn socket_stream<T: Data>(
+        &self,
+        host: &str,
+        port: u16,
+        decoder: Arc<Decoder<T>>,
+    ) -> DStream<T> {
+        self.receiver_stream(SocketReceiver::new(host, port, decoder))
+    }
+
+    /// The lines of files that appear in `dir` (moved in atomically; names starting with
+    /// `.` or `_` ignored), each batch the files new since the previous one.
+    pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> Result<DStream<Str>> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(Error::Input {
+                stream: format!("text_file_stream {}", dir.display()),
+                reason: "not a directory".into(),
+            });
+        }
+        let clock = self.inner.clock.clone();
+        Ok(DStream::create(
+            self,
+            "text_file_stream",
+            self.inner.batch_ms,
+            false,
+            FileInput {
+                ctx: self.inner.ctx.clone(),
+                dir,
+                new_files_only: true,
+                picked: Mutex::new(Default::default()),
+                unreadable: Mutex::new(Default::default()),
+                // Spark: files older than the stream's creation are not new.
+                start_ms: Mutex::new(Some(self.inner.clock.now_ms())),
+                clock_now: Arc::new(move || clock.now_ms()),
+                tracker: self.inner.input_tracker.clone(),
+                bus: self.inner.bus.clone(),
+                max_line_bytes: self.max_line_bytes(),
+            },
+        ))
+    }
+
+    /// `spate.streaming.maxLineBytes` (64 MiB when unset or not a size).
+    fn max_line_bytes(&self) -> usize {
+        self.inner
+            .ctx
+            .conf()
+            .get_bytes("spate.streaming.maxLineBytes")
+            .ok()
+            .flatten()
+            .map_or(64 << 20, |b| usize::try_from(b).unwrap_or(usize::MAX))
+    }
+
+    /// A receiver-less stream over a replayable source: each batch's range is planned,
+    /// recorded (see the returned [`DirectRanges`]) and read.
+    pub fn direct_stream<T: Data, S: DirectSource<T>>(
+        &self,
+        source: S,
+    ) -> (DStream<T>, DirectRanges<S::Range>) {
+        let (input, ranges) = DirectInput::new(
+            self.inner.ctx.clone(),
+            source,
+            self.inner.input_tracker.clone(),
+        );
+        let lifecycle = input.lifecycle(usize::MAX);
+        let stream = DStream::create(self, "direct_stream", self.inner.batch_ms, false, input);
+        let lifecycle = DirectLifecycle {
+            stream: stream.base().meta().id(),
+            ..lifecycle
+        };
+        self.register_input(Arc::new(lifecycle));
+        (stream, ranges)
+    }
+
+    /// The positions of the direct sources that keep one
+    /// ([`DirectSource::position`]), by stream id: where each source's next batch
+    /// starts, for a metadata checkpoint. Restore them into a new context built by the same
+    /// program with [`Self::restore_input_positions`].
+    ///
+    /// # Errors
+    /// The first source whose `position` fails ([`Error::Source`]).
+    pub fn input_positions(&self) -> Result<BTreeMap<usize, Vec<u8>>> {
+        let inputs = self.inner.graph.inputs();
+        let mut out = BTreeMap::new();
+        for i in inputs {
+            if let Some(id) = i.direct_id() {
+                if let Some(p) = i.position()? {
+                    out.insert(id, p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Gives each direct source the position [`Self::input_positions`] returned for its
+    /// stream id (by an earlier run of the same program); the sources' next batches
+    /// start there. Only before [`Self::start`].
+    ///
+    /// # Errors
+    /// When the context has started; [`Error::UnknownInput`] for a stream id that is not a
+    /// direct input of this context (nothing is restored then); the first source whose
+    /// `restore` fails ([`Error::Source`]).
+    pub fn restore_input_positions(&self, positions: &BTreeMap<usize, Vec<u8>>) -> Result<()> {
+        self.require_initialized("restore input positions")?;
+        let inputs = self.inner.graph.inputs();
+        let direct: BTreeMap<usize, Arc<dyn InputStream>> = inputs
+            .into_iter()
+            .filter_map(|i| i.direct_id().map(|id| (id, i)))
+            .collect();
+        if let Some(unknown) = positions.keys().find(|id| !direct.contains_key(id)) {
+            return Err(Error::UnknownInput {
+                stream: *unknown,
+                known: direct.keys().copied().collect(),
+            });
+        }
+        for (id, p) in positions {
+            direct[id].restore(p)?;
+        }
+        Ok(())
+    }
+}
