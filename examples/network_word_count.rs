@@ -25,6 +25,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         SpateConf::new()
             .app_name("network_word_count")?
             .master("local[2]")?
+            // SIGTERM or Ctrl-C: process what was received, write its output, exit 0.
+            .set("spate.streaming.stopGracefullyOnShutdown", "true")?
             .from_env()?,
         Duration::from_millis(batch),
     )?;

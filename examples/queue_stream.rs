@@ -14,6 +14,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         SpateConf::new()
             .app_name("queue_stream")?
             .master("local[2]")?
+            // SIGTERM or Ctrl-C: process what was received, write its output, exit 0.
+            .set("spate.streaming.stopGracefullyOnShutdown", "true")?
             .from_env()?,
         Duration::from_secs(1),
     )?;

@@ -61,6 +61,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         SpateConf::new()
             .app_name("log_alerts")?
             .master(&opts.master)?
+            // SIGTERM or Ctrl-C: process what was received, write its output, exit 0.
+            .set("spate.streaming.stopGracefullyOnShutdown", "true")?
             .from_env()?,
         Duration::from_millis(opts.batch_ms),
     )?;

@@ -71,7 +71,7 @@ keys! {
     "spate.local.dir", Text, "",
         "Where scratch directories go: each context makes a fresh `spate-<pid>-<n>` directory there for spills and disk blocks, removed at `Context::stop` (or when the context is dropped) and on SIGTERM/SIGINT (see `spate.signal.cleanup`). Unset: the system temp dir.";
     "spate.signal.cleanup", Bool, "true",
-        "On Unix, the first context installs (once per process) a SIGTERM/SIGINT handler that removes the live contexts' scratch directories and exits with code 128 + the signal (143, 130). No graceful stop: data received and not yet processed is lost. Set to `false` in programs that handle these signals themselves.";
+        "On Unix, the first context installs (once per process) a SIGTERM/SIGINT handler. It runs the shutdown hooks (see `spate.streaming.stopGracefullyOnShutdown`) and removes the live contexts' scratch directories. Without a hook that stopped gracefully it exits with code 128 + the signal (143, 130), and data received and not yet processed is lost. Set to `false` in programs that handle these signals themselves.";
     "spate.checkpoint.dir", Text, "",
         "Directory for RDD checkpoints (same as `Context::set_checkpoint_dir`).";
     "spate.streaming.concurrentJobs", Count, "1",
@@ -80,6 +80,8 @@ keys! {
         "How often a receiver cuts the data it received into a block; blocks are a batch's partitions. Set explicitly, it must lie between 1ms and the batch interval (checked at `StreamingContext::start`); the default is cut to a shorter batch interval.";
     "spate.streaming.gracefulStopTimeout", Duration, "",
         "How long a graceful stop (`stop(_, true)`) waits for the batches already generated. Unset: 10 batch intervals (as Spark). Past it the stop goes on as a non-graceful one (queued jobs dropped, running ones given 2 s more) and names the batches it abandoned (`StreamingContext::abandoned_batches`).";
+    "spate.streaming.stopGracefullyOnShutdown", Bool, "false",
+        "On SIGTERM or SIGINT (Unix), stop every started streaming context gracefully, as `stop(true, true)` would: receivers stop, every batch with received data is processed and its outputs written, within `spate.streaming.gracefulStopTimeout`. `await_termination` then returns `Ok`, so the program ends normally with exit code 0 (or is ended with 0 30 s later). A second signal exits at once. `false` (Spark's default): the process exits with 128 + the signal and what was received but not processed is lost.";
     "spate.streaming.receiverRestartDelay", Duration, "2s",
         "How long a receiver that asked for a restart (or failed) waits before starting again.";
     "spate.streaming.receiver.maxRate", Count, "0",

@@ -103,7 +103,7 @@ impl Context {
         std::fs::create_dir_all(&local_dir).map_err(|e| Error::io(&local_dir, e))?;
         let checkpoint_dir = conf.get_text("spate.checkpoint.dir")?;
         if conf.get_bool("spate.signal.cleanup")? {
-            crate::scratch::install_signal_handler();
+            crate::shutdown::install_signal_handler();
         }
         let env = Arc::new(Env::new(
             role,

@@ -44,6 +44,7 @@ pub mod scheduler;
 pub mod scratch;
 pub mod shared;
 pub mod shuffle;
+pub mod shutdown;
 pub mod storage;
 mod text;
 

@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     /// What every input contributed to every batch.
     pub(crate) input_tracker: Arc<InputTracker>,
     scheduler: Mutex<Option<Arc<Scheduler>>>,
+    /// The SIGTERM/SIGINT hook of `spate.streaming.stopGracefullyOnShutdown`, while active.
+    shutdown_hook: Mutex<Option<spate_core::shutdown::ShutdownHook>>,
     /// First failure reported by a batch, for `await_termination`.
     pub(crate) error: Mutex<Option<BatchFailure>>,
     pub(crate) termination: Condvar,
@@ -136,6 +138,7 @@ impl StreamingContext {
                 bus: Arc::new(ListenerBus::new(bus_capacity)),
                 input_tracker: Arc::new(InputTracker::new()),
                 scheduler: Mutex::new(None),
+                shutdown_hook: Mutex::new(None),
                 error: Mutex::new(None),
                 termination: Condvar::new(),
                 terminated: std::sync::atomic::AtomicBool::new(false),
@@ -344,6 +347,11 @@ impl StreamingContext {
                 });
             }
         }
+        let stop_on_signal = self
+            .inner
+            .ctx
+            .conf()
+            .get_bool("spate.streaming.stopGracefullyOnShutdown")?;
         self.open_sources_and_sinks(&outputs)?;
         self.inner.bus.start();
         self.inner
@@ -355,12 +363,37 @@ impl StreamingContext {
             i.start();
         }
         *self.inner.state.lock() = State::Active;
+        if stop_on_signal {
+            *self.inner.shutdown_hook.lock() = Some(self.add_shutdown_hook());
+        }
         tracing::info!(
             batch_ms = batch,
             zero_ms = zero,
             "streaming context started"
         );
         Ok(())
+    }
+
+    /// The hook that stops this context gracefully on SIGTERM/SIGINT (see
+    /// [`spate_core::shutdown`]); it holds the context weakly.
+    fn add_shutdown_hook(&self) -> spate_core::shutdown::ShutdownHook {
+        use spate_core::shutdown::HookOutcome;
+        let weak = self.downgrade();
+        spate_core::shutdown::add_hook(move || match weak.upgrade() {
+            Some(ssc) if ssc.state() == State::Active => {
+                tracing::info!("stopping the streaming context gracefully on a signal");
+                ssc.stop(true, true);
+                let abandoned = ssc.abandoned_batches();
+                if !abandoned.is_empty() {
+                    tracing::warn!(
+                        ?abandoned,
+                        "the graceful stop on a signal abandoned batches (see spate.streaming.gracefulStopTimeout)"
+                    );
+                }
+                HookOutcome::Graceful
+            }
+            _ => HookOutcome::Done,
+        })
     }
 
     /// Starts the direct sources (in declaration order), then opens the sinks (in output
@@ -448,6 +481,7 @@ impl StreamingContext {
     }
 
     fn finish_stop(&self, was: State, stop_context: bool, graceful: bool) {
+        drop(self.inner.shutdown_hook.lock().take());
         if was == State::Active {
             // Receivers stop first; their last records become a final block.
             for i in self.inner.graph.inputs().iter() {
