@@ -107,7 +107,11 @@ fn shut_down(sig: i32) {
         "spate: {} received: stopping gracefully (send it again to exit at once)",
         signal_name(sig)
     );
-    tracing::info!(signal = signal_name(sig), hooks = hooks.len(), "running shutdown hooks");
+    tracing::info!(
+        signal = signal_name(sig),
+        hooks = hooks.len(),
+        "running shutdown hooks"
+    );
     let mut graceful = false;
     for h in hooks {
         // A hook that panics must not keep the others from running.
