@@ -74,6 +74,8 @@ keys! {
         "On Unix, the first context installs (once per process) a SIGTERM/SIGINT handler. It runs the shutdown hooks (see `spate.streaming.stopGracefullyOnShutdown`) and removes the live contexts' scratch directories. Without a hook that stopped gracefully it exits with code 128 + the signal (143, 130), and data received and not yet processed is lost. Set to `false` in programs that handle these signals themselves.";
     "spate.checkpoint.dir", Text, "",
         "Directory for RDD checkpoints (same as `Context::set_checkpoint_dir`).";
+    "spate.streaming.checkpoint.retained", Count, "10",
+        "How many metadata checkpoints a streaming context keeps in its checkpoint directory (the newest; recovery falls back to an older one when the newest is torn or corrupt).";
     "spate.streaming.concurrentJobs", Count, "1",
         "How many output jobs of the streaming scheduler run at once.";
     "spate.streaming.blockInterval", Duration, "200ms",

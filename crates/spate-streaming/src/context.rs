@@ -43,6 +43,10 @@ pub(crate) struct Inner {
     /// The DStream graph: inputs, outputs, zero time, remember duration.
     pub(crate) graph: DStreamGraph,
     checkpoint_dir: Mutex<Option<PathBuf>>,
+    /// The checkpoint directory's writer and reader, once set.
+    pub(crate) checkpointer: Mutex<Option<Arc<crate::checkpoint::Checkpointer>>>,
+    /// What a context recovered from a checkpoint runs first at its start.
+    pub(crate) recovery: Mutex<Option<crate::checkpoint::Recovery>>,
     /// Delivers listener events on a thread of its own.
     pub(crate) bus: Arc<ListenerBus>,
     /// What every input contributed to every batch.
@@ -135,6 +139,8 @@ impl StreamingContext {
                 next_stream: AtomicUsize::new(0),
                 graph: DStreamGraph::new(batch_ms),
                 checkpoint_dir: Mutex::new(None),
+                checkpointer: Mutex::new(None),
+                recovery: Mutex::new(None),
                 bus: Arc::new(ListenerBus::new(bus_capacity)),
                 input_tracker: Arc::new(InputTracker::new()),
                 scheduler: Mutex::new(None),
@@ -219,9 +225,20 @@ impl StreamingContext {
         Ok(())
     }
 
-    /// Sets the directory where stateful streams write their data checkpoints.
+    /// Sets the checkpoint directory (a path, `file://...`, or an object store URL such as
+    /// `s3://bucket/prefix` once its crate is registered): a metadata checkpoint is
+    /// written there at every batch (see [`crate::checkpoint`]), and stateful streams
+    /// write their data checkpoints there. [`Self::get_or_create`] recovers from it.
     pub fn checkpoint(&self, dir: impl AsRef<Path>) -> Result<()> {
-        self.inner.ctx.set_checkpoint_dir(dir.as_ref())?;
+        let location = dir.as_ref().to_string_lossy().into_owned();
+        let retained = self
+            .inner
+            .ctx
+            .conf()
+            .get_count("spate.streaming.checkpoint.retained")?;
+        let ck = crate::checkpoint::Checkpointer::open(&location, retained)?;
+        self.inner.ctx.set_checkpoint_store(ck.data_store());
+        *self.inner.checkpointer.lock() = Some(Arc::new(ck));
         *self.inner.checkpoint_dir.lock() = Some(dir.as_ref().to_path_buf());
         Ok(())
     }
@@ -357,7 +374,8 @@ impl StreamingContext {
         self.inner
             .bus
             .post(StreamingListenerEvent::StreamingStarted { time_ms: now });
-        let sched = Scheduler::start(self.clone(), zero)?;
+        let recovery = self.inner.recovery.lock().take();
+        let sched = Scheduler::start(self.clone(), zero, recovery)?;
         *self.inner.scheduler.lock() = Some(sched);
         for i in self.inner.graph.inputs().iter() {
             i.start();

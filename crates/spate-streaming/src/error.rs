@@ -16,6 +16,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A metadata checkpoint cannot be written, read or used.
+    #[error("checkpoint {what}: {reason}")]
+    Checkpoint {
+        /// Which checkpoint (file or directory).
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// The operation is not allowed in the context's current state.
     #[error("streaming context is {state}: cannot {action}")]
     State {

@@ -14,6 +14,7 @@
 //! clock's is the start time aligned down to the interval.
 
 mod bus;
+pub mod checkpoint;
 mod clock;
 mod context;
 pub mod dstream;

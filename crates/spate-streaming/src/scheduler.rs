@@ -84,10 +84,26 @@ pub(crate) struct Scheduler {
     settling: Mutex<std::collections::BTreeMap<i64, Arc<Batch>>>,
     /// When the last falling-behind warning was given.
     last_behind_warning: Mutex<Option<std::time::Instant>>,
+    /// Batches whose outputs failed: not completed, as far as a checkpoint is concerned
+    /// (Spark's SPARK-18905), so a recovered run runs them again.
+    failed: Mutex<std::collections::BTreeSet<i64>>,
 }
 
 impl Scheduler {
-    pub(crate) fn start(ssc: StreamingContext, zero_ms: i64) -> Result<Arc<Scheduler>> {
+    /// Starts the workers and (on the system clock) the generator. A context recovered
+    /// from a checkpoint first runs the batches that were pending when it stopped, then
+    /// goes on from the batch after the checkpoint's (the batches due while it was down
+    /// come first, at once).
+    pub(crate) fn start(
+        ssc: StreamingContext,
+        zero_ms: i64,
+        recovery: Option<crate::checkpoint::Recovery>,
+    ) -> Result<Arc<Scheduler>> {
+        let first_ms = match &recovery {
+            Some(r) => r.checkpoint_ms.max(zero_ms) + ssc.batch_ms(),
+            None => zero_ms + ssc.batch_ms(),
+        };
+        let reschedule: Vec<i64> = recovery.map(|r| r.pending_ms).unwrap_or_default();
         let workers_n = ssc
             .ctx()
             .conf()
@@ -97,7 +113,7 @@ impl Scheduler {
         let (tx, rx) = crossbeam_channel::unbounded::<QueuedJob>();
         let sched = Arc::new(Scheduler {
             ssc: ssc.clone(),
-            next_ms: Mutex::new(zero_ms + ssc.batch_ms()),
+            next_ms: Mutex::new(first_ms),
             tx: Mutex::new(Some(tx)),
             workers: Mutex::new(Vec::new()),
             generator: Mutex::new(None),
@@ -106,6 +122,7 @@ impl Scheduler {
             in_flight: Mutex::new(Vec::new()),
             settling: Mutex::new(Default::default()),
             last_behind_warning: Mutex::new(None),
+            failed: Mutex::new(Default::default()),
         });
         for i in 0..workers_n {
             let rx: Receiver<QueuedJob> = rx.clone();
@@ -128,14 +145,26 @@ impl Scheduler {
                 .expect("spawn streaming job thread");
             sched.workers.lock().push(h);
         }
+        if !reschedule.is_empty() {
+            tracing::info!(batches = ?reschedule, "running again the batches pending at the checkpoint");
+        }
         if ssc.manual_clock().is_none() {
             let s = sched.clone();
             let h = std::thread::Builder::new()
                 .name("spate-streaming-generator".into())
                 .stack_size(32 << 20)
-                .spawn(move || s.generator_loop())
+                .spawn(move || {
+                    for t in reschedule {
+                        s.generate(Time(t));
+                    }
+                    s.generator_loop()
+                })
                 .expect("spawn generator thread");
             *sched.generator.lock() = Some(h);
+        } else {
+            for t in reschedule {
+                sched.generate(Time(t));
+            }
         }
         Ok(sched)
     }
@@ -305,10 +334,36 @@ impl Scheduler {
                 // Stopped while the batch was generated: its jobs never run, so it is
                 // discarded (its direct sources do not commit it).
                 batch.discarded.store(true, Ordering::Release);
-                self.complete(&batch)
+                self.complete(&batch);
+                return batch;
             }
         }
+        self.checkpoint(time, false);
         batch
+    }
+
+    /// Batches generated and not completed successfully, oldest first.
+    fn pending_times(&self) -> Vec<i64> {
+        let mut times: std::collections::BTreeSet<i64> = self.failed.lock().clone();
+        times.extend(
+            self.in_flight
+                .lock()
+                .iter()
+                .map(|b| b.info.lock().batch_time.0),
+        );
+        times.into_iter().collect()
+    }
+
+    /// Writes the metadata checkpoint of batch `time` (generated, or `completed`), when
+    /// the context has a checkpoint directory. A failure is logged, not fatal: the
+    /// previous checkpoint stays the newest.
+    fn checkpoint(&self, time: Time, completed: bool) {
+        if let Err(e) = self
+            .ssc
+            .write_checkpoint(time, completed, self.pending_times())
+        {
+            tracing::error!(batch = %time, "writing the metadata checkpoint failed: {e}");
+        }
     }
 
     fn run_job(&self, job: QueuedJob) {
@@ -432,7 +487,16 @@ impl Scheduler {
                 c.drain(..extra);
             }
         }
+        {
+            let mut failed = self.failed.lock();
+            if batch.failure.lock().is_some() || batch.discarded.load(Ordering::Acquire) {
+                failed.insert(time.0);
+            } else {
+                failed.remove(&time.0);
+            }
+        }
         self.forget_old(info.batch_time);
+        self.checkpoint(time, true);
         *batch.done.lock() = true;
         batch.done_cv.notify_all();
     }
@@ -575,6 +639,8 @@ impl Scheduler {
             .inner
             .input_tracker
             .cleanup(Time(time.0 - remember));
+        // A failed batch older than that can no longer be recomputed from its input.
+        self.failed.lock().retain(|t| *t >= time.0 - remember);
         for i in self.ssc.inner.graph.inputs() {
             i.forget_before(time);
         }

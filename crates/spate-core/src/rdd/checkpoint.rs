@@ -39,7 +39,7 @@ pub(crate) fn read_if_checkpointed<T: Data>(
         _ => return Ok(None),
     };
     let path = part_name(&dir, split);
-    let bytes = store.get(&path)?;
+    let bytes = crate::checkpoint_store::get_checked(store.as_ref(), &path)?;
     let values: Vec<T> = codec::decode(&bytes, &format!("checkpoint {}", store.describe(&path)))
         .map_err(|e| Error::Checkpoint {
             path: store.describe(&path),
@@ -98,7 +98,7 @@ impl<T: Data> Rdd<T> {
                     return Err(e);
                 }
                 let bytes = codec::encode(&values, "checkpoint partition")?;
-                st2.put(&part_name(&dir2, tc.partition()), &bytes)?;
+                crate::checkpoint_store::put_checked(st2.as_ref(), &part_name(&dir2, tc.partition()), &bytes)?;
                 Ok(())
             });
             let mut st = rdd.info().checkpoint.lock();
@@ -134,6 +134,15 @@ impl<T: Data> Rdd<T> {
         }
     }
 
+    /// The checkpoint's name in the checkpoint store (give it to
+    /// [`crate::Context::checkpoint_file`] in a later run), once written.
+    pub fn checkpoint_dir_name(&self) -> Option<String> {
+        match &*self.info().checkpoint.lock() {
+            CheckpointState::Done { dir, .. } => Some(dir.clone()),
+            _ => None,
+        }
+    }
+
     /// Deletes the checkpoint's files; the RDD is computed from its lineage again if it is
     /// needed later. For streams that keep only their latest checkpoints.
     pub fn remove_checkpoint(&self) -> Result<()> {
@@ -144,5 +153,69 @@ impl<T: Data> Rdd<T> {
             *st = CheckpointState::None;
         }
         Ok(())
+    }
+}
+
+/// An RDD read back from a checkpoint written by [`Rdd::checkpoint`], in this run or an
+/// earlier one (what a recovered streaming context starts its state from).
+struct CheckpointFileRdd<T: Data> {
+    info: RddInfo,
+    store: Arc<dyn CheckpointStore>,
+    dir: String,
+    _records: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Data> super::RddBase for CheckpointFileRdd<T> {
+    fn info(&self) -> &RddInfo {
+        &self.info
+    }
+    fn dependencies(&self) -> Vec<super::Dependency> {
+        Vec::new()
+    }
+}
+
+impl<T: Data> super::RddNode<T> for CheckpointFileRdd<T> {
+    fn compute(&self, split: usize, _tc: &crate::scheduler::TaskContext) -> Result<BoxIter<T>> {
+        let path = part_name(&self.dir, split);
+        let bytes = crate::checkpoint_store::get_checked(self.store.as_ref(), &path)?;
+        let values: Vec<T> = codec::decode(&bytes, &format!("checkpoint {}", self.store.describe(&path)))
+            .map_err(|e| Error::Checkpoint {
+                path: self.store.describe(&path),
+                reason: e.to_string(),
+            })?;
+        Ok(Box::new(values.into_iter()))
+    }
+}
+
+impl crate::Context {
+    /// The RDD checkpointed under `dir` of the checkpoint store (an
+    /// [`Rdd::checkpoint_dir_name`] of an earlier run), of `partitions` partitions. Its
+    /// files are checked now (each present), and read (checksums verified) when a job
+    /// needs them.
+    ///
+    /// # Errors
+    /// No checkpoint store; a part file missing ([`Error::Checkpoint`] naming it).
+    pub fn checkpoint_file<T: Data>(&self, dir: &str, partitions: usize) -> Result<Rdd<T>> {
+        let store = self.checkpoint_store().ok_or_else(|| Error::InvalidArgument {
+            op: "checkpoint_file",
+            reason: "no checkpoint directory: call Context::set_checkpoint_dir first".into(),
+        })?;
+        let present = store.list(dir)?;
+        for split in 0..partitions {
+            let name = part_name(dir, split);
+            if present.binary_search(&name).is_err() {
+                return Err(Error::Checkpoint {
+                    path: store.describe(&name),
+                    reason: format!("missing: the checkpoint has {} of its {partitions} partition files", present.len()),
+                });
+            }
+        }
+        let info = RddInfo::new(self, "checkpoint_file", partitions, &[]);
+        Ok(Rdd::from_node(Arc::new(CheckpointFileRdd {
+            info,
+            store,
+            dir: dir.to_string(),
+            _records: std::marker::PhantomData,
+        })))
     }
 }

@@ -77,6 +77,28 @@ pub trait DStreamBase: Send + Sync + 'static {
     fn clear_metadata(&self, time_ms: i64);
     /// Times of the RDDs currently remembered.
     fn generated_times(&self) -> Vec<i64>;
+    /// The remembered RDDs written to a checkpoint, by batch time (Spark's
+    /// `DStreamCheckpointData`): what a metadata checkpoint records of the stream.
+    fn checkpoint_data(&self) -> BTreeMap<i64, DataCheckpoint>;
+    /// Takes an earlier run's [`Self::checkpoint_data`]: those batches' RDDs are read
+    /// from their checkpoints instead of being computed.
+    ///
+    /// # Errors
+    /// A checkpoint whose files are missing.
+    fn restore_checkpoint_data(
+        &self,
+        ctx: &spate_core::Context,
+        data: &BTreeMap<i64, DataCheckpoint>,
+    ) -> Result<()>;
+}
+
+/// Where one batch's RDD of a stream was checkpointed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DataCheckpoint {
+    /// Its directory in the checkpoint store's data part.
+    pub dir: String,
+    /// Its partitions.
+    pub partitions: usize,
 }
 
 /// A DStream node of records `T`.
@@ -148,6 +170,35 @@ impl<T: Data, C: Compute<T>> DStreamBase for Node<T, C> {
     }
     fn generated_times(&self) -> Vec<i64> {
         self.generated.lock().keys().copied().collect()
+    }
+    fn checkpoint_data(&self) -> BTreeMap<i64, DataCheckpoint> {
+        self.generated
+            .lock()
+            .iter()
+            .filter_map(|(t, rdd)| {
+                Some((
+                    *t,
+                    DataCheckpoint {
+                        dir: rdd.checkpoint_dir_name()?,
+                        partitions: rdd.num_partitions(),
+                    },
+                ))
+            })
+            .collect()
+    }
+    fn restore_checkpoint_data(
+        &self,
+        ctx: &spate_core::Context,
+        data: &BTreeMap<i64, DataCheckpoint>,
+    ) -> Result<()> {
+        let mut restored = BTreeMap::new();
+        for (t, ck) in data {
+            let rdd: Rdd<T> = ctx.checkpoint_file(&ck.dir, ck.partitions)?;
+            tracing::info!(stream = self.meta.id, operation = self.meta.name, time = t, dir = %ck.dir, "restored from its checkpoint");
+            restored.insert(*t, rdd);
+        }
+        self.generated.lock().extend(restored);
+        Ok(())
     }
 }
 

@@ -187,6 +187,30 @@ impl<T: Data, S: DirectSource<T>> InputStream for DirectLifecycle<T, S> {
             .restore(position)
             .map_err(|e| self.error("restore", e))
     }
+    fn checkpoint_id(&self) -> Option<usize> {
+        Some(self.stream)
+    }
+    /// The source's position and the range of every batch still remembered, so a
+    /// recovered run recomputes a batch from exactly its range and plans the next ones
+    /// from where the source stood.
+    fn checkpoint_state(&self) -> Result<Option<Vec<u8>>> {
+        let position = self.position()?;
+        let ranges = spate_core::codec::encode(&self.ranges.all(), "direct ranges")?;
+        Ok(Some(spate_core::codec::encode(
+            &(position, ranges),
+            "direct input state",
+        )?))
+    }
+    fn restore_state(&self, state: &[u8]) -> Result<()> {
+        let (position, ranges): (Option<Vec<u8>>, Vec<u8>) =
+            spate_core::codec::decode(state, "direct input state")?;
+        let ranges: Vec<(i64, S::Range)> = spate_core::codec::decode(&ranges, "direct ranges")?;
+        if let Some(p) = position {
+            self.restore(&p)?;
+        }
+        self.ranges.inner.lock().extend(ranges);
+        Ok(())
+    }
 }
 
 pub(crate) struct DirectInput<T: Data, S: DirectSource<T>> {

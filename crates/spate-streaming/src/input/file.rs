@@ -29,6 +29,7 @@ use crate::input::tracker::{InputFile, InputInfo, InputSource, InputTracker};
 use crate::listener::{InputErrorInfo, InputErrorKind, StreamingListenerEvent};
 use crate::time::Time;
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use spate_core::{Context, Rdd, Str};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -45,12 +46,13 @@ pub(crate) struct FileInput {
     pub(crate) ctx: Context,
     pub(crate) dir: PathBuf,
     pub(crate) new_files_only: bool,
-    /// Picked files and their batch time.
-    pub(crate) picked: Mutex<BTreeMap<PathBuf, i64>>,
+    /// Picked files and their batch time (shared with the stream's [`FileLifecycle`]).
+    pub(crate) picked: Arc<Mutex<BTreeMap<PathBuf, i64>>>,
     /// Files left out because they could not be read, and why (reported once per reason).
     pub(crate) unreadable: Mutex<BTreeMap<PathBuf, String>>,
-    /// Start time: files older are ignored when `new_files_only`.
-    pub(crate) start_ms: Mutex<Option<i64>>,
+    /// Start time: files older are ignored when `new_files_only` (shared with the
+    /// stream's [`FileLifecycle`]).
+    pub(crate) start_ms: Arc<Mutex<Option<i64>>>,
     pub(crate) clock_now: Arc<dyn Fn() -> i64 + Send + Sync>,
     pub(crate) tracker: Arc<InputTracker>,
     pub(crate) bus: Arc<ListenerBus>,
@@ -188,10 +190,91 @@ impl FileInput {
     }
 }
 
+/// What a metadata checkpoint keeps of a file stream: its start time and the files it
+/// picked in the remember window, so a recovered run neither reads a file twice nor skips
+/// one that arrived while it was down.
+#[derive(Debug, Serialize, Deserialize)]
+struct FileState {
+    start_ms: Option<i64>,
+    picked: Vec<(String, i64)>,
+}
+
+/// A file stream's part in the context's lifecycle: its checkpoint state.
+pub(crate) struct FileLifecycle {
+    pub(crate) stream: usize,
+    pub(crate) picked: Arc<Mutex<BTreeMap<PathBuf, i64>>>,
+    pub(crate) start_ms: Arc<Mutex<Option<i64>>>,
+}
+
+impl crate::input::InputStream for FileLifecycle {
+    fn checkpoint_id(&self) -> Option<usize> {
+        Some(self.stream)
+    }
+    fn checkpoint_state(&self) -> Result<Option<Vec<u8>>> {
+        let state = FileState {
+            start_ms: *self.start_ms.lock(),
+            picked: self
+                .picked
+                .lock()
+                .iter()
+                .map(|(p, t)| (p.display().to_string(), *t))
+                .collect(),
+        };
+        Ok(Some(spate_core::codec::encode(&state, "file stream state")?))
+    }
+    fn restore_state(&self, state: &[u8]) -> Result<()> {
+        let state: FileState = spate_core::codec::decode(state, "file stream state")?;
+        *self.start_ms.lock() = state.start_ms;
+        self.picked
+            .lock()
+            .extend(state.picked.into_iter().map(|(p, t)| (PathBuf::from(p), t)));
+        Ok(())
+    }
+}
+
+impl FileInput {
+    /// The files batch `time` read in the run this context recovered from, when it
+    /// generated that batch: the batch is recomputed from them.
+    fn recovered_files(&self, time: Time, stream_id: usize) -> Option<Vec<(PathBuf, Stamp)>> {
+        let Some(info) = self.tracker.recovered(time, stream_id) else {
+            // A batch of the earlier run whose files are no longer known: listing the
+            // directory now would give it files of other batches.
+            if self.tracker.generated_before_recovery(time) {
+                tracing::warn!(dir = %self.dir.display(), batch = time.0, "file stream: the files of a recovered batch are not in the checkpoint (older than it remembers); the batch reads none");
+                return Some(Vec::new());
+            }
+            return None;
+        };
+        let InputSource::Files(files) = info.source else {
+            return None;
+        };
+        let mut out = Vec::with_capacity(files.len());
+        for f in files {
+            let path = PathBuf::from(&f.path);
+            let stamp = match std::fs::metadata(&path) {
+                Ok(m) => Stamp {
+                    len: m.len(),
+                    mtime_ms: mtime_ms(&m),
+                },
+                Err(e) => {
+                    tracing::error!(file = %path.display(), batch = time.0, "file stream: a file of a recovered batch is gone ({e}); the batch is recomputed without it");
+                    continue;
+                }
+            };
+            self.picked.lock().insert(path.clone(), time.0);
+            out.push((path, stamp));
+        }
+        Some(out)
+    }
+}
+
 impl Compute<Str> for FileInput {
     fn compute(&self, time: Time, this: &dyn DStreamNode<Str>) -> Result<Option<Rdd<Str>>> {
         let stream_id = this.meta().id();
-        let files = self.new_files(time, stream_id)?;
+        let files = match self.recovered_files(time, stream_id) {
+            Some(files) => files,
+            None => self.new_files(time, stream_id)?,
+        };
         if !files.is_empty() {
             tracing::info!(dir = %self.dir.display(), files = files.len(), batch = time.0, "new files");
         }

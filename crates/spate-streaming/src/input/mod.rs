@@ -11,7 +11,7 @@ mod tracker;
 
 pub(crate) use direct::{DirectInput, DirectLifecycle};
 pub use direct::{DirectRanges, DirectSource};
-pub(crate) use file::FileInput;
+pub(crate) use file::{FileInput, FileLifecycle};
 pub(crate) use queue::QueueInput;
 pub use queue::RddQueue;
 pub(crate) use receiver::{block_interval, ReceiverCompute, ReceiverInput};
@@ -66,6 +66,20 @@ pub(crate) trait InputStream: Send + Sync + 'static {
     }
     /// Restores the source's position (see `DirectSource::restore`).
     fn restore(&self, _position: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    /// The stream id under which the metadata checkpoint keeps this input's state, when
+    /// it keeps one ([`Self::checkpoint_state`]).
+    fn checkpoint_id(&self) -> Option<usize> {
+        None
+    }
+    /// What a recovered run needs to go on where this input stood (a direct source's
+    /// position and ranges by batch, a file stream's picked files), encoded.
+    fn checkpoint_state(&self) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    /// Takes [`Self::checkpoint_state`] of the run being recovered; before the start.
+    fn restore_state(&self, _state: &[u8]) -> Result<()> {
         Ok(())
     }
 }

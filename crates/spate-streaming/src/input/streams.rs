@@ -5,7 +5,8 @@ use crate::context::StreamingContext;
 use crate::dstream::DStream;
 use crate::error::{Error, Result};
 use crate::input::{
-    Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput, InputStream,
+    Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput, FileLifecycle,
+    InputStream,
     QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput, SocketReceiver,
 };
 use parking_lot::Mutex;
@@ -111,7 +112,10 @@ impl StreamingContext {
             });
         }
         let clock = self.inner.clock.clone();
-        Ok(DStream::create(
+        let picked = Arc::new(Mutex::new(Default::default()));
+        // Spark: files older than the stream's creation are not new.
+        let start_ms = Arc::new(Mutex::new(Some(self.inner.clock.now_ms())));
+        let stream = DStream::create(
             self,
             "text_file_stream",
             self.inner.batch_ms,
@@ -120,16 +124,21 @@ impl StreamingContext {
                 ctx: self.inner.ctx.clone(),
                 dir,
                 new_files_only: true,
-                picked: Mutex::new(Default::default()),
+                picked: picked.clone(),
                 unreadable: Mutex::new(Default::default()),
-                // Spark: files older than the stream's creation are not new.
-                start_ms: Mutex::new(Some(self.inner.clock.now_ms())),
+                start_ms: start_ms.clone(),
                 clock_now: Arc::new(move || clock.now_ms()),
                 tracker: self.inner.input_tracker.clone(),
                 bus: self.inner.bus.clone(),
                 max_line_bytes: self.max_line_bytes(),
             },
-        ))
+        );
+        self.register_input(Arc::new(FileLifecycle {
+            stream: stream.base().meta().id(),
+            picked,
+            start_ms,
+        }));
+        Ok(stream)
     }
 
     /// `spate.streaming.maxLineBytes` (64 MiB when unset or not a size).
