@@ -1,0 +1,298 @@
+//! Driver recovery from a metadata checkpoint, in one process on a manual clock: a stateful
+//! word count over a watched directory runs k batches, its checkpoint directory is taken
+//! as a crash at that moment would leave it, and a new run of the same program recovers
+//! with `get_or_create`, is fed the rest of the files (some while it was "down") and must
+//! end with the state of an uninterrupted run: nothing lost, nothing counted twice. The
+//! real `kill -9` tests are in `crates/spate/tests/kill_recovery.rs`.
+
+mod support;
+
+use spate_core::checkpoint_store;
+use spate_core::Str;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use support::*;
+
+const BASE: i64 = 1_700_000_000_000;
+const BATCHES: i64 = 30;
+
+type State = BTreeMap<String, u64>;
+
+fn file_text(k: i64) -> String {
+    format!("w{} w{} common\nw{} tail{}\n", k % 5, k % 3, k % 7, k % 2)
+}
+
+/// The program: a stateful word count over `watched`, every batch's whole state recorded.
+fn program(
+    ck: &Path,
+    watched: &Path,
+    clock_ms: i64,
+    out: Out<(Str, u64)>,
+) -> spate_streaming::Result<StreamingContext> {
+    let ssc = StreamingContext::with_clock(
+        Context::new(conf(&[]))?,
+        Duration::from_secs(1),
+        Clock::manual_at(clock_ms),
+    )?;
+    let counts = ssc
+        .text_file_stream(watched)?
+        .flat_map(Str::words)
+        .map(|w| (w, 1u64))
+        .update_state_by_key(|vs: Vec<u64>, s: Option<u64>| {
+            Some(s.unwrap_or(0) + vs.iter().sum::<u64>())
+        });
+    let o = out.clone();
+    counts.foreach_rdd(move |rdd, t| {
+        o.lock().push((t.millis(), rdd.collect()?));
+        Ok(())
+    });
+    ssc.checkpoint(ck)?;
+    Ok(ssc)
+}
+
+fn state_at(out: &Out<(Str, u64)>, t: i64) -> State {
+    let got = out.lock();
+    let (_, recs) = got
+        .iter()
+        .rev()
+        .find(|(bt, _)| *bt == t)
+        .unwrap_or_else(|| panic!("no batch at {t}"));
+    recs.iter().map(|(w, n)| (w.to_string(), *n)).collect()
+}
+
+/// Moves file `k` in, modified half a batch before batch `k`'s time.
+fn feed(staging: &Path, watched: &Path, k: i64) {
+    move_in(
+        staging,
+        watched,
+        &format!("f{k:03}.txt"),
+        &file_text(k),
+        Some(BASE + k * 1000 - 500),
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The final state of an uninterrupted run.
+fn uninterrupted() -> State {
+    let dirs = tempfile::tempdir().unwrap();
+    let (watched, staging, ck) = dirs_under(dirs.path());
+    let out: Out<(Str, u64)> = Default::default();
+    let ssc = StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone()))
+        .unwrap();
+    ssc.start().unwrap();
+    for k in 1..=BATCHES {
+        feed(&staging, &watched, k);
+        ssc.advance_batches(1).unwrap();
+    }
+    ssc.stop(true, false);
+    state_at(&out, BASE + BATCHES * 1000)
+}
+
+fn dirs_under(base: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let watched = base.join("watched");
+    let staging = base.join("staging");
+    std::fs::create_dir_all(&watched).unwrap();
+    std::fs::create_dir_all(&staging).unwrap();
+    (watched, staging, base.join("checkpoint"))
+}
+
+/// Runs `crash_after` batches, "crashes" (the checkpoint directory as it was then, less
+/// its newest file when `torn_last`), recovers `down` batches later with the files of the
+/// missed batches already there, runs to the end and returns the final state and every
+/// batch time the recovered run output.
+fn crash_and_recover(crash_after: i64, drop_newest: bool, down: i64) -> (State, Vec<i64>) {
+    let dirs = tempfile::tempdir().unwrap();
+    let (watched, staging, ck) = dirs_under(dirs.path());
+    let saved = dirs.path().join("saved");
+    {
+        let out: Out<(Str, u64)> = Default::default();
+        let ssc =
+            StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone()))
+                .unwrap();
+        ssc.start().unwrap();
+        for k in 1..=crash_after {
+            feed(&staging, &watched, k);
+            ssc.advance_batches(1).unwrap();
+        }
+        copy_dir(&ck, &saved);
+        ssc.stop(true, false);
+    }
+    std::fs::remove_dir_all(&ck).unwrap();
+    copy_dir(&saved, &ck);
+    if drop_newest {
+        let meta = ck.join(checkpoint::METADATA_DIR);
+        let mut names: Vec<_> = std::fs::read_dir(&meta)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        std::fs::remove_file(names.last().unwrap()).unwrap();
+    }
+    // Files of the batches missed while down arrive before the restart.
+    let restart_batch = crash_after + down;
+    for k in crash_after + 1..=restart_batch {
+        feed(&staging, &watched, k);
+    }
+    let out: Out<(Str, u64)> = Default::default();
+    let ssc = StreamingContext::get_or_create(&ck, || {
+        program(&ck, &watched, BASE + restart_batch * 1000 + 200, out.clone())
+    })
+    .unwrap();
+    ssc.start().unwrap();
+    // The pending batches are queued at the start; those missed while down are due now.
+    ssc.advance(Duration::ZERO).unwrap();
+    let first = if drop_newest {
+        crash_after
+    } else {
+        crash_after + 1
+    };
+    assert!(wait_until(Duration::from_secs(20), || {
+        let got = out.lock();
+        (first..=restart_batch).all(|k| got.iter().any(|(t, _)| *t == BASE + k * 1000))
+    }));
+    for k in restart_batch + 1..=BATCHES {
+        feed(&staging, &watched, k);
+        ssc.advance_batches(1).unwrap();
+    }
+    ssc.stop(true, false);
+    let times = out.lock().iter().map(|(t, _)| *t).collect();
+    (state_at(&out, BASE + BATCHES * 1000), times)
+}
+
+#[test]
+fn a_recovered_stateful_file_word_count_ends_with_the_uninterrupted_state() {
+    let expected = uninterrupted();
+    assert_eq!(expected["common"], BATCHES as u64);
+    // Before the first state checkpoint (10 s), just after it, and later; with the
+    // newest checkpoint (the completion of the last batch) gone, so that batch is pending
+    // and runs again; with batches missed while down.
+    for (crash_after, drop_newest, down) in [
+        (3, false, 0),
+        (11, false, 0),
+        (11, true, 0),
+        (13, true, 2),
+        (5, false, 3),
+        (25, false, 0),
+        (26, true, 1),
+    ] {
+        let (got, times) = crash_and_recover(crash_after, drop_newest, down);
+        assert_eq!(
+            got, expected,
+            "crash after batch {crash_after} (newest checkpoint dropped: {drop_newest}, down {down} batches)"
+        );
+        // Every batch from the first not completed to the end ran, in order, once.
+        let first = if drop_newest {
+            crash_after
+        } else {
+            crash_after + 1
+        };
+        let want: Vec<i64> = (first..=BATCHES).map(|k| BASE + k * 1000).collect();
+        assert_eq!(times, want, "batches of the recovered run (crash after {crash_after})");
+    }
+}
+
+#[test]
+fn a_torn_or_corrupt_newest_checkpoint_falls_back_to_the_one_before() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (watched, staging, ck) = dirs_under(dirs.path());
+    let out: Out<(Str, u64)> = Default::default();
+    let ssc =
+        StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone()))
+            .unwrap();
+    ssc.start().unwrap();
+    for k in 1..=4 {
+        feed(&staging, &watched, k);
+        ssc.advance_batches(1).unwrap();
+    }
+    ssc.stop(true, false);
+    let meta = ck.join(checkpoint::METADATA_DIR);
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&meta)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let newest = names.last().unwrap().clone();
+    let before = names[names.len() - 2].clone();
+    let bytes = std::fs::read(&newest).unwrap();
+    let reader = |ck: &Path| {
+        let out: Out<(Str, u64)> = Default::default();
+        let ssc = program(ck, &watched, BASE, out).unwrap();
+        ssc.latest_checkpoint().unwrap().unwrap()
+    };
+    let good = reader(&ck);
+    assert_eq!((good.time_ms, good.completed), (BASE + 4000, true));
+    // Torn: cut in the middle.
+    std::fs::write(&newest, &bytes[..bytes.len() / 2]).unwrap();
+    let torn = reader(&ck);
+    assert_eq!((torn.time_ms, torn.completed), (BASE + 4000, false));
+    // Corrupt: one byte flipped in the payload.
+    let mut flipped = bytes.clone();
+    let at = flipped.len() - 10;
+    flipped[at] ^= 0x20;
+    std::fs::write(&newest, &flipped).unwrap();
+    assert_eq!(reader(&ck).time_ms, BASE + 4000);
+    assert!(!reader(&ck).completed);
+    assert!(checkpoint_store::unframe(&flipped, "x")
+        .unwrap_err()
+        .to_string()
+        .contains("checksum mismatch"));
+    // Every checkpoint corrupt: a clear error, not a fresh start.
+    for n in &names {
+        std::fs::write(n, b"garbage").unwrap();
+    }
+    let out: Out<(Str, u64)> = Default::default();
+    let err = StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone()))
+        .err()
+        .expect("recovering from only corrupt checkpoints must fail");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("none of its") && msg.contains("torn or foreign"),
+        "{msg}"
+    );
+    let _ = before;
+}
+
+#[test]
+fn a_changed_graph_is_refused_naming_the_difference() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (watched, staging, ck) = dirs_under(dirs.path());
+    let out: Out<(Str, u64)> = Default::default();
+    let ssc =
+        StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone()))
+            .unwrap();
+    ssc.start().unwrap();
+    feed(&staging, &watched, 1);
+    ssc.advance_batches(2).unwrap();
+    ssc.stop(true, false);
+    // The same input, a windowed count instead of the state.
+    let err = StreamingContext::get_or_create(&ck, || {
+        let ssc = StreamingContext::with_clock(
+            Context::new(conf(&[]))?,
+            Duration::from_secs(1),
+            Clock::manual_at(BASE + 5000),
+        )?;
+        ssc.text_file_stream(&watched)?
+            .window(Duration::from_secs(2), Duration::from_secs(1))?
+            .count()
+            .foreach_rdd(|_, _| Ok(()));
+        Ok(ssc)
+    })
+    .err()
+    .expect("a different graph must be refused");
+    assert!(
+        matches!(err, Error::GraphMismatch { .. }),
+        "{err}"
+    );
+}
