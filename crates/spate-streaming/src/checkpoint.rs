@@ -373,8 +373,13 @@ impl crate::StreamingContext {
     fn recover(&self, ck: &MetadataCheckpoint) -> Result<()> {
         self.require_initialized("recover from a checkpoint")?;
         self.restore_graph(&ck.graph)?;
-        let outputs: Vec<Arc<dyn DStreamBase>> =
-            self.inner.graph.outputs().iter().map(|o| o.stream()).collect();
+        let outputs: Vec<Arc<dyn DStreamBase>> = self
+            .inner
+            .graph
+            .outputs()
+            .iter()
+            .map(|o| o.stream())
+            .collect();
         for s in all_streams(outputs) {
             if let Some(d) = ck.data.get(&s.meta().id()) {
                 s.restore_checkpoint_data(self.ctx(), d)?;

@@ -89,8 +89,8 @@ fn uninterrupted() -> State {
     let dirs = tempfile::tempdir().unwrap();
     let (watched, staging, ck) = dirs_under(dirs.path());
     let out: Out<(Str, u64)> = Default::default();
-    let ssc = StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone()))
-        .unwrap();
+    let ssc =
+        StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone())).unwrap();
     ssc.start().unwrap();
     for k in 1..=BATCHES {
         feed(&staging, &watched, k);
@@ -147,7 +147,12 @@ fn crash_and_recover(crash_after: i64, drop_newest: bool, down: i64) -> (State, 
     }
     let out: Out<(Str, u64)> = Default::default();
     let ssc = StreamingContext::get_or_create(&ck, || {
-        program(&ck, &watched, BASE + restart_batch * 1000 + 200, out.clone())
+        program(
+            &ck,
+            &watched,
+            BASE + restart_batch * 1000 + 200,
+            out.clone(),
+        )
     })
     .unwrap();
     ssc.start().unwrap();
@@ -199,7 +204,10 @@ fn a_recovered_stateful_file_word_count_ends_with_the_uninterrupted_state() {
             crash_after + 1
         };
         let want: Vec<i64> = (first..=BATCHES).map(|k| BASE + k * 1000).collect();
-        assert_eq!(times, want, "batches of the recovered run (crash after {crash_after})");
+        assert_eq!(
+            times, want,
+            "batches of the recovered run (crash after {crash_after})"
+        );
     }
 }
 
@@ -209,8 +217,7 @@ fn a_torn_or_corrupt_newest_checkpoint_falls_back_to_the_one_before() {
     let (watched, staging, ck) = dirs_under(dirs.path());
     let out: Out<(Str, u64)> = Default::default();
     let ssc =
-        StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone()))
-            .unwrap();
+        StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone())).unwrap();
     ssc.start().unwrap();
     for k in 1..=4 {
         feed(&staging, &watched, k);
@@ -254,8 +261,7 @@ fn a_torn_or_corrupt_newest_checkpoint_falls_back_to_the_one_before() {
     }
     let out: Out<(Str, u64)> = Default::default();
     let err = StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone()))
-        .err()
-        .expect("recovering from only corrupt checkpoints must fail");
+        .expect_err("recovering from only corrupt checkpoints must fail");
     let msg = err.to_string();
     assert!(
         msg.contains("none of its") && msg.contains("torn or foreign"),
@@ -270,8 +276,7 @@ fn a_changed_graph_is_refused_naming_the_difference() {
     let (watched, staging, ck) = dirs_under(dirs.path());
     let out: Out<(Str, u64)> = Default::default();
     let ssc =
-        StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone()))
-            .unwrap();
+        StreamingContext::get_or_create(&ck, || program(&ck, &watched, BASE, out.clone())).unwrap();
     ssc.start().unwrap();
     feed(&staging, &watched, 1);
     ssc.advance_batches(2).unwrap();
@@ -289,10 +294,6 @@ fn a_changed_graph_is_refused_naming_the_difference() {
             .foreach_rdd(|_, _| Ok(()));
         Ok(ssc)
     })
-    .err()
-    .expect("a different graph must be refused");
-    assert!(
-        matches!(err, Error::GraphMismatch { .. }),
-        "{err}"
-    );
+    .expect_err("a different graph must be refused");
+    assert!(matches!(err, Error::GraphMismatch { .. }), "{err}");
 }

@@ -25,7 +25,15 @@ fn example(name: &str) -> PathBuf {
     let target_dir = profile_dir.parent().unwrap();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let st = Command::new(cargo)
-        .args(["build", "-q", "-p", "spate", "--example", name, "--target-dir"])
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "spate",
+            "--example",
+            name,
+            "--target-dir",
+        ])
         .arg(target_dir)
         .status()
         .unwrap();
@@ -57,7 +65,12 @@ fn now_ms() -> i64 {
 
 /// Writes the files, modified from `first_ms` on (not on batch boundaries), into
 /// `watched` through `staging`; returns each file's modification time and words.
-fn write_files(rng: &mut Rng, staging: &Path, watched: &Path, first_ms: i64) -> Vec<(i64, Vec<String>)> {
+fn write_files(
+    rng: &mut Rng,
+    staging: &Path,
+    watched: &Path,
+    first_ms: i64,
+) -> Vec<(i64, Vec<String>)> {
     let mut files = Vec::new();
     for k in 0..FILES {
         let mtime = first_ms + k * 130 + 37;
@@ -115,7 +128,10 @@ fn saved_states(out: &Path) -> BTreeMap<i64, BTreeMap<String, u64>> {
     };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        let Some(t) = name.strip_prefix("state-").and_then(|t| t.parse::<i64>().ok()) else {
+        let Some(t) = name
+            .strip_prefix("state-")
+            .and_then(|t| t.parse::<i64>().ok())
+        else {
             continue;
         };
         let mut state = BTreeMap::new();
@@ -200,7 +216,10 @@ fn run_with_kills(seed: u64) {
             child.try_wait().unwrap().is_none(),
             "the last run exited\n{log_text}"
         );
-        assert!(Instant::now() < deadline, "no batch after the last file\n{log_text}");
+        assert!(
+            Instant::now() < deadline,
+            "no batch after the last file\n{log_text}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Command::new("kill")
@@ -217,7 +236,9 @@ fn run_with_kills(seed: u64) {
         "{log_text}"
     );
     assert_eq!(
-        log_text.matches("no checkpoint: starting a new context").count(),
+        log_text
+            .matches("no checkpoint: starting a new context")
+            .count(),
         1,
         "{log_text}"
     );

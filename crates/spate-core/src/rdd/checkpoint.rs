@@ -98,7 +98,11 @@ impl<T: Data> Rdd<T> {
                     return Err(e);
                 }
                 let bytes = codec::encode(&values, "checkpoint partition")?;
-                crate::checkpoint_store::put_checked(st2.as_ref(), &part_name(&dir2, tc.partition()), &bytes)?;
+                crate::checkpoint_store::put_checked(
+                    st2.as_ref(),
+                    &part_name(&dir2, tc.partition()),
+                    &bytes,
+                )?;
                 Ok(())
             });
             let mut st = rdd.info().checkpoint.lock();
@@ -178,11 +182,14 @@ impl<T: Data> super::RddNode<T> for CheckpointFileRdd<T> {
     fn compute(&self, split: usize, _tc: &crate::scheduler::TaskContext) -> Result<BoxIter<T>> {
         let path = part_name(&self.dir, split);
         let bytes = crate::checkpoint_store::get_checked(self.store.as_ref(), &path)?;
-        let values: Vec<T> = codec::decode(&bytes, &format!("checkpoint {}", self.store.describe(&path)))
-            .map_err(|e| Error::Checkpoint {
-                path: self.store.describe(&path),
-                reason: e.to_string(),
-            })?;
+        let values: Vec<T> = codec::decode(
+            &bytes,
+            &format!("checkpoint {}", self.store.describe(&path)),
+        )
+        .map_err(|e| Error::Checkpoint {
+            path: self.store.describe(&path),
+            reason: e.to_string(),
+        })?;
         Ok(Box::new(values.into_iter()))
     }
 }
@@ -196,17 +203,22 @@ impl crate::Context {
     /// # Errors
     /// No checkpoint store; a part file missing ([`Error::Checkpoint`] naming it).
     pub fn checkpoint_file<T: Data>(&self, dir: &str, partitions: usize) -> Result<Rdd<T>> {
-        let store = self.checkpoint_store().ok_or_else(|| Error::InvalidArgument {
-            op: "checkpoint_file",
-            reason: "no checkpoint directory: call Context::set_checkpoint_dir first".into(),
-        })?;
+        let store = self
+            .checkpoint_store()
+            .ok_or_else(|| Error::InvalidArgument {
+                op: "checkpoint_file",
+                reason: "no checkpoint directory: call Context::set_checkpoint_dir first".into(),
+            })?;
         let present = store.list(dir)?;
         for split in 0..partitions {
             let name = part_name(dir, split);
             if present.binary_search(&name).is_err() {
                 return Err(Error::Checkpoint {
                     path: store.describe(&name),
-                    reason: format!("missing: the checkpoint has {} of its {partitions} partition files", present.len()),
+                    reason: format!(
+                        "missing: the checkpoint has {} of its {partitions} partition files",
+                        present.len()
+                    ),
                 });
             }
         }

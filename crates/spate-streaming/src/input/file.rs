@@ -220,7 +220,10 @@ impl crate::input::InputStream for FileLifecycle {
                 .map(|(p, t)| (p.display().to_string(), *t))
                 .collect(),
         };
-        Ok(Some(spate_core::codec::encode(&state, "file stream state")?))
+        Ok(Some(spate_core::codec::encode(
+            &state,
+            "file stream state",
+        )?))
     }
     fn restore_state(&self, state: &[u8]) -> Result<()> {
         let state: FileState = spate_core::codec::decode(state, "file stream state")?;

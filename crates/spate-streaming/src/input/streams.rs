@@ -6,8 +6,8 @@ use crate::dstream::DStream;
 use crate::error::{Error, Result};
 use crate::input::{
     Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput, FileLifecycle,
-    InputStream,
-    QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput, SocketReceiver,
+    InputStream, QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput,
+    SocketReceiver,
 };
 use parking_lot::Mutex;
 use spate_core::{Data, Rdd, Str};
