@@ -52,8 +52,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let ssc = StreamingContext::get_or_create(&checkpoint, create)?;
     ssc.start()?;
-    while let Err(e) = ssc.await_termination() {
-        eprintln!("batch failed (the stream goes on): {}", spate::report(&e));
-    }
+    // A failed output stops the context (spate.streaming.outputFailure=stop, the
+    // default) with the batch still pending in the checkpoint: the error ends the program
+    // with exit code 1, and the next start runs that batch again.
+    ssc.await_termination()?;
     Ok(())
 }

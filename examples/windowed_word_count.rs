@@ -26,6 +26,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .master("local[2]")?
             // SIGTERM or Ctrl-C: process what was received, write its output, exit 0.
             .set("spate.streaming.stopGracefullyOnShutdown", "true")?
+            // A failed batch is reported and the stream goes on (the default stops it).
+            .set("spate.streaming.outputFailure", "skip")?
             .from_env()?,
         Duration::from_secs(1),
     )?;

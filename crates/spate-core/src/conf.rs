@@ -78,6 +78,10 @@ keys! {
         "How many metadata checkpoints a streaming context keeps in its checkpoint directory (the newest; recovery falls back to an older one when the newest is torn or corrupt).";
     "spate.streaming.concurrentJobs", Count, "1",
         "How many output jobs of the streaming scheduler run at once.";
+    "spate.streaming.outputFailure", Text, "stop",
+        "What a batch whose output operation failed leads to: `stop` (the context stops at once, non-gracefully, after reporting the failure to `await_termination`; the batch stays pending in the checkpoint, so a recovered run runs it again), `retry` (the failed output runs again, up to `spate.streaming.outputFailure.retries` times, then as `stop`), or `skip` (the failure is reported and later batches run; the batch counts as done).";
+    "spate.streaming.outputFailure.retries", Count, "3",
+        "How many times `spate.streaming.outputFailure=retry` runs a failed output operation again before stopping the context.";
     "spate.streaming.blockInterval", Duration, "200ms",
         "How often a receiver cuts the data it received into a block; blocks are a batch's partitions. Set explicitly, it must lie between 1ms and the batch interval (checked at `StreamingContext::start`); the default is cut to a shorter batch interval.";
     "spate.streaming.gracefulStopTimeout", Duration, "",

@@ -49,6 +49,37 @@ pub(crate) fn on_job_thread() -> bool {
     JOB_THREAD.with(|j| j.get())
 }
 
+/// What a failed output operation leads to (`spate.streaming.outputFailure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputFailurePolicy {
+    /// Stop the context; the batch stays pending for a recovered run.
+    Stop,
+    /// Run the failed output again up to this many times, then stop.
+    Retry(usize),
+    /// Report it and go on; the batch counts as done.
+    Skip,
+}
+
+impl OutputFailurePolicy {
+    fn from_conf(conf: &spate_core::SpateConf) -> Result<Self> {
+        let retries = conf
+            .get_count("spate.streaming.outputFailure.retries")?
+            .unwrap_or(3);
+        let v = conf
+            .get_text("spate.streaming.outputFailure")?
+            .unwrap_or_else(|| "stop".into());
+        match v.trim().to_ascii_lowercase().as_str() {
+            "stop" => Ok(Self::Stop),
+            "skip" => Ok(Self::Skip),
+            "retry" => Ok(Self::Retry(retries)),
+            other => Err(spate_core::Error::Config(format!(
+                "key `spate.streaming.outputFailure`: `{other}`: expected stop, retry or skip"
+            ))
+            .into()),
+        }
+    }
+}
+
 /// A batch in flight.
 struct Batch {
     info: Mutex<BatchInfo>,
@@ -58,6 +89,8 @@ struct Batch {
     failure: Mutex<Option<BatchFailure>>,
     /// A job of the batch was dropped by a stop without running.
     discarded: AtomicBool,
+    /// Attempts of each output operation run again after a failure (by output index).
+    retries: Mutex<std::collections::HashMap<usize, usize>>,
 }
 
 struct QueuedJob {
@@ -87,6 +120,8 @@ pub(crate) struct Scheduler {
     /// Batches whose outputs failed: not completed, as far as a checkpoint is concerned
     /// (Spark's SPARK-18905), so a recovered run runs them again.
     failed: Mutex<std::collections::BTreeSet<i64>>,
+    /// `spate.streaming.outputFailure`.
+    policy: OutputFailurePolicy,
 }
 
 impl Scheduler {
@@ -104,6 +139,7 @@ impl Scheduler {
             None => zero_ms + ssc.batch_ms(),
         };
         let reschedule: Vec<i64> = recovery.map(|r| r.pending_ms).unwrap_or_default();
+        let policy = OutputFailurePolicy::from_conf(ssc.ctx().conf())?;
         let workers_n = ssc
             .ctx()
             .conf()
@@ -123,6 +159,7 @@ impl Scheduler {
             settling: Mutex::new(Default::default()),
             last_behind_warning: Mutex::new(None),
             failed: Mutex::new(Default::default()),
+            policy,
         });
         for i in 0..workers_n {
             let rx: Receiver<QueuedJob> = rx.clone();
@@ -235,46 +272,11 @@ impl Scheduler {
         }
         let outputs = self.ssc.inner.graph.outputs();
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
-        let owner = self.ssc.inner.scope_owner;
         // Inputs counted as the jobs read them are finished when this batch completes.
         crate::input::generating(time, || {
             for (i, o) in outputs.iter().enumerate() {
-                // An output whose RDD cannot be generated (a parent with no RDD for a union, a
-                // failing transform function) gets a job that fails with the cause: the batch
-                // and its record show the failure, and later batches run.
-                let failed = |cause: String| -> JobFn { Box::new(move || Err(cause.into())) };
-                // Ids of what the generation and the job create come from (output, batch time)
-                // scopes, so every process names them alike whatever the thread timing.
-                let generating = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    ids::with_scope(
-                        ids::IdScope::Named(generation_scope(owner, i, time)),
-                        || o.generate_job(time),
-                    )
-                }));
-                match generating {
-                    Ok(Ok(Some(job))) => {
-                        let scope = ids::IdScope::Output {
-                            owner,
-                            output: i,
-                            time_ms: time.0,
-                        };
-                        let job: JobFn = Box::new(move || ids::with_scope(scope, job));
-                        jobs.push((i, o.name(), job))
-                    }
-                    Ok(Ok(None)) => {}
-                    Ok(Err(e)) => jobs.push((
-                        i,
-                        o.name(),
-                        failed(format!("generating the batch's RDD: {e}")),
-                    )),
-                    Err(p) => jobs.push((
-                        i,
-                        o.name(),
-                        failed(format!(
-                            "generating the batch's RDD panicked: {}",
-                            spate_core::scheduler::panic_message(p.as_ref())
-                        )),
-                    )),
+                if let Some(job) = self.make_job(i, o.as_ref(), time) {
+                    jobs.push((i, o.name(), job));
                 }
             }
         });
@@ -307,6 +309,7 @@ impl Scheduler {
             done_cv: Condvar::new(),
             failure: Mutex::new(None),
             discarded: AtomicBool::new(false),
+            retries: Mutex::new(Default::default()),
         });
         if jobs.is_empty() {
             // As Spark: a batch without jobs (a window between slides) is not reported.
@@ -363,6 +366,39 @@ impl Scheduler {
             .write_checkpoint(time, completed, self.pending_times())
         {
             tracing::error!(batch = %time, "writing the metadata checkpoint failed: {e}");
+        }
+    }
+
+    /// Output `i`'s job for batch `time`, or `None` when it has nothing to do. An output
+    /// whose RDD cannot be generated (a parent with no RDD for a union, a failing transform
+    /// function) gets a job that fails with the cause: the batch and its record show the
+    /// failure, and later batches run.
+    fn make_job(&self, i: usize, o: &dyn crate::output::OutputOp, time: Time) -> Option<JobFn> {
+        let owner = self.ssc.inner.scope_owner;
+        let failed = |cause: String| -> JobFn { Box::new(move || Err(cause.into())) };
+        // Ids of what the generation and the job create come from (output, batch time)
+        // scopes, so every process names them alike whatever the thread timing.
+        let generating = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            ids::with_scope(
+                ids::IdScope::Named(generation_scope(owner, i, time)),
+                || o.generate_job(time),
+            )
+        }));
+        match generating {
+            Ok(Ok(Some(job))) => {
+                let scope = ids::IdScope::Output {
+                    owner,
+                    output: i,
+                    time_ms: time.0,
+                };
+                Some(Box::new(move || ids::with_scope(scope, job)))
+            }
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) => Some(failed(format!("generating the batch's RDD: {e}"))),
+            Err(p) => Some(failed(format!(
+                "generating the batch's RDD panicked: {}",
+                spate_core::scheduler::panic_message(p.as_ref())
+            ))),
         }
     }
 
@@ -434,6 +470,11 @@ impl Scheduler {
         if discarded {
             batch.discarded.store(true, Ordering::Release);
         }
+        if let Some(cause) = &failure {
+            if self.retry(batch, index, name, cause) {
+                return;
+            }
+        }
         if let Some(cause) = failure {
             let f = BatchFailure::Output {
                 time_ms: batch.info.lock().batch_time.0,
@@ -447,6 +488,58 @@ impl Scheduler {
         if batch.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.complete(batch);
         }
+    }
+
+    /// With `spate.streaming.outputFailure=retry`: queues output `index` of `batch` again
+    /// when it has attempts left (and the context is not stopping); whether it did.
+    fn retry(
+        &self,
+        batch: &Arc<Batch>,
+        index: usize,
+        name: &'static str,
+        cause: &Arc<dyn std::error::Error + Send + Sync>,
+    ) -> bool {
+        let OutputFailurePolicy::Retry(max) = self.policy else {
+            return false;
+        };
+        if self.stopping.load(Ordering::Acquire) {
+            return false;
+        }
+        let attempt = {
+            let mut r = batch.retries.lock();
+            let n = r.entry(index).or_insert(0);
+            if *n >= max {
+                return false;
+            }
+            *n += 1;
+            *n
+        };
+        let time = batch.info.lock().batch_time;
+        let outputs = self.ssc.inner.graph.outputs();
+        let Some(o) = outputs.get(index) else {
+            return false;
+        };
+        let Some(job) = self.make_job(index, o.as_ref(), time) else {
+            return false;
+        };
+        let Some(tx) = self.tx.lock().clone() else {
+            return false;
+        };
+        tracing::warn!(
+            batch = %time,
+            output = index,
+            operation = name,
+            attempt,
+            max,
+            "output operation failed ({cause}); running it again (spate.streaming.outputFailure=retry)"
+        );
+        tx.send(QueuedJob {
+            batch: batch.clone(),
+            index,
+            name,
+            job,
+        })
+        .is_ok()
     }
 
     /// A batch's last job ended: record it, tell listeners, forget old RDDs.
@@ -487,9 +580,15 @@ impl Scheduler {
                 c.drain(..extra);
             }
         }
+        let discarded = batch.discarded.load(Ordering::Acquire);
+        // Only an output operation's failure; a failed commit or a refused block is
+        // reported and does not make the batch run again.
+        let output_failed =
+            !discarded && matches!(*batch.failure.lock(), Some(BatchFailure::Output { .. }));
         {
+            // Not done, as far as a checkpoint is concerned: a recovered run runs it again.
             let mut failed = self.failed.lock();
-            if batch.failure.lock().is_some() || batch.discarded.load(Ordering::Acquire) {
+            if discarded || (output_failed && self.policy != OutputFailurePolicy::Skip) {
                 failed.insert(time.0);
             } else {
                 failed.remove(&time.0);
@@ -497,8 +596,24 @@ impl Scheduler {
         }
         self.forget_old(info.batch_time);
         self.checkpoint(time, true);
+        // No batch starts after this one (a manual clock's `advance` waits for it below).
+        let stop = output_failed
+            && self.policy != OutputFailurePolicy::Skip
+            && !self.stopping.swap(true, Ordering::AcqRel);
         *batch.done.lock() = true;
         batch.done_cv.notify_all();
+        if stop {
+            tracing::error!(
+                batch = %time,
+                "stopping the streaming context: an output operation of the batch failed \
+                 (spate.streaming.outputFailure={}); the batch stays pending in the checkpoint",
+                match self.policy {
+                    OutputFailurePolicy::Retry(_) => "retry, attempts spent",
+                    _ => "stop",
+                }
+            );
+            self.ssc.stop(true, false);
+        }
     }
 
     /// Warns when a batch waited more than [`BEHIND_BATCHES`] batch intervals to start

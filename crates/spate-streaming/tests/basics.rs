@@ -333,7 +333,7 @@ impl StreamingListener for PanickyListener {
 
 #[test]
 fn panicking_output_and_listener_then_more_batches() {
-    let ssc = ssc();
+    let ssc = support::manual_ssc_skipping();
     let n = Arc::new(AtomicUsize::new(0));
     ssc.add_streaming_listener(Arc::new(PanickyListener(n.clone())));
     let s = ssc.replay_stream(
@@ -367,7 +367,14 @@ fn panicking_output_and_listener_then_more_batches() {
 
 #[test]
 fn concurrent_jobs_with_failures() {
-    let ctx = Context::new(conf().set("spate.streaming.concurrentJobs", "3").unwrap()).unwrap();
+    let ctx = Context::new(
+        conf()
+            .set("spate.streaming.concurrentJobs", "3")
+            .unwrap()
+            .set("spate.streaming.outputFailure", "skip")
+            .unwrap(),
+    )
+    .unwrap();
     let ssc = support::manual_over(ctx);
     let s = ssc.replay_stream((1..=6).map(|i| Some(vec![i])).collect(), 1);
     let ok = Arc::new(AtomicUsize::new(0));

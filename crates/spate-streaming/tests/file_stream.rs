@@ -140,7 +140,7 @@ fn deleting_the_watched_directory_fails_batches_clearly_and_the_stream_goes_on()
     let parent = tempfile::tempdir().unwrap();
     let watched = parent.path().join("w");
     std::fs::create_dir(&watched).unwrap();
-    let ssc = system_ssc(100, &[]);
+    let ssc = system_ssc(100, SKIP_FAILED);
     let out = collect(&ssc.text_file_stream(&watched).unwrap());
     ssc.start().unwrap();
     assert!(wait_until(Duration::from_secs(2), || !out
@@ -167,7 +167,7 @@ fn deleting_the_watched_directory_fails_batches_clearly_and_the_stream_goes_on()
 fn a_picked_file_deleted_before_its_job_reads_it_fails_that_batch_clearly() {
     let watched = tempfile::tempdir().unwrap();
     let staging = tempfile::tempdir().unwrap();
-    let ssc = system_ssc(200, &[]);
+    let ssc = system_ssc(200, SKIP_FAILED);
     let lines = ssc.text_file_stream(watched.path()).unwrap();
     // The first output deletes the batch's files before the second one reads them.
     let dir = watched.path().to_path_buf();

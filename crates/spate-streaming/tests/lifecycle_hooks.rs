@@ -20,6 +20,22 @@ fn manual_ssc() -> StreamingContext {
     .unwrap()
 }
 
+/// [`manual_ssc`] whose failed batches are reported and skipped
+/// (`spate.streaming.outputFailure=skip`; the default stops the context).
+fn manual_ssc_skipping() -> StreamingContext {
+    let conf = spate_core::SpateConf::new()
+        .master("local[2]")
+        .unwrap()
+        .set("spate.streaming.outputFailure", "skip")
+        .unwrap();
+    StreamingContext::with_clock(
+        Context::new(conf).unwrap(),
+        Duration::from_secs(1),
+        Clock::manual(),
+    )
+    .unwrap()
+}
+
 type Log = Arc<Mutex<Vec<String>>>;
 
 /// A log of offsets 0..len; each batch reads the next two. Its position is the next
@@ -114,7 +130,7 @@ fn logging_output(s: &DStream<u64>, log: &Log, fail_at: Option<i64>) {
 #[test]
 fn a_direct_source_starts_commits_each_successful_batch_in_order_and_stops_once() {
     let log: Log = Default::default();
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let (s, ranges) = ssc.direct_stream(Offsets::new(100, &log));
     logging_output(&s, &log, Some(2000));
     assert!(log.lock().is_empty(), "nothing before start");
@@ -313,7 +329,7 @@ impl Sink<i64> for Recording {
 fn a_sink_is_opened_written_per_partition_committed_per_batch_aborted_on_failure_and_closed() {
     let log: Log = Default::default();
     let (committed, aborted) = (Arc::default(), Arc::default());
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let s = ssc.replay_stream(
         vec![
             Some(vec![1, 2, 3, 4]),
@@ -535,7 +551,7 @@ fn a_retried_attempt_and_a_second_commit_leave_one_copy_and_no_staging() {
 fn a_failed_batch_leaves_no_directory_and_no_staging() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("out").display().to_string();
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     ssc.replay_stream(
         vec![Some(vec![1i64, 2]), Some(vec![3, -1, 4]), Some(vec![5])],
         1,

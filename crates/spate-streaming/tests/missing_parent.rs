@@ -103,7 +103,7 @@ fn assert_fails_at_2000<T: Clone>(
 
 #[test]
 fn union_fails_for_a_batch_with_no_rdd_from_a_parent() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let (a, b) = (gappy(&ssc), full(&ssc));
     let u = a.union(&b).unwrap();
     let out = collect(&u);
@@ -119,7 +119,7 @@ fn union_fails_for_a_batch_with_no_rdd_from_a_parent() {
 
 #[test]
 fn context_union_names_the_parent_without_an_rdd() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let (a, b, c) = (full(&ssc), gappy(&ssc), full(&ssc));
     let u = ssc.union(&[a, b.clone(), c]).unwrap();
     let out = collect(&u);
@@ -130,7 +130,7 @@ fn context_union_names_the_parent_without_an_rdd() {
 fn a_map_of_a_parent_without_an_rdd_has_none_and_fails_the_union_above_it() {
     // map gives no RDD for a parent without one (Spark's MappedDStream); the union fails
     // naming the map.
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let m = gappy(&ssc).map(|x| x * 100);
     let u = full(&ssc).union(&m).unwrap();
     let out = collect(&u);
@@ -139,7 +139,7 @@ fn a_map_of_a_parent_without_an_rdd_has_none_and_fails_the_union_above_it() {
 
 #[test]
 fn transform_fails_for_a_batch_with_no_rdd() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let a = gappy(&ssc);
     let t = a.transform(|rdd, _| Ok(rdd.map(|x| x + 1)));
     let out = collect(&t);
@@ -155,7 +155,7 @@ fn transform_fails_for_a_batch_with_no_rdd() {
 
 #[test]
 fn transform_with_fails_when_either_parent_has_no_rdd() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let (a, b) = (full(&ssc), gappy(&ssc));
     let t = a
         .transform_with(&b, |x: Rdd<i64>, y: Rdd<i64>, _| Ok(x.union(&y)))
@@ -171,7 +171,7 @@ fn transform_with_fails_when_either_parent_has_no_rdd() {
 
 #[test]
 fn join_fails_for_a_batch_with_no_rdd_from_a_parent() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let a = pairs(&gappy(&ssc));
     let j = a.join(&pairs(&full(&ssc))).unwrap();
     let out = collect(&j);
@@ -186,7 +186,7 @@ fn join_fails_for_a_batch_with_no_rdd_from_a_parent() {
 #[test]
 fn outer_joins_fail_for_a_batch_with_no_rdd_from_a_parent() {
     for kind in ["left_outer_join", "right_outer_join", "full_outer_join"] {
-        let ssc = manual_ssc();
+        let ssc = manual_ssc_skipping();
         let (a, b) = (pairs(&full(&ssc)), pairs(&gappy(&ssc)));
         let (id, out) = match kind {
             "left_outer_join" => {
@@ -209,7 +209,7 @@ fn outer_joins_fail_for_a_batch_with_no_rdd_from_a_parent() {
 
 #[test]
 fn cogroup_fails_for_a_batch_with_no_rdd_from_a_parent() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let b = pairs(&gappy(&ssc));
     let c = pairs(&full(&ssc)).cogroup(&b).unwrap();
     let out = collect(&c);
@@ -223,7 +223,7 @@ fn cogroup_fails_for_a_batch_with_no_rdd_from_a_parent() {
 
 #[test]
 fn count_fails_for_a_batch_with_no_rdd() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let a = gappy(&ssc);
     let c = a.count();
     let out = collect(&c);
@@ -236,7 +236,7 @@ fn count_fails_for_a_batch_with_no_rdd() {
 
 #[test]
 fn repartition_fails_for_a_batch_with_no_rdd() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let a = gappy(&ssc);
     let r = a.repartition(3);
     let out = collect(&r);
@@ -245,7 +245,7 @@ fn repartition_fails_for_a_batch_with_no_rdd() {
 
 #[test]
 fn context_transform_combines_several_streams_and_fails_without_an_rdd() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let (a, b) = (full(&ssc), gappy(&ssc));
     let t = ssc
         .transform(&[a, b.clone()], |rdds, time| {
@@ -267,7 +267,7 @@ fn context_transform_combines_several_streams_and_fails_without_an_rdd() {
 
 #[test]
 fn context_transform_checks_its_streams() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let none: &[DStream<i64>] = &[];
     assert!(ssc.transform(none, |rdds, _| Ok(rdds[0].clone())).is_err());
     let a = full(&ssc);
@@ -282,7 +282,7 @@ fn context_transform_checks_its_streams() {
 
 #[test]
 fn empty_rdds_do_not_fail() {
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let (a, b) = (empty_second(&ssc), full(&ssc));
     let union = collect(&a.union(&b).unwrap());
     let transformed = collect(&a.transform(|rdd, _| Ok(rdd)));
@@ -341,7 +341,7 @@ fn empty_rdds_do_not_fail() {
 fn operations_spark_does_not_fail_just_have_no_rdd() {
     // Spark's MappedDStream, FilteredDStream, ShuffledDStream, WindowedDStream, ... give
     // no RDD for a parent without one; foreachRDD then runs no job.
-    let ssc = manual_ssc();
+    let ssc = manual_ssc_skipping();
     let a = gappy(&ssc);
     let p = pairs(&a);
     let outs = vec![

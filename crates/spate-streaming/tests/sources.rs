@@ -12,7 +12,7 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{collect, system_ssc, wait_until};
+use support::{collect, conf, system_ssc, wait_until, SKIP_FAILED};
 
 mod support;
 
@@ -369,7 +369,7 @@ impl DirectSource<i64> for Picky {
 #[test]
 fn direct_stream_plan_error_and_read_panic_fail_their_batches_only() {
     let ssc = StreamingContext::with_clock(
-        Context::local(2).unwrap(),
+        Context::new(conf(SKIP_FAILED)).unwrap(),
         Duration::from_secs(1),
         Clock::manual(),
     )

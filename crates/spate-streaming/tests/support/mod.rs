@@ -57,6 +57,20 @@ pub fn manual_ssc() -> StreamingContext {
     .unwrap()
 }
 
+/// Settings under which a failed output operation is reported and later batches run
+/// (`spate.streaming.outputFailure=skip`; the default stops the context).
+pub const SKIP_FAILED: &[(&str, &str)] = &[("spate.streaming.outputFailure", "skip")];
+
+/// [`manual_ssc`] whose failed batches are reported and skipped ([`SKIP_FAILED`]).
+pub fn manual_ssc_skipping() -> StreamingContext {
+    StreamingContext::with_clock(
+        Context::new(conf(SKIP_FAILED)).unwrap(),
+        Duration::from_secs(1),
+        Clock::manual(),
+    )
+    .unwrap()
+}
+
 /// The records sorted.
 pub fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
     let mut v = v.to_vec();
