@@ -90,6 +90,8 @@ keys! {
         "On SIGTERM or SIGINT (Unix), stop every started streaming context gracefully, as `stop(true, true)` would: receivers stop, every batch with received data is processed and its outputs written, within `spate.streaming.gracefulStopTimeout`. `await_termination` then returns `Ok`, so the program ends normally with exit code 0 (or is ended with 0 30 s later). A second signal exits at once. `false` (Spark's default): the process exits with 128 + the signal and what was received but not processed is lost.";
     "spate.streaming.receiverRestartDelay", Duration, "2s",
         "How long a receiver that asked for a restart (or failed) waits before starting again.";
+    "spate.streaming.receiver.writeAheadLog.enable", Bool, "false",
+        "Write every block a receiver stores to a write-ahead log in the checkpoint directory (`wal/`) before `store` returns, so a reliable receiver can acknowledge its source and a recovered run (`StreamingContext::get_or_create`) processes every block: those of the batches that were pending, and those no batch had yet. Needs `StreamingContext::checkpoint(dir)` (checked at `start`). Blocks are deleted when their batch is forgotten.";
     "spate.streaming.receiver.maxRate", Count, "0",
         "Most records per second one receiver stores; 0 means no limit.";
     "spate.streaming.maxLineBytes", Bytes, "64m",

@@ -132,6 +132,11 @@ impl Checkpointer {
         Arc::new(Prefixed::new(self.root.clone(), DATA_DIR))
     }
 
+    /// The checkpoint directory's store.
+    pub(crate) fn root(&self) -> Arc<dyn CheckpointStore> {
+        self.root.clone()
+    }
+
     pub(crate) fn location(&self) -> &str {
         &self.location
     }

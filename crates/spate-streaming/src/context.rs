@@ -364,6 +364,18 @@ impl StreamingContext {
                 });
             }
         }
+        if self
+            .inner
+            .ctx
+            .conf()
+            .get_bool("spate.streaming.receiver.writeAheadLog.enable")?
+            && self.inner.checkpointer.lock().is_none()
+        {
+            return Err(Error::State {
+                state: "without a checkpoint directory",
+                action: "start with spate.streaming.receiver.writeAheadLog.enable (the log goes in the checkpoint directory: call StreamingContext::checkpoint(dir) first)",
+            });
+        }
         let stop_on_signal = self
             .inner
             .ctx

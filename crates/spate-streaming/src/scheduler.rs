@@ -320,6 +320,9 @@ impl Scheduler {
         }
         self.post(Event::BatchSubmitted(batch.info.lock().clone()));
         self.in_flight.lock().push(batch.clone());
+        // The batch is in the checkpoint (pending) before any of its jobs runs: whatever
+        // it wrote, a recovered run runs it again at the same time.
+        self.checkpoint(time, false);
         let tx = self.tx.lock().clone();
         match tx {
             Some(tx) => {
@@ -341,7 +344,6 @@ impl Scheduler {
                 return batch;
             }
         }
-        self.checkpoint(time, false);
         batch
     }
 

@@ -55,6 +55,7 @@ fn blocks(id: usize, sizes: &[(u64, u64)]) -> InputSource {
                 block: format!("input-{id}-{seq}"),
                 records,
                 error: None,
+                wal: None,
             })
             .collect(),
     )

@@ -17,7 +17,7 @@ mod sort;
 mod sources;
 mod transformations;
 
-pub use block_rdd::BlockRdd;
+pub use block_rdd::{BlockRdd, LoggedBlock};
 pub use counting::RecordCounter;
 pub use sources::text_file_splits;
 pub(crate) use sources::TextFileRdd;

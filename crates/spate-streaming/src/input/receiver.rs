@@ -29,7 +29,7 @@ use crate::input::InputStream;
 use crate::listener::{ReceiverInfo, StreamingListenerEvent};
 use crate::time::Time;
 use parking_lot::{Condvar, Mutex};
-use spate_core::rdd::BlockRdd;
+use spate_core::rdd::{BlockRdd, LoggedBlock};
 use spate_core::storage::BlockId;
 use spate_core::{Context, Data, Rdd, StorageLevel};
 use std::collections::{BTreeMap, VecDeque};
@@ -101,9 +101,54 @@ impl LostBlock {
 /// A block received and not yet dropped: stored, or lost with the reason.
 #[derive(Clone)]
 struct Block {
-    id: BlockId,
+    /// In the block store (blocks recovered from the write-ahead log are not).
+    id: Option<BlockId>,
     records: u64,
     lost: Option<LostBlock>,
+    /// Its name in the write-ahead log, when the log is on.
+    wal: Option<String>,
+}
+
+impl Block {
+    fn name(&self) -> String {
+        match (self.id, &self.wal) {
+            (Some(BlockId::Input { stream, seq }), _) => block_name(stream, seq),
+            (_, Some(w)) => format!("wal:{w}"),
+            (other, None) => format!("{other:?}"),
+        }
+    }
+}
+
+/// A receiver's write-ahead log (`spate.streaming.receiver.writeAheadLog.enable`): every
+/// block is written to `wal/receiver-<stream>/` of the checkpoint directory, framed, before
+/// `store` returns, as `<run>-<seq>-<records>`. A batch's blocks are read from there when
+/// they are not in the block store (a recovered run), and deleted when the batch is
+/// forgotten.
+pub(crate) struct Wal {
+    store: Arc<dyn spate_core::CheckpointStore>,
+    /// This run's id: block names of different runs never meet.
+    run: String,
+}
+
+impl Wal {
+    fn name(&self, seq: u64, records: u64) -> String {
+        format!("{}-{seq:020}-{records}", self.run)
+    }
+
+    /// (run, seq, records) of a block name.
+    fn parse(name: &str) -> Option<(String, u64, u64)> {
+        let name = name.rsplit('/').next()?;
+        let mut it = name.rsplitn(3, '-');
+        let records = it.next()?.parse().ok()?;
+        let seq = it.next()?.parse().ok()?;
+        Some((it.next()?.to_string(), seq, records))
+    }
+
+    fn delete(&self, name: &str) {
+        if let Err(e) = self.store.delete(name) {
+            tracing::warn!(block = %self.store.describe(name), "could not delete a write-ahead log block: {e}");
+        }
+    }
 }
 
 /// Blocks received and not yet given to a batch, and what each batch got (Spark's
@@ -137,6 +182,7 @@ struct Shared<T> {
     level: StorageLevel,
     tracker: Arc<Mutex<Tracker>>,
     next_seq: AtomicU64,
+    wal: Option<Arc<Wal>>,
 }
 
 impl<T: Data> Shared<T> {
@@ -181,6 +227,27 @@ impl<T: Data> Shared<T> {
             stream: self.stream_id,
             seq,
         };
+        // With the write-ahead log, the block is in the log before `store` returns.
+        let mut wal = None;
+        if let Some(log) = &self.wal {
+            let name = log.name(seq, n);
+            let logged = spate_core::codec::encode(&records, "received block").and_then(|b| {
+                spate_core::checkpoint_store::put_checked(log.store.as_ref(), &name, &b)
+            });
+            match logged {
+                Ok(()) => wal = Some(name),
+                Err(e) => {
+                    return self.lose_block(
+                        id,
+                        seq,
+                        n,
+                        format!("the write-ahead log refused it: {e}"),
+                        Some(Arc::new(e)),
+                        None,
+                    )
+                }
+            }
+        }
         let lost = match self
             .ctx
             .block_store()
@@ -198,12 +265,31 @@ impl<T: Data> Shared<T> {
         };
         let Some((reason, cause)) = lost else {
             self.tracker.lock().pending.push(Block {
-                id,
+                id: Some(id),
                 records: n,
                 lost: None,
+                wal,
             });
             return Ok(());
         };
+        self.lose_block(id, seq, n, reason, cause, wal)
+    }
+
+    /// A block that could not be stored: reported, refused to `store` until the receiver
+    /// restarts, and listed in its batch.
+    fn lose_block(
+        &self,
+        id: BlockId,
+        seq: u64,
+        n: u64,
+        reason: String,
+        cause: Option<Arc<spate_core::Error>>,
+        wal: Option<String>,
+    ) -> Result<()> {
+        // Not accepted: it must not come back from the log in a recovered run either.
+        if let (Some(log), Some(name)) = (&self.wal, &wal) {
+            log.delete(name);
+        }
         let lost = LostBlock {
             block: block_name(self.stream_id, seq),
             records: n,
@@ -216,9 +302,10 @@ impl<T: Data> Shared<T> {
         self.refuse.fetch_or(FAILED, Ordering::AcqRel);
         *self.errors.lock() = Some(err.to_string());
         self.tracker.lock().pending.push(Block {
-            id,
+            id: Some(id),
             records: n,
             lost: Some(lost),
+            wal: None,
         });
         self.bus.post(StreamingListenerEvent::ReceiverError(
             self.info(!self.stopped.load(Ordering::Acquire)),
@@ -386,6 +473,18 @@ pub(crate) struct ReceiverInput<T: Data> {
     batch_ms: i64,
     /// The streaming context, to tell the application of blocks that were not stored.
     ssc: crate::context::WeakStreamingContext,
+    /// The write-ahead log, once started with it on.
+    wal: Mutex<Option<Arc<Wal>>>,
+    /// The last write-ahead log block given to a batch, by run: what the metadata
+    /// checkpoint keeps, so a recovered run tells blocks no batch had yet (they go to its
+    /// first batch) from blocks of batches done and forgotten.
+    allocated_through: Mutex<BTreeMap<String, u64>>,
+}
+
+/// What the metadata checkpoint keeps of a receiver input.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReceiverState {
+    allocated_through: BTreeMap<String, u64>,
 }
 
 /// The block interval a receiver of a context with batches of `batch_ms` uses:
@@ -441,6 +540,8 @@ impl<T: Data> ReceiverInput<T> {
             seq_base: (ssc.inner.scope_owner as u64).wrapping_mul(1 << 32),
             batch_ms: ssc.batch_ms(),
             ssc: ssc.downgrade(),
+            wal: Mutex::new(None),
+            allocated_through: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -449,17 +550,33 @@ impl<T: Data> ReceiverInput<T> {
     }
 
     /// Gives every block received so far to batch `time` (once; later calls return what it
-    /// got) and logs it in the input tracker.
+    /// got) and logs it in the input tracker. A batch the run recovered from generated gets
+    /// the blocks it had then, read from the write-ahead log (none without the log).
     fn allocate(&self, time: Time) -> Vec<Block> {
+        let recovered = self.inputs.generated_before_recovery(time);
         let blocks = {
             let mut t = self.tracker.lock();
             if let Some(b) = t.allocated.get(&time.0) {
                 return b.clone();
             }
-            let blocks = std::mem::take(&mut t.pending);
+            let blocks = if recovered {
+                self.recovered_blocks(time)
+            } else {
+                std::mem::take(&mut t.pending)
+            };
             t.allocated.insert(time.0, blocks.clone());
             blocks
         };
+        if recovered {
+            return blocks;
+        }
+        {
+            let mut through = self.allocated_through.lock();
+            for (run, seq, _) in blocks.iter().filter_map(|b| Wal::parse(b.wal.as_deref()?)) {
+                let e = through.entry(run).or_insert(seq);
+                *e = (*e).max(seq);
+            }
+        }
         let info = InputInfo {
             num_records: blocks
                 .iter()
@@ -470,18 +587,133 @@ impl<T: Data> ReceiverInput<T> {
                 blocks
                     .iter()
                     .map(|b| ReceivedBlock {
-                        block: match b.id {
-                            BlockId::Input { stream, seq } => block_name(stream, seq),
-                            other => format!("{other:?}"),
-                        },
+                        block: b.name(),
                         records: b.records,
                         error: b.lost.as_ref().map(|l| l.reason.clone()),
+                        wal: b.wal.clone(),
                     })
                     .collect(),
             ),
         };
         self.inputs.record(time, self.id(), info);
         blocks
+    }
+
+    /// The blocks batch `time` had in the run this context recovered from.
+    fn recovered_blocks(&self, time: Time) -> Vec<Block> {
+        let Some(info) = self.inputs.recovered(time, self.id()) else {
+            return Vec::new();
+        };
+        let InputSource::Blocks(blocks) = info.source else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for b in blocks.into_iter().filter(|b| b.error.is_none()) {
+            if b.wal.is_none() {
+                tracing::warn!(stream = self.id(), batch = time.0, block = %b.block, records = b.records, "a block of a recovered batch is lost: the write-ahead log was off (spate.streaming.receiver.writeAheadLog.enable)");
+                continue;
+            }
+            out.push(Block {
+                id: None,
+                records: b.records,
+                lost: None,
+                wal: b.wal,
+            });
+        }
+        out
+    }
+
+    /// At the start of a recovered run with the write-ahead log: blocks in the log that no
+    /// batch had yet go to the first new batch; blocks of batches done and forgotten that
+    /// are still there (the run died before deleting them) are deleted.
+    fn recover_unallocated(&self, wal: &Wal) -> Result<()> {
+        let referenced: std::collections::HashSet<String> = self
+            .inputs
+            .recovered_for_stream(self.id())
+            .into_iter()
+            .filter_map(|info| match info.source {
+                InputSource::Blocks(b) => Some(b),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|b| b.wal)
+            .collect();
+        let through = self.allocated_through.lock().clone();
+        let mut pending = Vec::new();
+        for name in wal.store.list("")? {
+            let name = name.rsplit('/').next().unwrap_or(&name).to_string();
+            let Some((run, seq, records)) = Wal::parse(&name) else {
+                continue;
+            };
+            if referenced.contains(&name) {
+                continue;
+            }
+            if through.get(&run).is_some_and(|t| seq <= *t) {
+                wal.delete(&name);
+            } else {
+                pending.push((
+                    run,
+                    seq,
+                    Block {
+                        id: None,
+                        records,
+                        lost: None,
+                        wal: Some(name),
+                    },
+                ));
+            }
+        }
+        pending.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        if !pending.is_empty() {
+            tracing::info!(
+                stream = self.id(),
+                blocks = pending.len(),
+                records = pending.iter().map(|p| p.2.records).sum::<u64>(),
+                "write-ahead log: blocks received before the crash and in no batch yet go to the next batch"
+            );
+        }
+        let mut t = self.tracker.lock();
+        let mut blocks: Vec<Block> = pending.into_iter().map(|p| p.2).collect();
+        blocks.append(&mut t.pending);
+        t.pending = blocks;
+        Ok(())
+    }
+
+    /// The write-ahead log when `spate.streaming.receiver.writeAheadLog.enable` is on (the
+    /// context has a checkpoint directory: checked at its start), with the blocks of a
+    /// crashed run that no batch had yet put first in line.
+    fn open_wal(&self) -> Option<Arc<Wal>> {
+        let on = self
+            .ctx
+            .conf()
+            .get_bool("spate.streaming.receiver.writeAheadLog.enable")
+            .unwrap_or(false);
+        if !on {
+            return None;
+        }
+        let ssc = self.ssc.upgrade()?;
+        let root = ssc.inner.checkpointer.lock().as_ref()?.root();
+        let store: Arc<dyn spate_core::CheckpointStore> =
+            Arc::new(spate_core::checkpoint_store::Prefixed::new(
+                root,
+                &format!("wal/receiver-{}", self.id()),
+            ));
+        let run = format!(
+            "r{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0)
+        );
+        let wal = Arc::new(Wal { store, run });
+        if let Err(e) = self.recover_unallocated(&wal) {
+            tracing::error!(
+                stream = self.id(),
+                "write-ahead log: could not look for blocks of the run before: {e}"
+            );
+        }
+        *self.wal.lock() = Some(wal.clone());
+        Some(wal)
     }
 
     /// Sets the stream whose id the input takes and whose remember duration decides when
@@ -526,13 +758,38 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             .range(..=time.0 - remember)
             .map(|(k, _)| *k)
             .collect();
+        let wal = self.wal.lock().clone();
         for k in old {
             for b in t.allocated.remove(&k).unwrap_or_default() {
                 if b.lost.is_none() {
-                    bs.remove(b.id);
+                    if let Some(id) = b.id {
+                        bs.remove(id);
+                    }
+                }
+                if let (Some(log), Some(name)) = (&wal, &b.wal) {
+                    log.delete(name);
                 }
             }
         }
+    }
+
+    fn checkpoint_id(&self) -> Option<usize> {
+        Some(self.id())
+    }
+
+    fn checkpoint_state(&self) -> Result<Option<Vec<u8>>> {
+        let state = ReceiverState {
+            allocated_through: self.allocated_through.lock().clone(),
+        };
+        Ok(Some(spate_core::codec::encode(&state, "receiver state")?))
+    }
+
+    fn restore_state(&self, state: &[u8]) -> Result<()> {
+        let state: ReceiverState = spate_core::codec::decode(state, "receiver state")?;
+        self.allocated_through
+            .lock()
+            .extend(state.allocated_through);
+        Ok(())
     }
 
     fn start(&self) {
@@ -555,6 +812,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             .flatten()
             .unwrap_or(0) as u64;
         let stream_id = self.id();
+        let wal = self.open_wal();
         let shared = Arc::new(Shared {
             stream_id,
             name: self.name.clone(),
@@ -573,6 +831,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             level: self.level,
             tracker: self.tracker.clone(),
             next_seq: AtomicU64::new(self.seq_base),
+            wal,
         });
         *self.shared.lock() = Some(shared.clone());
         // Block generator.
@@ -710,9 +969,17 @@ impl<T: Data> Compute<T> for ReceiverCompute<T> {
                 });
             }
         }
-        Ok(Some(BlockRdd::create(
+        let log = self.input.wal.lock().as_ref().map(|w| w.store.clone());
+        Ok(Some(BlockRdd::create_logged(
             &self.input.ctx,
-            stored.into_iter().map(|b| b.id).collect(),
+            stored
+                .into_iter()
+                .map(|b| LoggedBlock {
+                    block: b.id,
+                    logged: b.wal,
+                })
+                .collect(),
+            log,
         )))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
