@@ -773,6 +773,13 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         }
     }
 
+    /// Opens the write-ahead log before the first batch (a recovered run's pending batches
+    /// are generated before the receiver starts, and read their blocks from it).
+    fn open(&self) -> Result<()> {
+        self.open_wal();
+        Ok(())
+    }
+
     fn checkpoint_id(&self) -> Option<usize> {
         Some(self.id())
     }
@@ -812,7 +819,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             .flatten()
             .unwrap_or(0) as u64;
         let stream_id = self.id();
-        let wal = self.open_wal();
+        let wal = self.wal.lock().clone();
         let shared = Arc::new(Shared {
             stream_id,
             name: self.name.clone(),
