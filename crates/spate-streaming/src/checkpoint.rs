@@ -377,7 +377,30 @@ impl crate::StreamingContext {
     /// program and not started yet.
     fn recover(&self, ck: &MetadataCheckpoint) -> Result<()> {
         self.require_initialized("recover from a checkpoint")?;
-        self.restore_graph(&ck.graph)?;
+        // Old stream id -> this program's: what the checkpoint says of a stream goes to
+        // the stream it is now.
+        let ids = self.restore_graph(&ck.graph)?;
+        let data: BTreeMap<usize, &BTreeMap<i64, DataCheckpoint>> = ck
+            .data
+            .iter()
+            .filter_map(|(old, d)| Some((*ids.get(old)?, d)))
+            .collect();
+        let input_states: BTreeMap<usize, &Vec<u8>> = ck
+            .input_states
+            .iter()
+            .filter_map(|(old, st)| Some((*ids.get(old)?, st)))
+            .collect();
+        let inputs = ck
+            .inputs
+            .iter()
+            .map(|(t, by_stream)| {
+                let mapped = by_stream
+                    .iter()
+                    .filter_map(|(old, info)| Some((*ids.get(old)?, info.clone())))
+                    .collect();
+                (*t, mapped)
+            })
+            .collect();
         let outputs: Vec<Arc<dyn DStreamBase>> = self
             .inner
             .graph
@@ -386,16 +409,14 @@ impl crate::StreamingContext {
             .map(|o| o.stream())
             .collect();
         for s in all_streams(outputs) {
-            if let Some(d) = ck.data.get(&s.meta().id()) {
+            if let Some(d) = data.get(&s.meta().id()) {
                 s.restore_checkpoint_data(self.ctx(), d)?;
             }
         }
-        self.inner
-            .input_tracker
-            .restore(ck.inputs.clone(), ck.time_ms);
+        self.inner.input_tracker.restore(inputs, ck.time_ms);
         for i in self.inner.graph.inputs() {
             if let Some(id) = i.checkpoint_id() {
-                if let Some(state) = ck.input_states.get(&id) {
+                if let Some(state) = input_states.get(&id) {
                     i.restore_state(state)?;
                 }
             }

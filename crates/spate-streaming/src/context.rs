@@ -287,7 +287,10 @@ impl StreamingContext {
     ///
     /// # Errors
     /// When started; [`Error::GraphMismatch`] naming the first difference.
-    pub fn restore_graph(&self, desc: &GraphDescription) -> Result<()> {
+    pub fn restore_graph(
+        &self,
+        desc: &GraphDescription,
+    ) -> Result<std::collections::BTreeMap<usize, usize>> {
         self.require_initialized("restore the graph")?;
         self.inner.graph.restore(desc)
     }

@@ -32,6 +32,17 @@ pub struct StreamDescription {
     pub checkpoint_ms: Option<i64>,
     /// Its parents' ids.
     pub parents: Vec<usize>,
+    /// The name the program gave it ([`crate::DStream::name`]): what a recovered run
+    /// matches it by (else by id, its creation order).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its record type (Rust's `type_name`).
+    #[serde(default)]
+    pub record_type: String,
+    /// Whether it keeps state across batches (`update_state_by_key`, `map_with_state`, a
+    /// windowed reduction with an inverse): its data checkpoints hold that state.
+    #[serde(default)]
+    pub stateful: bool,
 }
 
 /// One output operation, as data.
@@ -157,6 +168,9 @@ impl DStreamGraph {
                 remember_ms: m.remember_ms(),
                 checkpoint_ms: m.checkpoint_ms(),
                 parents: deps.iter().map(|d| d.meta().id()).collect(),
+                name: m.user_name(),
+                record_type: s.record_type().to_string(),
+                stateful: m.is_stateful(),
             });
             stack.extend(deps.into_iter().rev());
         }
@@ -183,13 +197,21 @@ impl DStreamGraph {
         }
     }
 
-    /// Takes an earlier run's description: checks that this graph is the same by stable
-    /// ids (the batch interval, every stream's operation, window, slide and parents, every
-    /// output's operation and stream) and adopts its zero time and remember duration.
+    /// Takes an earlier run's description and adopts its zero time and remember duration,
+    /// if this graph can go on from it; returns which stream of this graph each stream of
+    /// the description is (old id to new id).
+    ///
+    /// Streams are matched by name ([`crate::DStream::name`]) when the earlier run named
+    /// them, else by id (creation order). What may change: outputs and streams added or
+    /// removed, a stateless operation replaced, configuration values. What may not, for it
+    /// would make the recovered state or windows wrong: the batch interval; a stateful
+    /// stream (one whose state is in the checkpoint) removed, or its operation, record type,
+    /// slide or window changed; any stream's window or slide changed.
     ///
     /// # Errors
-    /// [`Error::GraphMismatch`] naming the first difference; nothing is adopted then.
-    pub(crate) fn restore(&self, desc: &GraphDescription) -> Result<()> {
+    /// [`Error::GraphMismatch`] naming the first such change and what to do; nothing is
+    /// adopted then.
+    pub(crate) fn restore(&self, desc: &GraphDescription) -> Result<BTreeMap<usize, usize>> {
         let mismatch = |what: String| Err(Error::GraphMismatch { what });
         if desc.batch_ms != self.batch_ms {
             return mismatch(format!(
@@ -197,61 +219,78 @@ impl DStreamGraph {
                 desc.batch_ms, self.batch_ms
             ));
         }
-        let now: BTreeMap<usize, StreamDescription> =
-            self.streams().into_iter().map(|s| (s.id, s)).collect();
+        let now = self.streams();
+        let by_id: BTreeMap<usize, &StreamDescription> = now.iter().map(|s| (s.id, s)).collect();
+        let by_name: BTreeMap<&str, &StreamDescription> = now
+            .iter()
+            .filter_map(|s| Some((s.name.as_deref()?, s)))
+            .collect();
+        let label = |d: &StreamDescription| match &d.name {
+            Some(n) => format!("stream {} `{n}` ({})", d.id, d.operation),
+            None => format!("stream {} ({})", d.id, d.operation),
+        };
+        let show = |d: &StreamDescription| {
+            format!(
+                "{} of {} (window {} ms, slide {} ms)",
+                d.operation, d.record_type, d.window_ms, d.slide_ms
+            )
+        };
+        let mut mapping = BTreeMap::new();
         for old in &desc.streams {
-            let Some(new) = now.get(&old.id) else {
-                return mismatch(format!(
-                    "stream {} ({}) is not in this program's graph",
-                    old.id, old.operation
-                ));
+            let found = match &old.name {
+                Some(n) => by_name.get(n.as_str()).copied(),
+                None => by_id.get(&old.id).copied().filter(|s| s.name.is_none()),
             };
-            if new.operation != old.operation
-                || new.slide_ms != old.slide_ms
-                || new.window_ms != old.window_ms
-                || new.parents != old.parents
-            {
-                let show = |d: &StreamDescription| {
-                    format!(
-                        "{} (window {} ms, slide {} ms, parents {:?})",
-                        d.operation, d.window_ms, d.slide_ms, d.parents
-                    )
-                };
+            let Some(new) = found else {
+                if old.stateful {
+                    return mismatch(format!(
+                        "{} holds state in the checkpoint and is not in this program's graph; \
+                         keep it (same operation, name or creation order), or start afresh \
+                         with a new checkpoint directory",
+                        label(old)
+                    ));
+                }
+                tracing::warn!(
+                    "recovery: {} of the checkpoint is not in this program's graph",
+                    label(old)
+                );
+                continue;
+            };
+            let window_changed = new.slide_ms != old.slide_ms || new.window_ms != old.window_ms;
+            let retyped = new.operation != old.operation
+                || (!old.record_type.is_empty() && new.record_type != old.record_type);
+            if window_changed || (old.stateful && retyped) {
                 return mismatch(format!(
-                    "stream {} was {} and is {}",
-                    old.id,
+                    "{} was {} and is {}: its {} in the checkpoint would be wrong; \
+                     restore the operation as it was, or start afresh with a new checkpoint directory",
+                    label(old),
                     show(old),
-                    show(new)
+                    show(new),
+                    if old.stateful { "state" } else { "windows" }
                 ));
             }
-        }
-        if let Some(new) = now
-            .values()
-            .find(|s| !desc.streams.iter().any(|o| o.id == s.id))
-        {
-            return mismatch(format!(
-                "stream {} ({}) is new in this program's graph",
-                new.id, new.operation
-            ));
+            if retyped {
+                tracing::warn!(
+                    "recovery: {} was {} and is {} (stateless: recomputed from its input)",
+                    label(old),
+                    show(old),
+                    show(new)
+                );
+            }
+            mapping.insert(old.id, new.id);
         }
         let outputs = self.describe().outputs;
         if outputs != desc.outputs {
-            return mismatch(format!(
-                "the output operations were {:?} and are {:?}",
-                desc.outputs
-                    .iter()
-                    .map(|o| (&o.name, o.stream))
-                    .collect::<Vec<_>>(),
-                outputs
-                    .iter()
-                    .map(|o| (&o.name, o.stream))
-                    .collect::<Vec<_>>()
-            ));
+            tracing::info!(
+                was = ?desc.outputs.iter().map(|o| (&o.name, o.stream)).collect::<Vec<_>>(),
+                is = ?outputs.iter().map(|o| (&o.name, o.stream)).collect::<Vec<_>>(),
+                "recovery: the output operations changed"
+            );
         }
         *self.zero_ms.lock() = desc.zero_ms;
         if let Some(r) = desc.remember_ms {
             *self.remember_ms.lock() = Some(r);
         }
-        Ok(())
+        Ok(mapping)
     }
 }

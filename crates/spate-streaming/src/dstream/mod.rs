@@ -34,6 +34,8 @@ pub struct Meta {
     storage: Mutex<Option<StorageLevel>>,
     checkpoint_ms: Mutex<Option<i64>>,
     must_checkpoint: bool,
+    /// The name the program gave it ([`DStream::name`]).
+    user_name: Mutex<Option<String>>,
 }
 
 impl Meta {
@@ -61,6 +63,14 @@ impl Meta {
     pub fn checkpoint_ms(&self) -> Option<i64> {
         *self.checkpoint_ms.lock()
     }
+    /// The name the program gave it, if any ([`DStream::name`]).
+    pub fn user_name(&self) -> Option<String> {
+        self.user_name.lock().clone()
+    }
+    /// Whether it keeps state across batches (and so must checkpoint it).
+    pub fn is_stateful(&self) -> bool {
+        self.must_checkpoint
+    }
 }
 
 /// A DStream node, untyped: what the graph needs.
@@ -77,6 +87,8 @@ pub trait DStreamBase: Send + Sync + 'static {
     fn clear_metadata(&self, time_ms: i64);
     /// Times of the RDDs currently remembered.
     fn generated_times(&self) -> Vec<i64>;
+    /// Its record type (Rust's `type_name`), for the graph description.
+    fn record_type(&self) -> &'static str;
     /// The remembered RDDs written to a checkpoint, by batch time (Spark's
     /// `DStreamCheckpointData`): what a metadata checkpoint records of the stream.
     fn checkpoint_data(&self) -> BTreeMap<i64, DataCheckpoint>;
@@ -170,6 +182,9 @@ impl<T: Data, C: Compute<T>> DStreamBase for Node<T, C> {
     }
     fn generated_times(&self) -> Vec<i64> {
         self.generated.lock().keys().copied().collect()
+    }
+    fn record_type(&self) -> &'static str {
+        std::any::type_name::<T>()
     }
     fn checkpoint_data(&self) -> BTreeMap<i64, DataCheckpoint> {
         self.generated
@@ -374,6 +389,7 @@ impl<T: Data> DStream<T> {
                 storage: Mutex::new(None),
                 checkpoint_ms: Mutex::new(None),
                 must_checkpoint,
+                user_name: Mutex::new(None),
             },
             generated: Mutex::new(BTreeMap::new()),
             in_flight: Mutex::new(Default::default()),
@@ -384,6 +400,15 @@ impl<T: Data> DStream<T> {
             node: Arc::new(node),
             ssc: ssc.clone(),
         }
+    }
+
+    /// Names the stream: a recovered run matches it by this name to the stream of the
+    /// same name in the checkpoint, so streams added to the program before it do not make
+    /// recovery refuse (unnamed streams are matched by creation order). Names must be
+    /// unique within a program.
+    pub fn name(self, name: impl Into<String>) -> Self {
+        *self.node.meta().user_name.lock() = Some(name.into());
+        self
     }
 
     /// The untyped node.
