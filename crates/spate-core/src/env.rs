@@ -142,6 +142,12 @@ pub(crate) trait BroadcastSource: Send + Sync {
 /// An accumulator as the registry sees it: merges a task's encoded partial value.
 pub(crate) trait AccumulatorSlot: Send + Sync {
     fn merge_bytes(&self, bytes: &[u8]) -> Result<()>;
+    /// The name given at registration.
+    fn name(&self) -> Option<&str>;
+    /// The merged value, encoded.
+    fn value_bytes(&self) -> Result<Vec<u8>>;
+    /// Sets the merged value to an encoded one ([`Self::value_bytes`] of an earlier run).
+    fn restore_bytes(&self, bytes: &[u8]) -> Result<()>;
 }
 
 /// Registries by id, filled in program order; entries of dropped objects are weak.
@@ -376,6 +382,53 @@ impl Env {
             m.retain(|_, w| w.strong_count() > 0);
         }
         m.insert(id, a);
+    }
+
+    /// The values of the live named accumulators, encoded, by name: what a streaming
+    /// metadata checkpoint keeps, so a recovered run's counters go on from where they were.
+    pub fn named_accumulator_values(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
+        let slots: Vec<Arc<dyn AccumulatorSlot>> = self
+            .registries
+            .accumulators
+            .lock()
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        let mut out = std::collections::BTreeMap::new();
+        for s in slots {
+            if let Some(n) = s.name() {
+                out.insert(n.to_string(), s.value_bytes()?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Gives each live named accumulator the value `values` has for its name (from
+    /// [`Self::named_accumulator_values`] of an earlier run); returns the names restored.
+    ///
+    /// # Errors
+    /// A value that does not decode as its accumulator's type (naming it).
+    pub fn restore_named_accumulators(
+        &self,
+        values: &std::collections::BTreeMap<String, Vec<u8>>,
+    ) -> Result<Vec<String>> {
+        let slots: Vec<Arc<dyn AccumulatorSlot>> = self
+            .registries
+            .accumulators
+            .lock()
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        let mut restored = Vec::new();
+        for s in slots {
+            let Some(name) = s.name() else { continue };
+            if let Some(v) = values.get(name) {
+                s.restore_bytes(v)?;
+                restored.push(name.to_string());
+            }
+        }
+        restored.sort();
+        Ok(restored)
     }
 
     /// Merges a task's encoded update into accumulator `id` (on the driver).

@@ -68,6 +68,9 @@ pub struct MetadataCheckpoint {
     /// The data checkpoints of each stream, by stream id and batch time.
     #[serde(default)]
     pub data: BTreeMap<usize, BTreeMap<i64, DataCheckpoint>>,
+    /// The values of the named accumulators, encoded, by name.
+    #[serde(default)]
+    pub accumulators: BTreeMap<String, Vec<u8>>,
 }
 
 impl MetadataCheckpoint {
@@ -312,6 +315,7 @@ impl crate::StreamingContext {
             inputs: self.inner.input_tracker.snapshot(),
             input_states,
             data,
+            accumulators: self.ctx().env().named_accumulator_values()?,
         };
         writer.write(&ck)
     }
@@ -420,6 +424,13 @@ impl crate::StreamingContext {
                     i.restore_state(state)?;
                 }
             }
+        }
+        let restored = self
+            .ctx()
+            .env()
+            .restore_named_accumulators(&ck.accumulators)?;
+        if !restored.is_empty() {
+            tracing::info!(accumulators = ?restored, "named accumulators restored from the checkpoint");
         }
         tracing::info!(
             checkpoint_ms = ck.time_ms,

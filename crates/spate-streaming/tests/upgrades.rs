@@ -231,3 +231,54 @@ fn the_golden_checkpoint_of_format_1_is_recovered() {
     );
     assert_eq!(recover(&ck, Version::V1).unwrap(), uninterrupted());
 }
+
+/// A replay with a named accumulator counting, in its output operation, the words each
+/// batch brought; returns the context and the accumulator.
+fn counting_program(ck: &Path, clock_ms: i64) -> (StreamingContext, spate_core::LongAccumulator) {
+    let acc: Arc<Mutex<Option<spate_core::LongAccumulator>>> = Default::default();
+    let a2 = acc.clone();
+    let ssc = StreamingContext::get_or_create(ck, move || {
+        let ssc = StreamingContext::with_clock(
+            Context::new(conf(&[]))?,
+            Duration::from_secs(1),
+            Clock::manual_at(clock_ms),
+        )?;
+        let words = ssc.ctx().long_accumulator("words");
+        *a2.lock() = Some(words.clone());
+        ssc.replay_stream(batches(TOTAL), 2)
+            .foreach_rdd(move |rdd, _| {
+                // Driver side, once per batch: the batch's words.
+                words.add(rdd.count()? as i64);
+                Ok(())
+            });
+        ssc.checkpoint(ck)?;
+        Ok(ssc)
+    })
+    .unwrap();
+    let acc = acc.lock().clone().unwrap();
+    (ssc, acc)
+}
+
+#[test]
+fn a_named_accumulator_is_restored_from_the_checkpoint() {
+    let all_words: i64 = batches(TOTAL)
+        .iter()
+        .flatten()
+        .map(|b| b.len() as i64)
+        .sum();
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    let (ssc, acc) = counting_program(&ck, 0);
+    ssc.start().unwrap();
+    ssc.advance_batches(12).unwrap();
+    let at_12 = acc.value();
+    ssc.stop(true, true);
+    assert!(at_12 > 0);
+    // Recovered and not run yet: the value it had.
+    let (ssc, acc) = counting_program(&ck, 12_000);
+    assert_eq!(acc.value(), at_12, "restored before the start");
+    ssc.start().unwrap();
+    ssc.advance_batches(TOTAL - 12).unwrap();
+    ssc.stop(true, true);
+    assert_eq!(acc.value(), all_words);
+}

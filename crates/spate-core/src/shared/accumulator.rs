@@ -145,6 +145,21 @@ impl<A: AccumulatorV2> AccumulatorSlot for Inner<A> {
         self.value.lock().merge(update);
         Ok(())
     }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn value_bytes(&self) -> Result<Vec<u8>> {
+        let value = self.value.lock().clone();
+        crate::codec::encode(&value, &format!("value of accumulator {:?}", self.name))
+    }
+    fn restore_bytes(&self, bytes: &[u8]) -> Result<()> {
+        let value: A = crate::codec::decode(
+            bytes,
+            &format!("checkpointed value of accumulator {:?}", self.name),
+        )?;
+        *self.value.lock() = value;
+        Ok(())
+    }
 }
 
 /// A task's partial update of one accumulator: sent back encoded with the task's result
