@@ -121,6 +121,14 @@ impl Checkpointer {
     /// [`checkpoint_store::open`]).
     pub(crate) fn open(location: &str, retained: Option<usize>) -> Result<Self> {
         let root = checkpoint_store::open(location)?;
+        // A directory that cannot be written is said now, not at the first batch.
+        let probe = format!(".spate-probe-{}", std::process::id());
+        root.put(&probe, b"probe")
+            .and_then(|()| root.delete(&probe))
+            .map_err(|e| Error::Checkpoint {
+                what: location.to_string(),
+                reason: format!("the checkpoint directory cannot be written: {e}"),
+            })?;
         Ok(Checkpointer {
             metadata: Prefixed::new(root.clone(), METADATA_DIR),
             root,

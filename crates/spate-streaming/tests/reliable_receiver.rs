@@ -307,35 +307,6 @@ fn stores_after_the_receiver_stopped_are_refused() {
 }
 
 /// A small tmpfs mounted for one test (root only; `None` where mounting is not allowed).
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir =
-            std::env::temp_dir().join(format!("spate-tmpfs-{}-{}", std::process::id(), now_ms()));
-        std::fs::create_dir_all(&dir).ok()?;
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&dir)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if ok {
-            Some(Tmpfs(dir))
-        } else {
-            let _ = std::fs::remove_dir(&dir);
-            None
-        }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
-
 /// Stores one block of `per_block` records each time it is told to, and says how it went.
 struct Filler {
     per_block: u64,
