@@ -9,6 +9,7 @@ mod support;
 
 use spate_core::checkpoint_store;
 use spate_core::Str;
+use spate_streaming::Time;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use support::*;
@@ -296,4 +297,146 @@ fn a_changed_graph_is_refused_naming_the_difference() {
     })
     .expect_err("a different graph must be refused");
     assert!(matches!(err, Error::GraphMismatch { .. }), "{err}");
+}
+
+/// A replayable source over `0..1000`: each batch reads the next `PER` offsets.
+struct Offsets {
+    next: Mutex<u64>,
+}
+
+const PER: u64 = 37;
+
+impl spate_streaming::input::DirectSource<u64> for Offsets {
+    type Range = (u64, u64);
+    fn plan(&self, _time: Time) -> spate_streaming::Result<Option<(u64, u64)>> {
+        let mut n = self.next.lock();
+        let r = (*n, (*n + PER).min(1000));
+        *n = r.1;
+        Ok((r.0 < r.1).then_some(r))
+    }
+    fn read(&self, ctx: &Context, r: &(u64, u64)) -> spate_streaming::Result<spate_core::Rdd<u64>> {
+        Ok(ctx.parallelize((r.0..r.1).collect(), 2))
+    }
+    fn position(&self) -> spate_streaming::Result<Option<Vec<u8>>> {
+        Ok(Some(spate_core::codec::encode(
+            &*self.next.lock(),
+            "offset",
+        )?))
+    }
+    fn restore(&self, p: &[u8]) -> spate_streaming::Result<()> {
+        *self.next.lock() = spate_core::codec::decode(p, "offset")?;
+        Ok(())
+    }
+}
+
+fn direct_program(ck: &Path, clock_ms: i64, out: Out<u64>) -> StreamingContext {
+    StreamingContext::get_or_create(ck, || {
+        let ssc = StreamingContext::with_clock(
+            Context::new(conf(&[]))?,
+            Duration::from_secs(1),
+            Clock::manual_at(clock_ms),
+        )?;
+        let (s, _) = ssc.direct_stream(Offsets {
+            next: Mutex::new(0),
+        });
+        let o = out.clone();
+        s.foreach_rdd(move |rdd, t| {
+            let mut v = rdd.collect()?;
+            v.sort();
+            o.lock().push((t.millis(), v));
+            Ok(())
+        });
+        ssc.checkpoint(ck)?;
+        Ok(ssc)
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_direct_source_recomputes_a_pending_batch_from_its_range_and_goes_on_from_its_position() {
+    let dirs = tempfile::tempdir().unwrap();
+    let ck = dirs.path().join("ck");
+    let saved = dirs.path().join("saved");
+    let first: Out<u64> = Default::default();
+    let ssc = direct_program(&ck, 0, first.clone());
+    ssc.start().unwrap();
+    ssc.advance_batches(5).unwrap();
+    copy_dir(&ck, &saved);
+    ssc.stop(true, false);
+    std::fs::remove_dir_all(&ck).unwrap();
+    copy_dir(&saved, &ck);
+    // Batch 5 was still running at the crash: its completion is not in the checkpoint.
+    let meta = ck.join(checkpoint::METADATA_DIR);
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&meta)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    std::fs::remove_file(names.last().unwrap()).unwrap();
+
+    let second: Out<u64> = Default::default();
+    let ssc = direct_program(&ck, 5000, second.clone());
+    ssc.start().unwrap();
+    ssc.advance_batches(3).unwrap();
+    ssc.stop(true, false);
+    let by_time: BTreeMap<i64, Vec<u64>> = first
+        .lock()
+        .iter()
+        .chain(second.lock().iter())
+        .cloned()
+        .collect();
+    let first5 = first.lock()[4].clone();
+    assert_eq!(second.lock()[0], first5, "batch 5 again, the same range");
+    let expected: BTreeMap<i64, Vec<u64>> = (1..=8)
+        .map(|k| (k * 1000, ((k as u64 - 1) * PER..k as u64 * PER).collect()))
+        .collect();
+    assert_eq!(by_time, expected);
+}
+
+#[test]
+fn a_queue_stream_batch_of_the_run_before_gets_nothing_on_recovery() {
+    let dirs = tempfile::tempdir().unwrap();
+    let ck = dirs.path().join("ck");
+    let build = |clock_ms: i64, out: Out<u64>| {
+        let queue = RddQueue::new();
+        let q2 = queue.clone();
+        let ssc = StreamingContext::get_or_create(&ck, || {
+            let ssc = StreamingContext::with_clock(
+                Context::new(conf(&[]))?,
+                Duration::from_secs(1),
+                Clock::manual_at(clock_ms),
+            )?;
+            let o = out.clone();
+            ssc.queue_stream(&q2, true, None)
+                .foreach_rdd(move |rdd, t| {
+                    o.lock().push((t.millis(), rdd.collect()?));
+                    Ok(())
+                });
+            ssc.checkpoint(&ck)?;
+            Ok(ssc)
+        })
+        .unwrap();
+        (ssc, queue)
+    };
+    let out: Out<u64> = Default::default();
+    let (ssc, queue) = build(0, out.clone());
+    ssc.start().unwrap();
+    queue.push(ssc.ctx().parallelize(vec![1, 2], 1));
+    ssc.advance_batches(1).unwrap();
+    ssc.stop(true, false);
+    // Batch 1 re-run (its completion dropped) while the new run has queued RDDs already.
+    let meta = ck.join(checkpoint::METADATA_DIR);
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&meta)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    std::fs::remove_file(names.last().unwrap()).unwrap();
+    let out: Out<u64> = Default::default();
+    let (ssc, queue) = build(1000, out.clone());
+    queue.push(ssc.ctx().parallelize(vec![3], 1));
+    ssc.start().unwrap();
+    ssc.advance_batches(1).unwrap();
+    ssc.stop(true, false);
+    assert_eq!(*out.lock(), vec![(1000, vec![]), (2000, vec![3])]);
 }

@@ -282,3 +282,23 @@ fn a_named_accumulator_is_restored_from_the_checkpoint() {
     ssc.stop(true, true);
     assert_eq!(acc.value(), all_words);
 }
+
+#[test]
+fn after_a_graceful_stop_a_restart_goes_on_with_the_next_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    first_run(&ck);
+    let (ssc, out) = program(&ck, Version::V1, 12_000).unwrap();
+    let latest = ssc.latest_checkpoint().unwrap().unwrap();
+    assert_eq!((latest.time_ms, latest.completed), (12_000, true));
+    assert!(latest.pending_ms.is_empty(), "{:?}", latest.pending_ms);
+    ssc.start().unwrap();
+    ssc.advance_batches(2).unwrap();
+    ssc.stop(true, true);
+    let times: Vec<i64> = out.lock().iter().map(|(t, _)| *t).collect();
+    assert_eq!(
+        times,
+        vec![13_000, 14_000],
+        "no batch run twice, none skipped"
+    );
+}

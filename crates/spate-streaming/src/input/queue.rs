@@ -64,6 +64,17 @@ pub(crate) struct QueueInput<T: Data> {
 
 impl<T: Data> Compute<T> for QueueInput<T> {
     fn compute(&self, time: Time, this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
+        // The queued RDDs of the run recovered from died with it (Spark: "queueStream
+        // doesn't support checkpointing"): a batch of that run gets none, rather than
+        // taking RDDs meant for the batches to come.
+        if self.tracker.generated_before_recovery(time) {
+            tracing::warn!(
+                stream = this.meta().id(),
+                batch = time.0,
+                "queue_stream cannot be recovered: a batch of the run before the recovery gets no queued RDD"
+            );
+            return Ok(Some(self.ctx.empty()));
+        }
         let taken: Vec<Rdd<T>> = {
             let mut q = self.queue.inner.lock();
             if self.one_at_a_time {
