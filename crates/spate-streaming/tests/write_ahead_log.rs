@@ -240,3 +240,66 @@ fn the_log_needs_a_checkpoint_directory() {
     let err = ssc.start().expect_err("no checkpoint directory");
     assert!(err.to_string().contains("writeAheadLog"), "{err}");
 }
+
+/// `socket_text_stream` buffers lines into a block every `spate.streaming.blockInterval`:
+/// with the log, the blocks cut before a crash survive it (they go to the next batch of
+/// the recovered run), and the lines received since the last cut are lost with the process.
+#[test]
+fn a_socket_stream_with_the_log_keeps_the_blocks_cut_before_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = dir.path().join("ck");
+    let saved = dir.path().join("saved");
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let build = |clock_ms: i64, out: Out<String>| {
+        StreamingContext::get_or_create(&ck, || {
+            let ssc = StreamingContext::with_clock(
+                Context::new(conf(&[
+                    ("spate.streaming.receiver.writeAheadLog.enable", "true"),
+                    ("spate.streaming.blockInterval", "2s"),
+                ]))?,
+                Duration::from_secs(2),
+                Clock::manual_at(clock_ms),
+            )?;
+            let o = out.clone();
+            ssc.socket_text_stream("127.0.0.1", port)
+                .map(|l| l.to_string())
+                .foreach_rdd(move |rdd, t| {
+                    o.lock().push((t.millis(), rdd.collect()?));
+                    Ok(())
+                });
+            ssc.checkpoint(&ck)?;
+            Ok(ssc)
+        })
+        .unwrap()
+    };
+    let first = build(0, Default::default());
+    first.start().unwrap();
+    let (mut conn, _) = server.accept().unwrap();
+    for i in 0..10 {
+        writeln!(conn, "cut {i}").unwrap();
+    }
+    conn.flush().unwrap();
+    // The first block is cut (and logged) 2 s after the receiver started.
+    assert!(wait_until(Duration::from_secs(10), || wal_blocks(&ck) == 1));
+    for i in 0..5 {
+        writeln!(conn, "buffered {i}").unwrap();
+    }
+    conn.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    copy_dir(&ck, &saved);
+    first.stop(true, false);
+    drop(conn);
+    assert_eq!(wal_blocks(&saved), 1, "a second block was cut: the test is not testing");
+    std::fs::remove_dir_all(&ck).unwrap();
+    copy_dir(&saved, &ck);
+
+    let out: Out<String> = Default::default();
+    let second = build(0, out.clone());
+    second.start().unwrap();
+    second.advance_batches(1).unwrap();
+    second.stop(true, false);
+    let got: Vec<String> = out.lock().iter().flat_map(|(_, v)| v.clone()).collect();
+    let want: Vec<String> = (0..10).map(|i| format!("cut {i}")).collect();
+    assert_eq!(got, want);
+}
