@@ -156,6 +156,9 @@ fn conf(o: &Opts, batch_ms: i64) -> Result<SpateConf, Box<dyn std::error::Error>
     let mut c = SpateConf::new()
         .master(&o.get("master", "local[2]"))?
         .app_name("stream_bench")?;
+    if o.get("wal", "false") == "true" {
+        c = c.set("spate.streaming.receiver.writeAheadLog.enable", "true")?;
+    }
     if o.0.contains_key("block-interval-ms") || o.get("workload", "") == "latency" {
         let bi = o.num("block-interval-ms", (batch_ms / 2).clamp(5, 200));
         c = c.set("spate.streaming.blockInterval", format!("{bi}ms"))?;
@@ -212,14 +215,25 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
     let ssc = StreamingContext::new(conf(o, batch_ms)?, Duration::from_millis(batch_ms as u64))?;
     let ctx_s = started.elapsed().as_secs_f64();
     let ckpt = work.join("checkpoint");
-    let queue = RddQueue::new();
-    for i in 0..chunks.len() * repeat {
-        queue.push(ssc.ctx().text_file(&chunks[i % chunks.len()].0, parts)?);
-    }
+    let source = o.get("source", "file");
+    let lines: DStream<Str> = if source == "receiver" {
+        // A receiver storing the chunks as fast as it can, in blocks of `block-lines`
+        // (with `--wal true`, each block in the write-ahead log first).
+        ssc.receiver_stream(ChunkReceiver {
+            files: chunks.iter().map(|c| c.0.clone()).collect(),
+            repeat,
+            block_lines: o.num("block-lines", 50_000) as usize,
+        })
+    } else {
+        let queue = RddQueue::new();
+        for i in 0..chunks.len() * repeat {
+            queue.push(ssc.ctx().text_file(&chunks[i % chunks.len()].0, parts)?);
+        }
+        ssc.queue_stream(&queue, true, None)
+    };
     let lines_acc = ssc.ctx().long_accumulator("lines");
     let acc = lines_acc.clone();
-    let pairs = ssc
-        .queue_stream(&queue, true, None)
+    let pairs = lines
         .flat_map(move |line: Str| {
             acc.add(1);
             line.split_owned(' ').map(|w| (w, 1u64))
@@ -309,7 +323,8 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
         "seconds": seconds,
         "records_per_s": records as f64 / seconds,
         "peak_rss_mb": peak_rss_mb(),
-        "source": "file",
+        "source": source,
+        "wal": o.get("wal", "false") == "true",
         "batch_ms": batch_ms,
         "lines_per_batch": per_batch,
         "repeat": repeat,
@@ -421,6 +436,54 @@ fn run_latency(o: &Opts) -> Result<(), Box<dyn std::error::Error>> {
     });
     println!("{line}");
     Ok(())
+}
+
+/// Stores the chunk files, `repeat` times over, in blocks of `block_lines` lines that
+/// share the file's buffer, as fast as `store_many` returns.
+struct ChunkReceiver {
+    files: Vec<std::path::PathBuf>,
+    repeat: usize,
+    block_lines: usize,
+}
+
+impl spate::streaming::Receiver<Str> for ChunkReceiver {
+    fn on_start(&mut self, h: spate::streaming::ReceiverHandle<Str>) {
+        let (files, repeat, block_lines) = (self.files.clone(), self.repeat, self.block_lines);
+        std::thread::spawn(move || {
+            for _ in 0..repeat {
+                for f in &files {
+                    let Ok(bytes) = std::fs::read(f) else {
+                        h.report_error(format!("cannot read {}", f.display()));
+                        return;
+                    };
+                    let buf = Arc::new(bytes);
+                    let mut block = Vec::with_capacity(block_lines);
+                    let mut start = 0;
+                    while start < buf.len() {
+                        let end = buf[start..]
+                            .iter()
+                            .position(|b| *b == b'\n')
+                            .map_or(buf.len(), |p| start + p);
+                        block.push(Str::from_buffer_lossy(&buf, start, end - start));
+                        start = end + 1;
+                        if block.len() == block_lines {
+                            let full = std::mem::replace(&mut block, Vec::with_capacity(block_lines));
+                            if h.store_many(full).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    if !block.is_empty() && h.store_many(block).is_err() {
+                        return;
+                    }
+                    if h.is_stopped() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    fn on_stop(&mut self) {}
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

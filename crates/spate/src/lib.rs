@@ -25,6 +25,7 @@ pub mod rng {
 
 /// The streaming layer: `StreamingContext`, `DStream`, inputs, outputs, listeners.
 pub mod streaming {
+    pub use spate_streaming::checkpoint;
     pub use spate_streaming::dstream::{MapWithStateDStream, State, StateRecord, StateSpec};
     pub use spate_streaming::input::{
         lines_decoder, read_all, Decoder, DirectRanges, DirectSource, InputFile, InputRecord,
