@@ -233,11 +233,10 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
     };
     let lines_acc = ssc.ctx().long_accumulator("lines");
     let acc = lines_acc.clone();
-    let pairs = lines
-        .flat_map(move |line: Str| {
-            acc.add(1);
-            line.split_owned(' ').map(|w| (w, 1u64))
-        });
+    let pairs = lines.flat_map(move |line: Str| {
+        acc.add(1);
+        line.split_owned(' ').map(|w| (w, 1u64))
+    });
     let win = Duration::from_millis(o.num("window-ms", 10_000) as u64);
     let slide = Duration::from_millis(o.num("slide-ms", 2_000) as u64);
     let counts = match wl {
@@ -467,7 +466,8 @@ impl spate::streaming::Receiver<Str> for ChunkReceiver {
                         block.push(Str::from_buffer_lossy(&buf, start, end - start));
                         start = end + 1;
                         if block.len() == block_lines {
-                            let full = std::mem::replace(&mut block, Vec::with_capacity(block_lines));
+                            let full =
+                                std::mem::replace(&mut block, Vec::with_capacity(block_lines));
                             if h.store_many(full).is_err() {
                                 return;
                             }

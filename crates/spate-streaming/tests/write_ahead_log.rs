@@ -290,7 +290,11 @@ fn a_socket_stream_with_the_log_keeps_the_blocks_cut_before_a_crash() {
     copy_dir(&ck, &saved);
     first.stop(true, false);
     drop(conn);
-    assert_eq!(wal_blocks(&saved), 1, "a second block was cut: the test is not testing");
+    assert_eq!(
+        wal_blocks(&saved),
+        1,
+        "a second block was cut: the test is not testing"
+    );
     std::fs::remove_dir_all(&ck).unwrap();
     copy_dir(&saved, &ck);
 

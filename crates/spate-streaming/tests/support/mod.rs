@@ -219,8 +219,13 @@ pub struct Tmpfs(pub std::path::PathBuf);
 
 impl Tmpfs {
     pub fn mount(size: &str) -> Option<Tmpfs> {
-        let dir =
-            std::env::temp_dir().join(format!("spate-tmpfs-{}-{}", std::process::id(), now_ms()));
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "spate-tmpfs-{}-{}-{}",
+            std::process::id(),
+            now_ms(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::create_dir_all(&dir).ok()?;
         let ok = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])

@@ -22,6 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+mod policy;
+pub(crate) use policy::OutputFailurePolicy;
+
 const KEEP_COMPLETED: usize = 1000;
 
 /// How long a non-graceful stop waits for running jobs (Spark's is 2 s).
@@ -47,37 +50,6 @@ fn generation_scope(owner: usize, output: usize, time: Time) -> u64 {
 /// Whether the current thread is one of the streaming job threads.
 pub(crate) fn on_job_thread() -> bool {
     JOB_THREAD.with(|j| j.get())
-}
-
-/// What a failed output operation leads to (`spate.streaming.outputFailure`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OutputFailurePolicy {
-    /// Stop the context; the batch stays pending for a recovered run.
-    Stop,
-    /// Run the failed output again up to this many times, then stop.
-    Retry(usize),
-    /// Report it and go on; the batch counts as done.
-    Skip,
-}
-
-impl OutputFailurePolicy {
-    fn from_conf(conf: &spate_core::SpateConf) -> Result<Self> {
-        let retries = conf
-            .get_count("spate.streaming.outputFailure.retries")?
-            .unwrap_or(3);
-        let v = conf
-            .get_text("spate.streaming.outputFailure")?
-            .unwrap_or_else(|| "stop".into());
-        match v.trim().to_ascii_lowercase().as_str() {
-            "stop" => Ok(Self::Stop),
-            "skip" => Ok(Self::Skip),
-            "retry" => Ok(Self::Retry(retries)),
-            other => Err(spate_core::Error::Config(format!(
-                "key `spate.streaming.outputFailure`: `{other}`: expected stop, retry or skip"
-            ))
-            .into()),
-        }
-    }
 }
 
 /// A batch in flight.
@@ -347,30 +319,6 @@ impl Scheduler {
         batch
     }
 
-    /// Batches generated and not completed successfully, oldest first.
-    fn pending_times(&self) -> Vec<i64> {
-        let mut times: std::collections::BTreeSet<i64> = self.failed.lock().clone();
-        times.extend(
-            self.in_flight
-                .lock()
-                .iter()
-                .map(|b| b.info.lock().batch_time.0),
-        );
-        times.into_iter().collect()
-    }
-
-    /// Writes the metadata checkpoint of batch `time` (generated, or `completed`), when
-    /// the context has a checkpoint directory. A failure is logged, not fatal: the
-    /// previous checkpoint stays the newest.
-    fn checkpoint(&self, time: Time, completed: bool) {
-        if let Err(e) = self
-            .ssc
-            .write_checkpoint(time, completed, self.pending_times())
-        {
-            tracing::error!(batch = %time, "writing the metadata checkpoint failed: {e}");
-        }
-    }
-
     /// Output `i`'s job for batch `time`, or `None` when it has nothing to do. An output
     /// whose RDD cannot be generated (a parent with no RDD for a union, a failing transform
     /// function) gets a job that fails with the cause: the batch and its record show the
@@ -490,58 +438,6 @@ impl Scheduler {
         if batch.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.complete(batch);
         }
-    }
-
-    /// With `spate.streaming.outputFailure=retry`: queues output `index` of `batch` again
-    /// when it has attempts left (and the context is not stopping); whether it did.
-    fn retry(
-        &self,
-        batch: &Arc<Batch>,
-        index: usize,
-        name: &'static str,
-        cause: &Arc<dyn std::error::Error + Send + Sync>,
-    ) -> bool {
-        let OutputFailurePolicy::Retry(max) = self.policy else {
-            return false;
-        };
-        if self.stopping.load(Ordering::Acquire) {
-            return false;
-        }
-        let attempt = {
-            let mut r = batch.retries.lock();
-            let n = r.entry(index).or_insert(0);
-            if *n >= max {
-                return false;
-            }
-            *n += 1;
-            *n
-        };
-        let time = batch.info.lock().batch_time;
-        let outputs = self.ssc.inner.graph.outputs();
-        let Some(o) = outputs.get(index) else {
-            return false;
-        };
-        let Some(job) = self.make_job(index, o.as_ref(), time) else {
-            return false;
-        };
-        let Some(tx) = self.tx.lock().clone() else {
-            return false;
-        };
-        tracing::warn!(
-            batch = %time,
-            output = index,
-            operation = name,
-            attempt,
-            max,
-            "output operation failed ({cause}); running it again (spate.streaming.outputFailure=retry)"
-        );
-        tx.send(QueuedJob {
-            batch: batch.clone(),
-            index,
-            name,
-            job,
-        })
-        .is_ok()
     }
 
     /// A batch's last job ended: record it, tell listeners, forget old RDDs.

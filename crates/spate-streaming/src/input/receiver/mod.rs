@@ -33,11 +33,14 @@ use spate_core::rdd::{BlockRdd, LoggedBlock};
 use spate_core::storage::BlockId;
 use spate_core::{Context, Data, Rdd, StorageLevel};
 use std::collections::{BTreeMap, VecDeque};
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+mod supervisor;
+mod wal;
+use wal::{ReceiverState, Wal};
 
 /// A custom source (Spark's `Receiver`). `on_start` must return quickly: start a thread
 /// that receives and calls `handle.store(..)` until `handle.is_stopped()`; `on_stop`
@@ -115,38 +118,6 @@ impl Block {
             (Some(BlockId::Input { stream, seq }), _) => block_name(stream, seq),
             (_, Some(w)) => format!("wal:{w}"),
             (other, None) => format!("{other:?}"),
-        }
-    }
-}
-
-/// A receiver's write-ahead log (`spate.streaming.receiver.writeAheadLog.enable`): every
-/// block is written to `wal/receiver-<stream>/` of the checkpoint directory, framed, before
-/// `store` returns, as `<run>-<seq>-<records>`. A batch's blocks are read from there when
-/// they are not in the block store (a recovered run), and deleted when the batch is
-/// forgotten.
-pub(crate) struct Wal {
-    store: Arc<dyn spate_core::CheckpointStore>,
-    /// This run's id: block names of different runs never meet.
-    run: String,
-}
-
-impl Wal {
-    fn name(&self, seq: u64, records: u64) -> String {
-        format!("{}-{seq:020}-{records}", self.run)
-    }
-
-    /// (run, seq, records) of a block name.
-    fn parse(name: &str) -> Option<(String, u64, u64)> {
-        let name = name.rsplit('/').next()?;
-        let mut it = name.rsplitn(3, '-');
-        let records = it.next()?.parse().ok()?;
-        let seq = it.next()?.parse().ok()?;
-        Some((it.next()?.to_string(), seq, records))
-    }
-
-    fn delete(&self, name: &str) {
-        if let Err(e) = self.store.delete(name) {
-            tracing::warn!(block = %self.store.describe(name), "could not delete a write-ahead log block: {e}");
         }
     }
 }
@@ -481,12 +452,6 @@ pub(crate) struct ReceiverInput<T: Data> {
     allocated_through: Mutex<BTreeMap<String, u64>>,
 }
 
-/// What the metadata checkpoint keeps of a receiver input.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ReceiverState {
-    allocated_through: BTreeMap<String, u64>,
-}
-
 /// The block interval a receiver of a context with batches of `batch_ms` uses:
 /// `spate.streaming.blockInterval`. A value set explicitly must lie between 1 ms and the
 /// batch interval (0 would spin the block generator on a core; a value longer than the
@@ -599,123 +564,6 @@ impl<T: Data> ReceiverInput<T> {
         blocks
     }
 
-    /// The blocks batch `time` had in the run this context recovered from.
-    fn recovered_blocks(&self, time: Time) -> Vec<Block> {
-        let Some(info) = self.inputs.recovered(time, self.id()) else {
-            return Vec::new();
-        };
-        let InputSource::Blocks(blocks) = info.source else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for b in blocks.into_iter().filter(|b| b.error.is_none()) {
-            if b.wal.is_none() {
-                tracing::warn!(stream = self.id(), batch = time.0, block = %b.block, records = b.records, "a block of a recovered batch is lost: the write-ahead log was off (spate.streaming.receiver.writeAheadLog.enable)");
-                continue;
-            }
-            out.push(Block {
-                id: None,
-                records: b.records,
-                lost: None,
-                wal: b.wal,
-            });
-        }
-        out
-    }
-
-    /// At the start of a recovered run with the write-ahead log: blocks in the log that no
-    /// batch had yet go to the first new batch; blocks of batches done and forgotten that
-    /// are still there (the run died before deleting them) are deleted.
-    fn recover_unallocated(&self, wal: &Wal) -> Result<()> {
-        let referenced: std::collections::HashSet<String> = self
-            .inputs
-            .recovered_for_stream(self.id())
-            .into_iter()
-            .filter_map(|info| match info.source {
-                InputSource::Blocks(b) => Some(b),
-                _ => None,
-            })
-            .flatten()
-            .filter_map(|b| b.wal)
-            .collect();
-        let through = self.allocated_through.lock().clone();
-        let mut pending = Vec::new();
-        for name in wal.store.list("")? {
-            let name = name.rsplit('/').next().unwrap_or(&name).to_string();
-            let Some((run, seq, records)) = Wal::parse(&name) else {
-                continue;
-            };
-            if referenced.contains(&name) {
-                continue;
-            }
-            if through.get(&run).is_some_and(|t| seq <= *t) {
-                wal.delete(&name);
-            } else {
-                pending.push((
-                    run,
-                    seq,
-                    Block {
-                        id: None,
-                        records,
-                        lost: None,
-                        wal: Some(name),
-                    },
-                ));
-            }
-        }
-        pending.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        if !pending.is_empty() {
-            tracing::info!(
-                stream = self.id(),
-                blocks = pending.len(),
-                records = pending.iter().map(|p| p.2.records).sum::<u64>(),
-                "write-ahead log: blocks received before the crash and in no batch yet go to the next batch"
-            );
-        }
-        let mut t = self.tracker.lock();
-        let mut blocks: Vec<Block> = pending.into_iter().map(|p| p.2).collect();
-        blocks.append(&mut t.pending);
-        t.pending = blocks;
-        Ok(())
-    }
-
-    /// The write-ahead log when `spate.streaming.receiver.writeAheadLog.enable` is on (the
-    /// context has a checkpoint directory: checked at its start), with the blocks of a
-    /// crashed run that no batch had yet put first in line.
-    fn open_wal(&self) -> Option<Arc<Wal>> {
-        let on = self
-            .ctx
-            .conf()
-            .get_bool("spate.streaming.receiver.writeAheadLog.enable")
-            .unwrap_or(false);
-        if !on {
-            return None;
-        }
-        let ssc = self.ssc.upgrade()?;
-        let root = ssc.inner.checkpointer.lock().as_ref()?.root();
-        let store: Arc<dyn spate_core::CheckpointStore> =
-            Arc::new(spate_core::checkpoint_store::Prefixed::new(
-                root,
-                &format!("wal/receiver-{}", self.id()),
-            ));
-        let run = format!(
-            "r{}",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or(0)
-        );
-        let wal = Arc::new(Wal { store, run });
-        if let Err(e) = self.recover_unallocated(&wal) {
-            tracing::error!(
-                stream = self.id(),
-                "write-ahead log: could not look for blocks of the run before: {e}"
-            );
-        }
-        *self.wal.lock() = Some(wal.clone());
-        Some(wal)
-    }
-
     /// Sets the stream whose id the input takes and whose remember duration decides when
     /// blocks are dropped.
     pub(crate) fn bind_stream(&self, stream: std::sync::Weak<dyn DStreamBase>) {
@@ -800,7 +648,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
     }
 
     fn start(&self) {
-        let Some(mut receiver) = self.receiver.lock().take() else {
+        let Some(receiver) = self.receiver.lock().take() else {
             return;
         };
         let conf = self.ctx.conf().clone();
@@ -841,96 +689,8 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             wal,
         });
         *self.shared.lock() = Some(shared.clone());
-        // Block generator.
-        let s = shared.clone();
-        let generator = std::thread::Builder::new()
-            .name(format!("spate-block-generator-{stream_id}"))
-            .spawn(move || {
-                let mut next = Instant::now() + block_interval;
-                loop {
-                    let finished = s.finished();
-                    if finished || Instant::now() >= next {
-                        s.cut_block();
-                        next = Instant::now() + block_interval;
-                    }
-                    if finished {
-                        break;
-                    }
-                    std::thread::sleep(
-                        next.saturating_duration_since(Instant::now())
-                            .min(Duration::from_millis(10)),
-                    );
-                }
-            })
-            .expect("spawn block generator");
-        // Supervisor.
-        let s = shared.clone();
-        let supervisor = std::thread::Builder::new()
-            .name(format!("spate-receiver-{stream_id}"))
-            .spawn(move || {
-                let handle = ReceiverHandle { shared: s.clone() };
-                loop {
-                    // A (re)started receiver reads again from its source: stores are
-                    // accepted again.
-                    s.refuse.fetch_and(!FAILED, Ordering::AcqRel);
-                    s.failure.lock().take();
-                    s.stopped.store(false, Ordering::Release);
-                    let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        receiver.on_start(handle.clone())
-                    }));
-                    if let Err(p) = started {
-                        handle.restart(format!(
-                            "on_start panicked: {}",
-                            spate_core::scheduler::panic_message(p.as_ref())
-                        ));
-                    } else {
-                        s.bus
-                            .post(StreamingListenerEvent::ReceiverStarted(s.info(true)));
-                        tracing::info!(stream = stream_id, receiver = %s.name, "receiver started");
-                    }
-                    let cmd = {
-                        let mut q = s.commands.lock();
-                        while q.is_empty() {
-                            s.wake.wait(&mut q);
-                        }
-                        q.pop_front().expect("a command")
-                    };
-                    s.stopped.store(true, Ordering::Release);
-                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| receiver.on_stop()));
-                    match cmd {
-                        Command::Stop(reason) => {
-                            tracing::info!(stream = stream_id, "receiver stopped: {reason}");
-                            s.bus
-                                .post(StreamingListenerEvent::ReceiverStopped(s.info(false)));
-                            s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
-                            break;
-                        }
-                        Command::Restart(reason) => {
-                            *s.errors.lock() = Some(reason);
-                            s.bus
-                                .post(StreamingListenerEvent::ReceiverStopped(s.info(false)));
-                            // Wait out the delay unless a stop arrives.
-                            let deadline = Instant::now() + restart_delay;
-                            let mut q = s.commands.lock();
-                            let mut stop = false;
-                            while Instant::now() < deadline {
-                                if q.iter().any(|c| matches!(c, Command::Stop(_))) {
-                                    stop = true;
-                                    break;
-                                }
-                                s.wake.wait_until(&mut q, deadline);
-                            }
-                            q.retain(|c| matches!(c, Command::Stop(_)));
-                            if stop {
-                                drop(q);
-                                s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
-                                break;
-                            }
-                        }
-                    }
-                }
-            })
-            .expect("spawn receiver supervisor");
+        let (supervisor, generator) =
+            supervisor::spawn(shared, receiver, block_interval, restart_delay, stream_id);
         self.threads.lock().extend([supervisor, generator]);
     }
 

@@ -1,0 +1,113 @@
+//! A receiver's two threads: the block generator, which cuts the buffered records into a
+//! block every block interval, and the supervisor, which starts the receiver, restarts it
+//! (after the restart delay) when it asks or its `on_start` panics, and stops it.
+
+use super::{Command, Receiver, ReceiverHandle, Shared, FAILED, FINISHED};
+use crate::listener::StreamingListenerEvent;
+use spate_core::Data;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Starts the supervisor and the block generator of `shared`'s receiver; returns them.
+pub(super) fn spawn<T: Data>(
+    shared: Arc<Shared<T>>,
+    mut receiver: Box<dyn Receiver<T>>,
+    block_interval: Duration,
+    restart_delay: Duration,
+    stream_id: usize,
+) -> (JoinHandle<()>, JoinHandle<()>) {
+    // Block generator.
+    let s = shared.clone();
+    let generator = std::thread::Builder::new()
+        .name(format!("spate-block-generator-{stream_id}"))
+        .spawn(move || {
+            let mut next = Instant::now() + block_interval;
+            loop {
+                let finished = s.finished();
+                if finished || Instant::now() >= next {
+                    s.cut_block();
+                    next = Instant::now() + block_interval;
+                }
+                if finished {
+                    break;
+                }
+                std::thread::sleep(
+                    next.saturating_duration_since(Instant::now())
+                        .min(Duration::from_millis(10)),
+                );
+            }
+        })
+        .expect("spawn block generator");
+    // Supervisor.
+    let s = shared.clone();
+    let supervisor = std::thread::Builder::new()
+        .name(format!("spate-receiver-{stream_id}"))
+        .spawn(move || {
+            let handle = ReceiverHandle { shared: s.clone() };
+            loop {
+                // A (re)started receiver reads again from its source: stores are
+                // accepted again.
+                s.refuse.fetch_and(!FAILED, Ordering::AcqRel);
+                s.failure.lock().take();
+                s.stopped.store(false, Ordering::Release);
+                let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    receiver.on_start(handle.clone())
+                }));
+                if let Err(p) = started {
+                    handle.restart(format!(
+                        "on_start panicked: {}",
+                        spate_core::scheduler::panic_message(p.as_ref())
+                    ));
+                } else {
+                    s.bus
+                        .post(StreamingListenerEvent::ReceiverStarted(s.info(true)));
+                    tracing::info!(stream = stream_id, receiver = %s.name, "receiver started");
+                }
+                let cmd = {
+                    let mut q = s.commands.lock();
+                    while q.is_empty() {
+                        s.wake.wait(&mut q);
+                    }
+                    q.pop_front().expect("a command")
+                };
+                s.stopped.store(true, Ordering::Release);
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| receiver.on_stop()));
+                match cmd {
+                    Command::Stop(reason) => {
+                        tracing::info!(stream = stream_id, "receiver stopped: {reason}");
+                        s.bus
+                            .post(StreamingListenerEvent::ReceiverStopped(s.info(false)));
+                        s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
+                        break;
+                    }
+                    Command::Restart(reason) => {
+                        *s.errors.lock() = Some(reason);
+                        s.bus
+                            .post(StreamingListenerEvent::ReceiverStopped(s.info(false)));
+                        // Wait out the delay unless a stop arrives.
+                        let deadline = Instant::now() + restart_delay;
+                        let mut q = s.commands.lock();
+                        let mut stop = false;
+                        while Instant::now() < deadline {
+                            if q.iter().any(|c| matches!(c, Command::Stop(_))) {
+                                stop = true;
+                                break;
+                            }
+                            s.wake.wait_until(&mut q, deadline);
+                        }
+                        q.retain(|c| matches!(c, Command::Stop(_)));
+                        if stop {
+                            drop(q);
+                            s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+        .expect("spawn receiver supervisor");
+    (supervisor, generator)
+}
