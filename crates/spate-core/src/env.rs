@@ -384,18 +384,20 @@ impl Env {
         m.insert(id, a);
     }
 
-    /// The values of the live named accumulators, encoded, by name: what a streaming
-    /// metadata checkpoint keeps, so a recovered run's counters go on from where they were.
-    pub fn named_accumulator_values(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
-        let slots: Vec<Arc<dyn AccumulatorSlot>> = self
-            .registries
+    fn live_accumulators(&self) -> Vec<Arc<dyn AccumulatorSlot>> {
+        self.registries
             .accumulators
             .lock()
             .values()
             .filter_map(Weak::upgrade)
-            .collect();
+            .collect()
+    }
+
+    /// The values of the live named accumulators, encoded, by name: what a streaming
+    /// metadata checkpoint keeps, so a recovered run's counters go on from where they were.
+    pub fn named_accumulator_values(&self) -> Result<std::collections::BTreeMap<String, Vec<u8>>> {
         let mut out = std::collections::BTreeMap::new();
-        for s in slots {
+        for s in self.live_accumulators() {
             if let Some(n) = s.name() {
                 out.insert(n.to_string(), s.value_bytes()?);
             }
@@ -412,15 +414,8 @@ impl Env {
         &self,
         values: &std::collections::BTreeMap<String, Vec<u8>>,
     ) -> Result<Vec<String>> {
-        let slots: Vec<Arc<dyn AccumulatorSlot>> = self
-            .registries
-            .accumulators
-            .lock()
-            .values()
-            .filter_map(Weak::upgrade)
-            .collect();
         let mut restored = Vec::new();
-        for s in slots {
+        for s in self.live_accumulators() {
             let Some(name) = s.name() else { continue };
             if let Some(v) = values.get(name) {
                 s.restore_bytes(v)?;

@@ -72,19 +72,6 @@ fn feed(staging: &Path, watched: &Path, k: i64) {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 /// The final state of an uninterrupted run.
 fn uninterrupted() -> State {
     let dirs = tempfile::tempdir().unwrap();
@@ -133,13 +120,7 @@ fn crash_and_recover(crash_after: i64, drop_newest: bool, down: i64) -> (State, 
     std::fs::remove_dir_all(&ck).unwrap();
     copy_dir(&saved, &ck);
     if drop_newest {
-        let meta = ck.join(checkpoint::METADATA_DIR);
-        let mut names: Vec<_> = std::fs::read_dir(&meta)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        names.sort();
-        std::fs::remove_file(names.last().unwrap()).unwrap();
+        drop_newest_checkpoint(&ck);
     }
     // Files of the batches missed while down arrive before the restart.
     let restart_batch = crash_after + down;
@@ -225,14 +206,8 @@ fn a_torn_or_corrupt_newest_checkpoint_falls_back_to_the_one_before() {
         ssc.advance_batches(1).unwrap();
     }
     ssc.stop(true, false);
-    let meta = ck.join(checkpoint::METADATA_DIR);
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&meta)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
+    let names = metadata_checkpoints(&ck);
     let newest = names.last().unwrap().clone();
-    let before = names[names.len() - 2].clone();
     let bytes = std::fs::read(&newest).unwrap();
     let reader = |ck: &Path| {
         let out: Out<(Str, u64)> = Default::default();
@@ -268,7 +243,6 @@ fn a_torn_or_corrupt_newest_checkpoint_falls_back_to_the_one_before() {
         msg.contains("none of its") && msg.contains("torn or foreign"),
         "{msg}"
     );
-    let _ = before;
 }
 
 #[test]
@@ -366,13 +340,7 @@ fn a_direct_source_recomputes_a_pending_batch_from_its_range_and_goes_on_from_it
     std::fs::remove_dir_all(&ck).unwrap();
     copy_dir(&saved, &ck);
     // Batch 5 was still running at the crash: its completion is not in the checkpoint.
-    let meta = ck.join(checkpoint::METADATA_DIR);
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&meta)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    std::fs::remove_file(names.last().unwrap()).unwrap();
+    drop_newest_checkpoint(&ck);
 
     let second: Out<u64> = Default::default();
     let ssc = direct_program(&ck, 5000, second.clone());
@@ -425,13 +393,7 @@ fn a_queue_stream_batch_of_the_run_before_gets_nothing_on_recovery() {
     ssc.advance_batches(1).unwrap();
     ssc.stop(true, false);
     // Batch 1 re-run (its completion dropped) while the new run has queued RDDs already.
-    let meta = ck.join(checkpoint::METADATA_DIR);
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&meta)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    std::fs::remove_file(names.last().unwrap()).unwrap();
+    drop_newest_checkpoint(&ck);
     let out: Out<u64> = Default::default();
     let (ssc, queue) = build(1000, out.clone());
     queue.push(ssc.ctx().parallelize(vec![3], 1));

@@ -96,19 +96,6 @@ fn feed(run: &Run, ids: std::ops::Range<u64>) {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 fn wal_blocks(ck: &Path) -> usize {
     let Ok(rd) = std::fs::read_dir(ck.join("wal")) else {
         return 0;
@@ -147,18 +134,11 @@ fn crash_and_recover(
     // running).
     std::fs::remove_dir_all(&ck).unwrap();
     copy_dir(&saved, &ck);
-    let meta = ck.join(checkpoint::METADATA_DIR);
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&meta)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    let newest = names.pop().unwrap();
+    let newest = drop_newest_checkpoint(&ck);
     assert!(
         newest.to_string_lossy().ends_with("00000002000-2"),
         "{newest:?}"
     );
-    std::fs::remove_file(newest).unwrap();
 
     let second = program(&ck, wal, 2000);
     second.ssc.start().unwrap();

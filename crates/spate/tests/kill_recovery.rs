@@ -10,36 +10,16 @@
 //! no batch between the first and the last may be missing (the batches due while the
 //! process was dead run when it comes back).
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::example;
 
 const BATCH_MS: i64 = 200;
 const FILES: i64 = 50;
-
-/// The built example `name`, built first (a no-op when fresh) in this test's target dir.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    let target_dir = profile_dir.parent().unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let st = Command::new(cargo)
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "spate",
-            "--example",
-            name,
-            "--target-dir",
-        ])
-        .arg(target_dir)
-        .status()
-        .unwrap();
-    assert!(st.success(), "building example {name}");
-    profile_dir.join("examples").join(name)
-}
 
 /// xorshift64*: the test's own seeded randomness.
 struct Rng(u64);

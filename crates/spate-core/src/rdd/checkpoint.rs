@@ -38,14 +38,28 @@ pub(crate) fn read_if_checkpointed<T: Data>(
         CheckpointState::Done { store, dir } => (store.clone(), dir.clone()),
         _ => return Ok(None),
     };
-    let path = part_name(&dir, split);
-    let bytes = crate::checkpoint_store::get_checked(store.as_ref(), &path)?;
+    read_part(store.as_ref(), &dir, split).map(Some)
+}
+
+/// Partition `split` of the checkpoint in `dir`, checked and decoded.
+fn read_part<T: Data>(store: &dyn CheckpointStore, dir: &str, split: usize) -> Result<BoxIter<T>> {
+    let path = part_name(dir, split);
+    let bytes = crate::checkpoint_store::get_checked(store, &path)?;
     let values: Vec<T> = codec::decode(&bytes, &format!("checkpoint {}", store.describe(&path)))
         .map_err(|e| Error::Checkpoint {
             path: store.describe(&path),
             reason: e.to_string(),
         })?;
-    Ok(Some(Box::new(values.into_iter())))
+    Ok(Box::new(values.into_iter()))
+}
+
+/// The context's checkpoint store, or the error `op` gives without one.
+fn required_store(ctx: &crate::Context, op: &'static str) -> Result<Arc<dyn CheckpointStore>> {
+    ctx.checkpoint_store()
+        .ok_or_else(|| Error::InvalidArgument {
+            op,
+            reason: "no checkpoint directory: call Context::set_checkpoint_dir first".into(),
+        })
 }
 
 /// Called by the scheduler after a job: writes every RDD of the lineage that is marked.
@@ -65,13 +79,7 @@ impl<T: Data> Rdd<T> {
     /// # Errors
     /// When no checkpoint directory is set.
     pub fn checkpoint(&self) -> Result<()> {
-        let ctx = self.context().clone();
-        let store = ctx
-            .checkpoint_store()
-            .ok_or_else(|| Error::InvalidArgument {
-                op: "checkpoint",
-                reason: "no checkpoint directory: call Context::set_checkpoint_dir first".into(),
-            })?;
+        let store = required_store(self.context(), "checkpoint")?;
         let mut state = self.info().checkpoint.lock();
         if !matches!(*state, CheckpointState::None) {
             return Ok(());
@@ -180,17 +188,7 @@ impl<T: Data> super::RddBase for CheckpointFileRdd<T> {
 
 impl<T: Data> super::RddNode<T> for CheckpointFileRdd<T> {
     fn compute(&self, split: usize, _tc: &crate::scheduler::TaskContext) -> Result<BoxIter<T>> {
-        let path = part_name(&self.dir, split);
-        let bytes = crate::checkpoint_store::get_checked(self.store.as_ref(), &path)?;
-        let values: Vec<T> = codec::decode(
-            &bytes,
-            &format!("checkpoint {}", self.store.describe(&path)),
-        )
-        .map_err(|e| Error::Checkpoint {
-            path: self.store.describe(&path),
-            reason: e.to_string(),
-        })?;
-        Ok(Box::new(values.into_iter()))
+        read_part(self.store.as_ref(), &self.dir, split)
     }
 }
 
@@ -203,12 +201,7 @@ impl crate::Context {
     /// # Errors
     /// No checkpoint store; a part file missing ([`Error::Checkpoint`] naming it).
     pub fn checkpoint_file<T: Data>(&self, dir: &str, partitions: usize) -> Result<Rdd<T>> {
-        let store = self
-            .checkpoint_store()
-            .ok_or_else(|| Error::InvalidArgument {
-                op: "checkpoint_file",
-                reason: "no checkpoint directory: call Context::set_checkpoint_dir first".into(),
-            })?;
+        let store = required_store(self, "checkpoint_file")?;
         let present = store.list(dir)?;
         for split in 0..partitions {
             let name = part_name(dir, split);

@@ -269,3 +269,38 @@ impl Drop for Tmpfs {
         let _ = std::fs::remove_dir(&self.0);
     }
 }
+
+/// Copies the directory tree `from` to `to` (a crash's checkpoint directory, kept aside).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The metadata checkpoint files of checkpoint directory `ck`, oldest first.
+pub fn metadata_checkpoints(ck: &Path) -> Vec<std::path::PathBuf> {
+    let mut names: Vec<std::path::PathBuf> =
+        std::fs::read_dir(ck.join(spate_streaming::checkpoint::METADATA_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    names.sort();
+    names
+}
+
+/// Deletes the newest metadata checkpoint of `ck` (a batch's completion the crash came
+/// before) and returns its path.
+pub fn drop_newest_checkpoint(ck: &Path) -> std::path::PathBuf {
+    let newest = metadata_checkpoints(ck)
+        .pop()
+        .expect("a metadata checkpoint");
+    std::fs::remove_file(&newest).unwrap();
+    newest
+}
