@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The test command: starts the local services the tests need, runs
+# `cargo test --workspace "$@"` against them (without `--workspace` when `-p` is given)
+# and stops them on exit.
+#
+# Services:
+# - S3: moto (a Python S3 server) on 127.0.0.1 at a free port, with one bucket, for
+#   spate-object-store's tests. Installed on first use into a virtualenv under
+#   ${SPATE_SERVICES_DIR:-$HOME/.cache/spate-services}/venv-moto (about 40 s; needs PyPI).
+#
+# Exported for the tests: SPATE_TEST_S3_ENDPOINT, SPATE_TEST_S3_BUCKET, and the standard
+# AWS_* variables (endpoint, test credentials, region, plain HTTP allowed).
+#
+#   bash scripts/test.sh                          # the whole workspace
+#   bash scripts/test.sh -p spate-object-store    # arguments go to cargo test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SERVICES_DIR="${SPATE_SERVICES_DIR:-$HOME/.cache/spate-services}"
+VENV="$SERVICES_DIR/venv-moto"
+MOTO_SERVER="$VENV/bin/moto_server"
+
+log() { echo "scripts/test.sh: $*" >&2; }
+
+install_moto() {
+  mkdir -p "$SERVICES_DIR"
+  local started=$SECONDS
+  if ! python3 -m venv --help > /dev/null 2>&1 || ! python3 -c 'import ensurepip' > /dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+      log "python3-venv missing: installing it with apt-get"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv > /dev/null
+    else
+      log "python3 -m venv is unavailable; install python3-venv (or run as root)"
+      exit 1
+    fi
+  fi
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*'
+  log "moto installed in $((SECONDS - started)) s ($VENV)"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# An HTTP request without curl, for machines that lack it: METHOD URL -> status code.
+http() {
+  if command -v curl > /dev/null; then
+    curl -s -o /dev/null -w '%{http_code}' -X "$1" "$2" || true
+  else
+    python3 - "$1" "$2" << 'PY' || true
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[2], method=sys.argv[1])
+try:
+    print(urllib.request.urlopen(req, timeout=2).status, end="")
+except urllib.error.HTTPError as e:
+    print(e.code, end="")
+except Exception:
+    print("000", end="")
+PY
+  fi
+}
+
+# Installed and working (a venv whose Python went away is made again).
+if ! { [ -x "$MOTO_SERVER" ] && "$VENV/bin/python" -c 'import moto.server' 2> /dev/null; }; then
+  install_moto
+fi
+
+MOTO_PORT="$(free_port)"
+MOTO_LOG="$(mktemp -t spate-moto.XXXXXX.log)"
+"$MOTO_SERVER" -H 127.0.0.1 -p "$MOTO_PORT" > "$MOTO_LOG" 2>&1 &
+MOTO_PID=$!
+stop_moto() {
+  kill -TERM "$MOTO_PID" 2> /dev/null || true
+  wait "$MOTO_PID" 2> /dev/null || true
+  rm -f "$MOTO_LOG"
+}
+trap stop_moto EXIT
+
+ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+ready=""
+for _ in $(seq 1 200); do
+  if [ "$(http GET "$ENDPOINT/moto-api/")" = 200 ]; then
+    ready=1
+    break
+  fi
+  if ! kill -0 "$MOTO_PID" 2> /dev/null; then
+    break
+  fi
+  sleep 0.1
+done
+if [ -z "$ready" ]; then
+  log "moto did not start on $ENDPOINT; its log:"
+  cat "$MOTO_LOG" >&2
+  exit 1
+fi
+
+BUCKET="spate-test"
+status="$(http PUT "$ENDPOINT/$BUCKET")"
+if [ "$status" != 200 ]; then
+  log "creating bucket $BUCKET on $ENDPOINT answered HTTP $status"
+  exit 1
+fi
+log "moto on $ENDPOINT (pid $MOTO_PID), bucket $BUCKET"
+
+export SPATE_TEST_S3_ENDPOINT="$ENDPOINT"
+export SPATE_TEST_S3_BUCKET="$BUCKET"
+export AWS_ENDPOINT_URL="$ENDPOINT"
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_REGION=us-east-1
+export AWS_ALLOW_HTTP=true
+unset AWS_ENDPOINT AWS_ENDPOINT_URL_S3 AWS_SESSION_TOKEN AWS_DEFAULT_REGION AWS_PROFILE || true
+
+# `-p NAME` picks packages: then not the whole workspace (cargo would test all of it).
+scope=(--workspace)
+for a in "$@"; do
+  case "$a" in
+    --) break ;;
+    -p | -p* | --package | --package=*) scope=() ;;
+  esac
+done
+cargo test "${scope[@]}" "$@"
