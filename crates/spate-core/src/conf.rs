@@ -107,14 +107,19 @@ keys! {
 pub const APP_PREFIX: &str = "spate.app.";
 
 /// `SPATE_*` environment variables that are not configuration: the process roles
-/// (`SPATE_EXECUTOR_ID`, `SPATE_DRIVER_URL`, set by a driver for the executors it starts)
-/// and the test harness's (`SPATE_BLESS`, `SPATE_CASES`, `SPATE_VERBOSE`).
+/// (`SPATE_EXECUTOR_ID`, `SPATE_DRIVER_URL`, set by a driver for the executors it starts),
+/// the test harness's (`SPATE_BLESS`, `SPATE_CASES`, `SPATE_VERBOSE`) and the test
+/// services' (`SPATE_TEST_S3_ENDPOINT`, `SPATE_TEST_S3_BUCKET`, `SPATE_SERVICES_DIR`, set
+/// or read by `scripts/test.sh`; the examples the tests run inherit them).
 pub const NON_CONF_VARS: &[&str] = &[
     "SPATE_EXECUTOR_ID",
     "SPATE_DRIVER_URL",
     "SPATE_BLESS",
     "SPATE_CASES",
     "SPATE_VERBOSE",
+    "SPATE_TEST_S3_ENDPOINT",
+    "SPATE_TEST_S3_BUCKET",
+    "SPATE_SERVICES_DIR",
 ];
 
 /// Whether `key` is an application's own setting (see [`APP_PREFIX`]).
@@ -594,6 +599,7 @@ mod tests {
                 ("SPATE_EXECUTOR_ID", "exec-1"),
                 ("SPATE_DRIVER_URL", "spate://driver:7077"),
                 ("SPATE_BLESS", "1"),
+                ("SPATE_TEST_S3_ENDPOINT", "http://127.0.0.1:9000"),
                 ("SPARK_HOME", "/opt/spark"),
                 ("SPATE_APP_NAME", "from-env"),
             ])

@@ -15,8 +15,9 @@ fn render() -> String {
          closest known variable (a misspelt setting is never silently ignored; \
          `conf::tests::unknown_spate_variables_are_errors_naming_the_closest_key`). Not \
          configuration, and skipped: the process-role variables `SPATE_EXECUTOR_ID` and \
-         `SPATE_DRIVER_URL`, and the test harness's `SPATE_BLESS`, `SPATE_CASES` and \
-         `SPATE_VERBOSE`.\n\n\
+         `SPATE_DRIVER_URL`, the test harness's `SPATE_BLESS`, `SPATE_CASES` and \
+         `SPATE_VERBOSE`, and the test services' `SPATE_TEST_S3_ENDPOINT`, \
+         `SPATE_TEST_S3_BUCKET` and `SPATE_SERVICES_DIR` (`scripts/test.sh`).\n\n\
          Applications keep their own settings under `spate.app.` (any key but \
          `spate.app.name`), as Spark users keep theirs in `SparkConf`: set in code, in a \
          file, or as `SPATE_APP_<NAME>` (read as `spate.app.<name>`, lower-cased, `_` \
