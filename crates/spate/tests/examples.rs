@@ -151,7 +151,24 @@ fn a_signal_counts_every_received_line(signal: &str) {
             }
         }
     });
-    let (mut conn, _) = server.accept().unwrap();
+    // The example connects within seconds; one that exited early must fail the test, not
+    // leave it waiting in `accept`.
+    server.set_nonblocking(true).unwrap();
+    let accept_by = Instant::now() + Duration::from_secs(30);
+    let mut conn = loop {
+        match server.accept() {
+            Ok((c, _)) => break c,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!("the example exited before connecting: {status:?}");
+                }
+                assert!(Instant::now() < accept_by, "the example never connected");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    };
+    conn.set_nonblocking(false).unwrap();
     // Wait for a batch to print (its header), then send everything at once: the lines
     // fall in the batch after it, due up to 3 s later.
     let mut stdout = String::new();
