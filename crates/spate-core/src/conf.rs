@@ -55,7 +55,11 @@ macro_rules! keys {
 
 keys! {
     "spate.master", Master, "local[*]",
-        "Where tasks run: `local` (one task thread), `local[N]` (N threads, at most 1,024 or the number of cores if more) or `local[*]` (one per core).";
+        "Where tasks run: `local` (one task thread), `local[N]` (N threads, at most 1,024 or the number of cores if more), `local[*]` (one per core), `local-cluster[N]` / `local-cluster[N,cores]` (N executor processes of this program on this machine) or `spate://host:port` (the driver listens there; executors join it). Cluster masters need the spate-cluster crate (`spate_cluster::register()`).";
+    "spate.executor.cores", Count, "2",
+        "Task slots of each executor process in cluster mode.";
+    "spate.authenticate.secret", Text, "",
+        "Shared secret of a cluster application: the driver refuses executors (and executors refuse peers) that do not present it. Unset: no authentication (bind to 127.0.0.1 only).";
     "spate.app.name", Text, "spate",
         "The application's name, shown in logs.";
     "spate.task.maxFailures", Count, "4",
@@ -149,13 +153,37 @@ pub fn key_doc(key: &str) -> Option<&'static KeyDoc> {
 }
 
 /// The master URL, parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Master {
     /// `local`, `local[N]` or `local[*]`: N task threads in this process.
     Local {
         /// Task threads.
         threads: usize,
     },
+    /// `local-cluster[N]` or `local-cluster[N,cores]`: the driver here and N executor
+    /// processes of this program on this machine, each with `cores` task slots (default
+    /// `spate.executor.cores`).
+    LocalCluster {
+        /// Executor processes.
+        executors: usize,
+        /// Task slots per executor, when given in the URL.
+        cores: Option<usize>,
+    },
+    /// `spate://host:port`: the driver listens there and executors started with
+    /// `SPATE_DRIVER_URL=spate://host:port` join it.
+    Cluster {
+        /// Where the driver listens.
+        host: String,
+        /// Its port.
+        port: u16,
+    },
+}
+
+impl Master {
+    /// Whether tasks run in other processes.
+    pub fn is_cluster(&self) -> bool {
+        !matches!(self, Master::Local { .. })
+    }
 }
 
 /// Configuration of a [`crate::Context`]: dotted keys to values, checked against [`KEYS`].
@@ -488,8 +516,48 @@ pub fn parse_master(v: &str) -> std::result::Result<Master, String> {
             )),
         };
     }
+    if let Some(inner) = v
+        .strip_prefix("local-cluster[")
+        .and_then(|r| r.strip_suffix(']'))
+    {
+        let mut parts = inner.split(',').map(str::trim);
+        let executors = parts.next().and_then(|n| n.parse::<usize>().ok());
+        let cores = parts.next().map(|c| c.parse::<usize>());
+        return match (executors, cores, parts.next()) {
+            (Some(n), None, None) if (1..=64).contains(&n) => Ok(Master::LocalCluster {
+                executors: n,
+                cores: None,
+            }),
+            (Some(n), Some(Ok(c)), None) if (1..=64).contains(&n) && (1..=256).contains(&c) => {
+                Ok(Master::LocalCluster {
+                    executors: n,
+                    cores: Some(c),
+                })
+            }
+            _ => Err(format!(
+                "`{v}`: expected `local-cluster[N]` or `local-cluster[N,cores]` with 1 to 64 \
+                 executors and 1 to 256 cores each"
+            )),
+        };
+    }
+    if let Some(addr) = v.strip_prefix("spate://") {
+        let (host, port) = addr
+            .rsplit_once(':')
+            .ok_or_else(|| format!("`{v}`: expected `spate://host:port`"))?;
+        let port = port
+            .parse::<u16>()
+            .map_err(|_| format!("`{v}`: the port must be a number from 0 to 65535"))?;
+        if host.is_empty() {
+            return Err(format!("`{v}`: expected `spate://host:port`"));
+        }
+        return Ok(Master::Cluster {
+            host: host.trim_matches(|c| c == '[' || c == ']').to_string(),
+            port,
+        });
+    }
     Err(
-        "expected `local`, `local[N]` or `local[*]` (cluster masters come with spate-cluster)"
+        "expected `local`, `local[N]`, `local[*]`, `local-cluster[N]`, `local-cluster[N,cores]` \
+         or `spate://host:port`"
             .into(),
     )
 }

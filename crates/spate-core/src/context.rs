@@ -79,7 +79,15 @@ impl Context {
     /// A context for `role` (the driver unless the environment says otherwise; see
     /// [`Role::from_environment`]).
     pub(crate) fn with_role(conf: SpateConf, role: Role) -> Result<Context> {
-        let Master::Local { threads } = conf.get_master()?;
+        let master = conf.get_master()?;
+        let executor_cores = conf.get_count("spate.executor.cores")?.unwrap_or(2).max(1);
+        // Computed from the configuration alone, so that every process of a cluster
+        // application (each runs the program) gets the same default parallelism.
+        let threads = match &master {
+            Master::Local { threads } => *threads,
+            Master::LocalCluster { executors, cores } => executors * cores.unwrap_or(executor_cores),
+            Master::Cluster { .. } => 2 * executor_cores,
+        };
         let app_name = conf
             .get_text("spate.app.name")?
             .unwrap_or_else(|| "spate".into());
@@ -112,8 +120,34 @@ impl Context {
             threads,
             local_dir,
         ));
-        let executor: Arc<dyn Executor> =
-            Arc::new(LocalExecutor::start(threads, Arc::downgrade(&env)));
+        let executor: Arc<dyn Executor> = if !master.is_cluster() {
+            Arc::new(LocalExecutor::start(threads, Arc::downgrade(&env)))
+        } else {
+            let raw = conf.get_raw("spate.master").unwrap_or_default().to_string();
+            let backend = crate::cluster::backend(&raw)?;
+            match env.role().clone() {
+                Role::Driver => {
+                    let parts = backend.start_driver(&env, &conf, &master)?;
+                    env.set_cluster_link(parts.link);
+                    parts.executor
+                }
+                Role::Executor { id } => {
+                    let url = std::env::var(crate::cluster::DRIVER_URL_VAR).map_err(|_| {
+                        Error::Config(format!(
+                            "executor {id}: {} is not set (an executor is started with the driver's spate://host:port there)",
+                            crate::cluster::DRIVER_URL_VAR
+                        ))
+                    })?;
+                    // Tasks from the driver run on these threads, against this process's
+                    // own lineage.
+                    let local: Arc<dyn Executor> =
+                        Arc::new(LocalExecutor::start(executor_cores, Arc::downgrade(&env)));
+                    let link = backend.start_executor(&env, &conf, &url, &id)?;
+                    env.set_cluster_link(link);
+                    local
+                }
+            }
+        };
         let inner = Arc::new(ContextInner {
             conf: conf.clone(),
             app_name: app_name.clone(),
@@ -248,6 +282,9 @@ impl Context {
     pub fn stop(&self) {
         if !self.inner.stopped.swap(true, Ordering::AcqRel) {
             tracing::info!(app = %self.inner.app_name, "context stopped");
+            if let Some(link) = self.inner.env.cluster_link() {
+                link.stop();
+            }
             self.inner.scheduler.stop();
             // Spilled blocks and shuffle files are of no use to a stopped context.
             self.inner.env.remove_scratch_dir();

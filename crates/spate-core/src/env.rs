@@ -166,6 +166,8 @@ pub struct Env {
     map_outputs: MapOutputTracker,
     shuffle_fetch: Arc<dyn ShuffleFetch>,
     checkpoint: Mutex<Option<Arc<dyn CheckpointStore>>>,
+    /// The cluster link, in cluster mode.
+    cluster: Mutex<Option<Arc<dyn crate::cluster::ClusterLink>>>,
     execution_bytes: usize,
     task_slots: usize,
     registries: Registries,
@@ -201,6 +203,7 @@ impl Env {
             map_outputs: MapOutputTracker::default(),
             shuffle_fetch,
             checkpoint: Mutex::new(None),
+            cluster: Mutex::new(None),
             execution_bytes,
             task_slots: task_slots.max(1),
             registries: Registries {
@@ -245,6 +248,16 @@ impl Env {
     /// How reduce tasks read map outputs.
     pub fn shuffle_fetch(&self) -> &Arc<dyn ShuffleFetch> {
         &self.shuffle_fetch
+    }
+
+    /// Sets the cluster link (cluster mode).
+    pub(crate) fn set_cluster_link(&self, link: Arc<dyn crate::cluster::ClusterLink>) {
+        *self.cluster.lock() = Some(link);
+    }
+
+    /// The cluster link, in cluster mode.
+    pub fn cluster_link(&self) -> Option<Arc<dyn crate::cluster::ClusterLink>> {
+        self.cluster.lock().clone()
     }
 
     /// The checkpoint store, if one was set.

@@ -30,6 +30,7 @@
 //! - [`Str`] — the cheap shared string text sources produce.
 
 pub mod checkpoint_store;
+pub mod cluster;
 pub mod codec;
 pub mod conf;
 mod context;

@@ -141,6 +141,30 @@ pub fn run_encoded(task: &EncodedTask, env: Arc<Env>) -> Vec<u8> {
     }
 }
 
+/// [`run_encoded`] for an executor process whose copy of the program may not have built
+/// the task's RDD, shuffle or job yet (the driver runs ahead of it): waits up to `timeout`
+/// for them to be registered before running it.
+pub fn run_encoded_when_resolvable(
+    task: &EncodedTask,
+    env: Arc<Env>,
+    timeout: std::time::Duration,
+) -> Vec<u8> {
+    if let Ok(desc) = codec::decode::<TaskDescription>(&task.bytes, "task description") {
+        let deadline = std::time::Instant::now() + timeout;
+        let resolvable = |env: &Env| {
+            env.resolve_rdd(desc.rdd_id).is_ok()
+                && match desc.kind {
+                    TaskKind::Result => env.resolve_job(desc.job_id).is_ok(),
+                    TaskKind::ShuffleMap { shuffle_id } => env.resolve_shuffle(shuffle_id).is_ok(),
+                }
+        };
+        while !resolvable(&env) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+    run_encoded(task, env)
+}
+
 /// Resolves and runs one described task on this thread.
 pub(crate) fn run_task(desc: TaskDescription, env: Arc<Env>) -> TaskResult {
     let task_id = desc.task_id;

@@ -6,7 +6,9 @@ mod executor;
 mod map_output;
 mod task;
 
-pub use executor::{panic_message, run_encoded, Executor, LocalExecutor};
+pub use executor::{
+    panic_message, run_encoded, run_encoded_when_resolvable, Executor, LocalExecutor,
+};
 pub use map_output::{BucketSources, MapOutputTracker, MapStatus, MapStatuses};
 pub use task::{EncodedTask, TaskContext, TaskDescription, TaskFailure, TaskKind, TaskResult};
 
@@ -148,6 +150,28 @@ impl DagScheduler {
             }
         }
         let _unregister = Unregister(&self.env, job_id);
+        // Cluster mode: an executor's copy of the program gets the driver's result of the
+        // same job (its tasks meanwhile resolve this job's function here); the driver
+        // publishes every outcome for them.
+        if let Some(link) = self.env.cluster_link() {
+            if !self.env.role().is_driver() {
+                return link.job_result(job_id);
+            }
+            let outcome = self.schedule_job(ctx, rdd, partitions, job_id);
+            link.publish_job_result(job_id, &outcome);
+            return outcome;
+        }
+        self.schedule_job(ctx, rdd, partitions, job_id)
+    }
+
+    /// Runs job `job_id` here: its missing parent stages, then its final stage.
+    fn schedule_job(
+        &self,
+        ctx: &Context,
+        rdd: &Arc<dyn RddBase>,
+        partitions: &[usize],
+        job_id: usize,
+    ) -> Result<Vec<Vec<u8>>> {
         let stage_id = self.next_stage.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
         tracing::debug!(

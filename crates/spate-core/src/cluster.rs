@@ -1,0 +1,75 @@
+//! The seam to cluster mode: what a context asks of the crate that runs a driver and
+//! executors over the network (`spate-cluster`), without the core depending on it.
+//!
+//! Every process runs the program (DESIGN §1). With a cluster master (`local-cluster[N]`,
+//! `spate://host:port`) the driver's context gets its [`Executor`] — tasks sent to
+//! executor processes — and a [`ClusterLink`] from the registered [`ClusterBackend`]. An
+//! executor process (`SPATE_EXECUTOR_ID` and `SPATE_DRIVER_URL` set) gets a link that
+//! connects it to the driver and serves the driver's tasks against its own lineage; its
+//! actions do not schedule anything: they return the driver's results of the same job
+//! ([`ClusterLink::job_result`]), so the program runs in lockstep on every process.
+
+use crate::conf::{Master, SpateConf};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::scheduler::Executor;
+use parking_lot::RwLock;
+use std::sync::Arc;
+
+/// The environment variable that gives an executor its driver's address
+/// (`spate://host:port`).
+pub const DRIVER_URL_VAR: &str = "SPATE_DRIVER_URL";
+
+/// What the driver's context uses in cluster mode.
+pub struct DriverParts {
+    /// Where tasks go: the executors, as one executor with all their slots.
+    pub executor: Arc<dyn Executor>,
+    /// How job results reach the executors.
+    pub link: Arc<dyn ClusterLink>,
+}
+
+/// Driver and executor sides of one context in cluster mode.
+pub trait ClusterLink: Send + Sync {
+    /// Driver: the outcome of job `job_id`, for the executors' copies of the program.
+    fn publish_job_result(&self, job_id: usize, outcome: &Result<Vec<Vec<u8>>>);
+    /// Executor: the driver's outcome of job `job_id` (blocks until the driver has it).
+    fn job_result(&self, job_id: usize) -> Result<Vec<Vec<u8>>>;
+    /// The context stops.
+    fn stop(&self);
+}
+
+/// What `spate-cluster` registers ([`register_backend`]).
+pub trait ClusterBackend: Send + Sync {
+    /// The driver of a context whose master is `master`: start listening, start or await
+    /// the executors, and return where tasks go.
+    fn start_driver(&self, env: &Arc<Env>, conf: &SpateConf, master: &Master)
+        -> Result<DriverParts>;
+    /// An executor process's context: connect to the driver at `driver_url` as executor
+    /// `id`, serve its tasks against `env`, and return the link its actions use.
+    fn start_executor(
+        &self,
+        env: &Arc<Env>,
+        conf: &SpateConf,
+        driver_url: &str,
+        id: &str,
+    ) -> Result<Arc<dyn ClusterLink>>;
+}
+
+static BACKEND: RwLock<Option<Arc<dyn ClusterBackend>>> = RwLock::new(None);
+
+/// Makes cluster masters available to contexts made after it (`spate_cluster::register()`
+/// calls it).
+pub fn register_backend(backend: Arc<dyn ClusterBackend>) {
+    *BACKEND.write() = Some(backend);
+}
+
+/// The registered backend, or the error for a program that uses a cluster master without
+/// it.
+pub(crate) fn backend(master: &str) -> Result<Arc<dyn ClusterBackend>> {
+    BACKEND.read().clone().ok_or_else(|| {
+        Error::Config(format!(
+            "master `{master}` needs cluster mode: add the spate-cluster crate and call \
+             spate_cluster::register() at the start of main"
+        ))
+    })
+}
