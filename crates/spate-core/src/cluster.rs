@@ -42,8 +42,12 @@ pub trait ClusterLink: Send + Sync {
 pub trait ClusterBackend: Send + Sync {
     /// The driver of a context whose master is `master`: start listening, start or await
     /// the executors, and return where tasks go.
-    fn start_driver(&self, env: &Arc<Env>, conf: &SpateConf, master: &Master)
-        -> Result<DriverParts>;
+    fn start_driver(
+        &self,
+        env: &Arc<Env>,
+        conf: &SpateConf,
+        master: &Master,
+    ) -> Result<DriverParts>;
     /// An executor process's context: connect to the driver at `driver_url` as executor
     /// `id`, serve its tasks against `env`, and return the link its actions use.
     fn start_executor(

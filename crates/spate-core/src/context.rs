@@ -85,7 +85,9 @@ impl Context {
         // application (each runs the program) gets the same default parallelism.
         let threads = match &master {
             Master::Local { threads } => *threads,
-            Master::LocalCluster { executors, cores } => executors * cores.unwrap_or(executor_cores),
+            Master::LocalCluster { executors, cores } => {
+                executors * cores.unwrap_or(executor_cores)
+            }
             Master::Cluster { .. } => 2 * executor_cores,
         };
         let app_name = conf

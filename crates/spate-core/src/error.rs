@@ -78,6 +78,10 @@ pub enum Error {
     #[error("broadcast {0} was used after it was destroyed")]
     BroadcastDestroyed(usize),
 
+    /// Cluster mode failed (the cluster crate's error, kept as the source).
+    #[error("cluster: {0}")]
+    Cluster(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
+
     /// The context has been stopped.
     #[error("the context is stopped")]
     Stopped,

@@ -1,0 +1,419 @@
+//! The driver side: the gRPC service executors register with and fetch job results from,
+//! the executor processes of `local-cluster[N]`, and [`RemoteExecutors`], the core's
+//! [`Executor`] that sends each task to an executor with a free slot.
+
+use crate::proto::driver::driver_server::{Driver, DriverServer};
+use crate::proto::executor::executor_client::ExecutorClient;
+use crate::proto::{
+    Heartbeat, HeartbeatReply, JobOutcome, JobResultReply, JobResultRequest, RegisterReply,
+    RegisterRequest, ShutdownRequest, TaskRequest,
+};
+use crate::{AddSecret, CheckSecret, Error, MAX_MESSAGE_BYTES};
+use parking_lot::{Condvar, Mutex};
+use spate_core::cluster::{ClusterLink, DriverParts, DRIVER_URL_VAR};
+use spate_core::conf::{Master, SpateConf};
+use spate_core::env::EXECUTOR_ID_VAR;
+use spate_core::scheduler::{EncodedTask, Executor, TaskFailure, TaskResult};
+use spate_core::Env;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+type Client = ExecutorClient<InterceptedService<Channel, AddSecret>>;
+
+/// How long `local-cluster[N]` waits for its executors to register.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// One registered executor.
+struct Remote {
+    id: String,
+    cores: usize,
+    client: Client,
+    running: Arc<AtomicUsize>,
+}
+
+/// What the driver's service and its context share.
+struct State {
+    app_name: String,
+    secret: Option<String>,
+    executors: Mutex<Vec<Arc<Remote>>>,
+    joined: Condvar,
+    /// Job outcomes not yet fetched by every executor.
+    results: Mutex<HashMap<u64, (JobOutcome, usize)>>,
+    published: tokio::sync::Notify,
+    stopped: AtomicBool,
+}
+
+struct Service(Arc<State>);
+
+#[tonic::async_trait]
+impl Driver for Service {
+    async fn register(
+        &self,
+        req: Request<RegisterRequest>,
+    ) -> Result<Response<RegisterReply>, Status> {
+        let r = req.into_inner();
+        let refuse = |reason: String| {
+            tracing::warn!(executor = %r.executor_id, "refusing an executor: {reason}");
+            Ok(Response::new(RegisterReply {
+                accepted: false,
+                reason,
+            }))
+        };
+        if r.app_name != self.0.app_name {
+            return refuse(format!(
+                "it runs application `{}`, the driver `{}`",
+                r.app_name, self.0.app_name
+            ));
+        }
+        if r.cores == 0 || r.cores > 1024 {
+            return refuse(format!("{} task slots", r.cores));
+        }
+        let endpoint = match tonic::transport::Endpoint::from_shared(r.address.clone()) {
+            Ok(e) => e.connect_timeout(Duration::from_secs(5)),
+            Err(e) => return refuse(format!("its address {} is not a URL: {e}", r.address)),
+        };
+        let client = ExecutorClient::with_interceptor(
+            endpoint.connect_lazy(),
+            AddSecret::new(self.0.secret.as_deref()),
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let mut ex = self.0.executors.lock();
+        if ex.iter().any(|e| e.id == r.executor_id) {
+            drop(ex);
+            return refuse(format!("executor id {} is taken", r.executor_id));
+        }
+        tracing::info!(executor = %r.executor_id, cores = r.cores, address = %r.address, "executor registered");
+        ex.push(Arc::new(Remote {
+            id: r.executor_id,
+            cores: r.cores as usize,
+            client,
+            running: Arc::new(AtomicUsize::new(0)),
+        }));
+        self.0.joined.notify_all();
+        Ok(Response::new(RegisterReply {
+            accepted: true,
+            reason: String::new(),
+        }))
+    }
+
+    async fn heartbeat(&self, req: Request<Heartbeat>) -> Result<Response<HeartbeatReply>, Status> {
+        let id = req.into_inner().executor_id;
+        let known = self.0.executors.lock().iter().any(|e| e.id == id);
+        Ok(Response::new(HeartbeatReply { known }))
+    }
+
+    async fn job_result(
+        &self,
+        req: Request<JobResultRequest>,
+    ) -> Result<Response<JobResultReply>, Status> {
+        let job = req.into_inner().job_id;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let waiting = self.0.published.notified();
+            if let Some(outcome) = self.take_result(job) {
+                return Ok(Response::new(JobResultReply { outcome }));
+            }
+            if self.0.stopped.load(Ordering::Acquire) {
+                return Ok(Response::new(JobResultReply {
+                    outcome: JobOutcome::Stopped,
+                }));
+            }
+            if tokio::time::timeout_at(deadline, waiting).await.is_err() {
+                return Ok(Response::new(JobResultReply {
+                    outcome: JobOutcome::Pending,
+                }));
+            }
+        }
+    }
+}
+
+impl Service {
+    /// The outcome of `job`, forgotten once every executor has fetched it.
+    fn take_result(&self, job: u64) -> Option<JobOutcome> {
+        let executors = self.0.executors.lock().len();
+        let mut results = self.0.results.lock();
+        let (outcome, fetched) = results.get_mut(&job)?;
+        *fetched += 1;
+        let outcome = outcome.clone();
+        if *fetched >= executors {
+            results.remove(&job);
+        }
+        Some(outcome)
+    }
+}
+
+/// The driver's link: publishes job outcomes; stops the executors.
+struct DriverLink {
+    state: Arc<State>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    children: Mutex<Vec<std::process::Child>>,
+}
+
+impl ClusterLink for DriverLink {
+    fn publish_job_result(&self, job_id: usize, outcome: &spate_core::Result<Vec<Vec<u8>>>) {
+        let o = match outcome {
+            Ok(v) => JobOutcome::Done(v.clone()),
+            Err(e) => JobOutcome::Failed(e.to_string()),
+        };
+        if !self.state.executors.lock().is_empty() {
+            self.state.results.lock().insert(job_id as u64, (o, 0));
+        }
+        self.state.published.notify_waiters();
+    }
+
+    fn job_result(&self, _job_id: usize) -> spate_core::Result<Vec<Vec<u8>>> {
+        Err(spate_core::Error::InvalidArgument {
+            op: "job_result",
+            reason: "the driver computes its jobs".into(),
+        })
+    }
+
+    fn stop(&self) {
+        if self.state.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.state.published.notify_waiters();
+        let executors: Vec<Arc<Remote>> = self.state.executors.lock().clone();
+        if let Some(rt) = self.runtime.lock().take() {
+            rt.block_on(async {
+                for e in &executors {
+                    let mut c = e.client.clone();
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(2),
+                        c.shutdown(ShutdownRequest {}),
+                    )
+                    .await;
+                }
+            });
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
+        let mut children = self.children.lock();
+        let until = Instant::now() + Duration::from_secs(5);
+        for c in children.iter_mut() {
+            while Instant::now() < until && matches!(c.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if matches!(c.try_wait(), Ok(None)) {
+                let _ = c.kill();
+            }
+            let _ = c.wait();
+        }
+        children.clear();
+        tracing::info!("cluster driver stopped");
+    }
+}
+
+/// The core's [`Executor`] over the registered executors: each task goes to the one with
+/// the most free slots.
+struct RemoteExecutors {
+    state: Arc<State>,
+    handle: tokio::runtime::Handle,
+    cores: usize,
+}
+
+/// An encoded failed result for `task_id`.
+fn failure(task_id: u64, message: String) -> Vec<u8> {
+    let r = TaskResult {
+        task_id,
+        outcome: Err(TaskFailure::Error(message)),
+        accumulator_updates: Vec::new(),
+    };
+    spate_core::codec::encode(&r, "task result").unwrap_or_default()
+}
+
+impl Executor for RemoteExecutors {
+    fn id(&self) -> &str {
+        "cluster"
+    }
+
+    fn cores(&self) -> usize {
+        self.cores
+    }
+
+    fn launch(&self, task: EncodedTask, done: crossbeam_channel::Sender<Vec<u8>>) {
+        let target = {
+            let ex = self.state.executors.lock();
+            ex.iter()
+                .min_by(|a, b| {
+                    let la = a.running.load(Ordering::Relaxed) * b.cores;
+                    let lb = b.running.load(Ordering::Relaxed) * a.cores;
+                    la.cmp(&lb)
+                })
+                .cloned()
+        };
+        let Some(target) = target else {
+            let _ = done.send(failure(task.task_id, "no executor is registered".into()));
+            return;
+        };
+        target.running.fetch_add(1, Ordering::Relaxed);
+        let mut client = target.client.clone();
+        self.handle.spawn(async move {
+            let req = TaskRequest {
+                task_id: task.task_id,
+                bytes: task.bytes,
+            };
+            let reply = match client.launch(req).await {
+                Ok(r) => r.into_inner().bytes,
+                Err(status) => failure(
+                    task.task_id,
+                    format!(
+                        "executor {} did not run the task: {}",
+                        target.id,
+                        status.message()
+                    ),
+                ),
+            };
+            target.running.fetch_sub(1, Ordering::Relaxed);
+            let _ = done.send(reply);
+        });
+    }
+
+    fn stop(&self) {}
+}
+
+/// Starts the driver of a context whose master is `master`.
+pub(crate) fn start(
+    env: &Arc<Env>,
+    conf: &SpateConf,
+    master: &Master,
+) -> Result<DriverParts, Error> {
+    let app_name = conf
+        .get_raw("spate.app.name")
+        .unwrap_or("spate")
+        .to_string();
+    let secret = crate::secret(conf);
+    let (bind, expected) = match master {
+        Master::LocalCluster { executors, .. } => ("127.0.0.1:0".to_string(), *executors),
+        Master::Cluster { host, port } => (format!("{host}:{port}"), 0),
+        Master::Local { .. } => {
+            return Err(Error::Address {
+                address: "local".into(),
+                reason: "not a cluster master".into(),
+            })
+        }
+    };
+    let rt = crate::runtime("spate-driver-net")?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(&bind))
+        .map_err(|source| Error::Io {
+            what: format!("binding the driver to {bind}"),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| Error::Io {
+        what: "reading the driver's address".into(),
+        source,
+    })?;
+    let state = Arc::new(State {
+        app_name,
+        secret: secret.clone(),
+        executors: Mutex::new(Vec::new()),
+        joined: Condvar::new(),
+        results: Mutex::new(HashMap::new()),
+        published: tokio::sync::Notify::new(),
+        stopped: AtomicBool::new(false),
+    });
+    let service = DriverServer::with_interceptor(
+        Service(state.clone()),
+        CheckSecret(secret.as_deref().map(Arc::from)),
+    );
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    rt.spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(incoming)
+            .await;
+        if let Err(e) = served {
+            tracing::error!("the driver's service ended: {e}");
+        }
+    });
+    let url = format!("spate://{local}");
+    tracing::info!(%url, "cluster driver listening");
+    let mut children = Vec::new();
+    if let Master::LocalCluster { executors, cores } = master {
+        let exe = std::env::current_exe().map_err(|source| Error::Io {
+            what: "finding this program to start executors".into(),
+            source,
+        })?;
+        for i in 0..*executors {
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.args(std::env::args_os().skip(1))
+                .env(EXECUTOR_ID_VAR, format!("exec-{i}"))
+                .env(DRIVER_URL_VAR, &url)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null());
+            if let Some(c) = cores {
+                cmd.env("SPATE_EXECUTOR_CORES", c.to_string());
+            }
+            let child = cmd.spawn().map_err(|source| Error::Io {
+                what: format!("starting executor process {} ({})", i, exe.display()),
+                source,
+            })?;
+            children.push(child);
+        }
+    }
+    // Wait for the executors local-cluster started.
+    let deadline = Instant::now() + STARTUP;
+    {
+        let mut ex = state.executors.lock();
+        while ex.len() < expected && Instant::now() < deadline {
+            let exited = children
+                .iter_mut()
+                .filter_map(|c| c.try_wait().ok().flatten())
+                .collect::<Vec<_>>();
+            if !exited.is_empty() {
+                let registered = ex.len();
+                drop(ex);
+                for c in children.iter_mut() {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                }
+                return Err(Error::Startup {
+                    registered,
+                    expected,
+                    seconds: STARTUP.as_secs(),
+                    detail: format!("executor process(es) exited: {exited:?}"),
+                });
+            }
+            state.joined.wait_for(&mut ex, Duration::from_millis(100));
+        }
+        if ex.len() < expected {
+            let registered = ex.len();
+            drop(ex);
+            for c in children.iter_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            return Err(Error::Startup {
+                registered,
+                expected,
+                seconds: STARTUP.as_secs(),
+                detail: "timed out".into(),
+            });
+        }
+    }
+    let cores = state
+        .executors
+        .lock()
+        .iter()
+        .map(|e| e.cores)
+        .sum::<usize>()
+        .max(1);
+    let executor = Arc::new(RemoteExecutors {
+        state: state.clone(),
+        handle: rt.handle().clone(),
+        cores,
+    });
+    let _ = env;
+    let link = Arc::new(DriverLink {
+        state,
+        runtime: Mutex::new(Some(rt)),
+        children: Mutex::new(children),
+    });
+    Ok(DriverParts { executor, link })
+}

@@ -1,0 +1,277 @@
+//! The executor side: joins the driver, serves its tasks against this process's copy of
+//! the lineage, and gives the program's actions the driver's results.
+
+use crate::proto::driver::driver_client::DriverClient;
+use crate::proto::executor::executor_server::{Executor, ExecutorServer};
+use crate::proto::{
+    Heartbeat, HeartbeatReply, JobOutcome, JobResultRequest, RegisterRequest, ShutdownRequest,
+    TaskReply, TaskRequest,
+};
+use crate::{AddSecret, CheckSecret, Error, MAX_MESSAGE_BYTES};
+use parking_lot::Mutex;
+use spate_core::cluster::ClusterLink;
+use spate_core::conf::{Master, SpateConf};
+use spate_core::scheduler::{run_encoded_when_resolvable, EncodedTask};
+use spate_core::Env;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+type Client = DriverClient<InterceptedService<Channel, AddSecret>>;
+
+/// How long a task waits for this process's program to build what it names.
+const RESOLVE_WAIT: Duration = Duration::from_secs(120);
+
+/// How long the driver may not answer heartbeats before the executor exits.
+const DRIVER_LOST: Duration = Duration::from_secs(15);
+
+struct Service {
+    env: Weak<Env>,
+}
+
+#[tonic::async_trait]
+impl Executor for Service {
+    async fn launch(&self, req: Request<TaskRequest>) -> Result<Response<TaskReply>, Status> {
+        let t = req.into_inner();
+        let Some(env) = self.env.upgrade() else {
+            return Err(Status::unavailable("the executor's context is gone"));
+        };
+        let task = EncodedTask {
+            task_id: t.task_id,
+            bytes: t.bytes,
+        };
+        let bytes = tokio::task::spawn_blocking(move || {
+            run_encoded_when_resolvable(&task, env, RESOLVE_WAIT)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("the task thread failed: {e}")))?;
+        Ok(Response::new(TaskReply { bytes }))
+    }
+
+    async fn shutdown(
+        &self,
+        _req: Request<ShutdownRequest>,
+    ) -> Result<Response<HeartbeatReply>, Status> {
+        tracing::info!("the driver stopped: executor exiting");
+        // Answer first, then leave: the program's copy here has nothing more to do.
+        std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            std::process::exit(0);
+        });
+        Ok(Response::new(HeartbeatReply { known: true }))
+    }
+}
+
+struct ExecutorLink {
+    id: String,
+    driver: String,
+    client: Client,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    handle: tokio::runtime::Handle,
+    stopped: Arc<AtomicBool>,
+}
+
+impl ClusterLink for ExecutorLink {
+    fn publish_job_result(&self, _job_id: usize, _outcome: &spate_core::Result<Vec<Vec<u8>>>) {}
+
+    fn job_result(&self, job_id: usize) -> spate_core::Result<Vec<Vec<u8>>> {
+        loop {
+            if self.stopped.load(Ordering::Acquire) {
+                return Err(spate_core::Error::Stopped);
+            }
+            let mut c = self.client.clone();
+            let req = JobResultRequest {
+                job_id: job_id as u64,
+                executor_id: self.id.clone(),
+            };
+            let reply = self.handle.block_on(c.job_result(req)).map_err(|status| {
+                spate_core::Error::from(Error::Call {
+                    call: "job_result",
+                    peer: self.driver.clone(),
+                    source: Box::new(status),
+                })
+            })?;
+            match reply.into_inner().outcome {
+                JobOutcome::Pending => continue,
+                JobOutcome::Done(v) => return Ok(v),
+                JobOutcome::Failed(msg) => {
+                    return Err(spate_core::Error::JobAborted {
+                        job_id,
+                        reason: format!("on the driver: {msg}"),
+                    })
+                }
+                JobOutcome::Stopped => return Err(spate_core::Error::Stopped),
+            }
+        }
+    }
+
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        if let Some(rt) = self.runtime.lock().take() {
+            rt.shutdown_timeout(Duration::from_millis(200));
+        }
+    }
+}
+
+/// `spate://host:port` as the `http://host:port` tonic dials.
+fn http_url(driver_url: &str) -> Result<String, Error> {
+    let addr = driver_url
+        .strip_prefix("spate://")
+        .ok_or_else(|| Error::Address {
+            address: driver_url.to_string(),
+            reason: "expected spate://host:port".into(),
+        })?;
+    Ok(format!("http://{addr}"))
+}
+
+/// Joins the driver at `driver_url` as executor `id`.
+pub(crate) fn start(
+    env: &Arc<Env>,
+    conf: &SpateConf,
+    driver_url: &str,
+    id: &str,
+) -> Result<Arc<dyn ClusterLink>, Error> {
+    let url = http_url(driver_url)?;
+    let secret = crate::secret(conf);
+    let cores = std::env::var("SPATE_EXECUTOR_CORES")
+        .ok()
+        .and_then(|c| c.parse::<u32>().ok())
+        .or_else(|| match conf.get_master().ok() {
+            Some(Master::LocalCluster { cores: Some(c), .. }) => Some(c as u32),
+            _ => None,
+        })
+        .or_else(|| {
+            conf.get_count("spate.executor.cores")
+                .ok()
+                .flatten()
+                .map(|c| c as u32)
+        })
+        .unwrap_or(2);
+    let rt = crate::runtime("spate-executor-net")?;
+    // Listen on the interface the driver is reached through, so it can reach us back.
+    let host = driver_url
+        .trim_start_matches("spate://")
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+        .ok_or_else(|| Error::Address {
+            address: driver_url.to_string(),
+            reason: "expected spate://host:port".into(),
+        })?;
+    let local_ip = std::net::TcpStream::connect(format!("{}:{}", host.0, host.1))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .map_err(|source| Error::Io {
+            what: format!("reaching the driver at {driver_url}"),
+            source,
+        })?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind((local_ip, 0)))
+        .map_err(|source| Error::Io {
+            what: format!("binding the executor service on {local_ip}"),
+            source,
+        })?;
+    let address = listener
+        .local_addr()
+        .map(|a| format!("http://{a}"))
+        .map_err(|source| Error::Io {
+            what: "reading the executor's address".into(),
+            source,
+        })?;
+    let service = ExecutorServer::with_interceptor(
+        Service {
+            env: Arc::downgrade(env),
+        },
+        CheckSecret(secret.as_deref().map(Arc::from)),
+    );
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    rt.spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(incoming)
+            .await;
+        if let Err(e) = served {
+            tracing::error!("the executor's service ended: {e}");
+        }
+    });
+    let channel = rt
+        .block_on(
+            tonic::transport::Endpoint::from_shared(url.clone())
+                .map_err(|e| Error::Address {
+                    address: url.clone(),
+                    reason: e.to_string(),
+                })?
+                .connect_timeout(Duration::from_secs(10))
+                .connect(),
+        )
+        .map_err(|source| Error::Connect {
+            peer: driver_url.to_string(),
+            source,
+        })?;
+    let client = DriverClient::with_interceptor(channel, AddSecret::new(secret.as_deref()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let app_name = conf
+        .get_raw("spate.app.name")
+        .unwrap_or("spate")
+        .to_string();
+    let reply = rt
+        .block_on(client.clone().register(RegisterRequest {
+            executor_id: id.to_string(),
+            cores,
+            address: address.clone(),
+            app_name,
+        }))
+        .map_err(|status| Error::Call {
+            call: "register",
+            peer: driver_url.to_string(),
+            source: Box::new(status),
+        })?
+        .into_inner();
+    if !reply.accepted {
+        return Err(Error::Refused {
+            driver: driver_url.to_string(),
+            executor: id.to_string(),
+            reason: reply.reason,
+        });
+    }
+    tracing::info!(executor = id, %address, cores, "executor joined the driver at {driver_url}");
+    let stopped = Arc::new(AtomicBool::new(false));
+    // Heartbeats: a driver gone for good ends this process (its program has no driver).
+    {
+        let (mut c, id, stopped) = (client.clone(), id.to_string(), stopped.clone());
+        rt.spawn(async move {
+            let mut last_ok = tokio::time::Instant::now();
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if stopped.load(Ordering::Acquire) {
+                    return;
+                }
+                let beat = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    c.heartbeat(Heartbeat {
+                        executor_id: id.clone(),
+                    }),
+                )
+                .await;
+                if matches!(beat, Ok(Ok(_))) {
+                    last_ok = tokio::time::Instant::now();
+                } else if last_ok.elapsed() > DRIVER_LOST {
+                    tracing::error!(executor = %id, "the driver has not answered for {} s: exiting", DRIVER_LOST.as_secs());
+                    std::process::exit(1);
+                }
+            }
+        });
+    }
+    let handle = rt.handle().clone();
+    Ok(Arc::new(ExecutorLink {
+        id: id.to_string(),
+        driver: driver_url.to_string(),
+        client,
+        runtime: Mutex::new(Some(rt)),
+        handle,
+        stopped,
+    }))
+}

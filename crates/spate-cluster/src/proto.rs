@@ -1,0 +1,98 @@
+//! The messages between the driver and the executors.
+
+use serde::{Deserialize, Serialize};
+
+/// An executor joins the driver.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// Its id (`SPATE_EXECUTOR_ID`).
+    pub executor_id: String,
+    /// Its task slots.
+    pub cores: u32,
+    /// Where its executor service listens (`http://host:port`).
+    pub address: String,
+    /// The application's name, to refuse an executor of another program.
+    pub app_name: String,
+}
+
+/// The driver's answer to a registration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterReply {
+    /// Whether it was taken.
+    pub accepted: bool,
+    /// Why not.
+    pub reason: String,
+}
+
+/// An executor is alive.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Its id.
+    pub executor_id: String,
+}
+
+/// The answer to a heartbeat (and to a shutdown).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HeartbeatReply {
+    /// Whether the driver knows the executor (else it must register again).
+    pub known: bool,
+}
+
+/// An executor's copy of the program waits for the driver's result of a job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobResultRequest {
+    /// The job (program order: the same on every process).
+    pub job_id: u64,
+    /// Who asks.
+    pub executor_id: String,
+}
+
+/// A job's outcome as the executors see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum JobOutcome {
+    /// Not finished yet: ask again.
+    Pending,
+    /// The encoded values, in partition order.
+    Done(Vec<Vec<u8>>),
+    /// It failed, with the driver's error.
+    Failed(String),
+    /// The driver stopped.
+    Stopped,
+}
+
+/// The answer to [`JobResultRequest`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobResultReply {
+    /// The outcome.
+    pub outcome: JobOutcome,
+}
+
+/// A task for an executor: an encoded `spate_core::scheduler::TaskDescription`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskRequest {
+    /// The attempt id.
+    pub task_id: u64,
+    /// The encoded description.
+    pub bytes: Vec<u8>,
+}
+
+/// A task's encoded `spate_core::scheduler::TaskResult`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskReply {
+    /// The encoded result.
+    pub bytes: Vec<u8>,
+}
+
+/// The driver tells an executor to exit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShutdownRequest {}
+
+#[allow(missing_docs, clippy::all)]
+pub(crate) mod driver {
+    include!(concat!(env!("OUT_DIR"), "/spate.Driver.rs"));
+}
+
+#[allow(missing_docs, clippy::all)]
+pub(crate) mod executor {
+    include!(concat!(env!("OUT_DIR"), "/spate.Executor.rs"));
+}

@@ -1,0 +1,84 @@
+//! `local-cluster[2]`: this test program runs as the driver and, started again by it with
+//! `SPATE_EXECUTOR_ID` set, as two executor processes; every process runs `main`, the
+//! driver's tasks run in the executors, and every copy of the program gets the same
+//! action results. The results must equal those of `local[2]` (computed afterwards, in
+//! the driver only: the executors exit when the driver's context stops).
+
+use spate_core::{Context, SpateConf};
+
+fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)> {
+    let ctx = Context::new(
+        SpateConf::new()
+            .master(master)?
+            .app_name("local-cluster-test")?,
+    )?;
+    let nums = ctx.parallelize((1..=10_000).collect::<Vec<i64>>(), 6);
+    let sum = nums.map(|x| x * 2).reduce(|a, b| a + b)?;
+    let hundreds = nums.filter(|x| x % 1000 == 0).collect()?;
+    let n = nums.count()?;
+    // Work that depends on an earlier action's result: lockstep keeps the copies equal.
+    let threshold = sum / 50_005_000; // 2: the one-digit words pass
+
+    let words = ctx
+        .parallelize(
+            (0..200).map(|i| format!("w{}", i % 13)).collect::<Vec<_>>(),
+            4,
+        )
+        .filter(move |w| w.len() as i64 <= threshold)
+        .collect()?;
+    ctx.stop();
+    Ok((sum, hundreds, n, words))
+}
+
+/// Which processes computed the partitions of a job (`SPATE_EXECUTOR_ID`, empty for the
+/// driver).
+fn where_tasks_ran(master: &str) -> spate_core::Result<std::collections::BTreeSet<String>> {
+    let ctx = Context::new(SpateConf::new().master(master)?.app_name("where-test")?)?;
+    let ids = ctx
+        .parallelize((0..16).collect::<Vec<u32>>(), 16)
+        .map(|_| std::env::var("SPATE_EXECUTOR_ID").unwrap_or_default())
+        .collect()?;
+    ctx.stop();
+    Ok(ids.into_iter().collect())
+}
+
+fn main() {
+    spate_cluster::register();
+    let executor = std::env::var("SPATE_EXECUTOR_ID").is_ok();
+    if std::env::var("LOCAL_CLUSTER_PART").as_deref() != Ok("results") {
+        // First part: the tasks run in the two executor processes, not in the driver.
+        if let Ok(ran) = where_tasks_ran("local-cluster[2]") {
+            if executor {
+                return;
+            }
+            let want: std::collections::BTreeSet<String> =
+                ["exec-0", "exec-1"].iter().map(|s| s.to_string()).collect();
+            assert_eq!(ran, want, "where the tasks ran");
+        } else {
+            std::process::exit(1);
+        }
+        // Second part in a fresh process tree (executors of part one have exited).
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .env("LOCAL_CLUSTER_PART", "results")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+        return;
+    }
+    let cluster = match program("local-cluster[2]") {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("local-cluster[2] failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    if executor {
+        // An executor's copy ends here (its driver stopped it; normally it is told to exit).
+        return;
+    }
+    let local = program("local[2]").expect("local[2]");
+    assert_eq!(cluster, local, "local-cluster[2] and local[2] differ");
+    assert_eq!(cluster.0, 100_010_000);
+    assert_eq!(cluster.3.len(), (0..200).filter(|i| i % 13 < 10).count());
+    println!("local_cluster: ok ({} one-digit words)", cluster.3.len());
+}
