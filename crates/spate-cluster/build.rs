@@ -36,6 +36,12 @@ fn main() {
             "JobResultRequest",
             "JobResultReply",
         ))
+        .method(method(
+            "executor_address",
+            "ExecutorAddress",
+            "AddressRequest",
+            "AddressReply",
+        ))
         .build();
     let executor = Service::builder()
         .name("Executor")
@@ -46,6 +52,12 @@ fn main() {
             "Shutdown",
             "ShutdownRequest",
             "HeartbeatReply",
+        ))
+        .method(method(
+            "fetch_bucket",
+            "FetchBucket",
+            "FetchRequest",
+            "FetchReply",
         ))
         .build();
     Builder::new().compile(&[driver, executor]);

@@ -5,8 +5,8 @@
 use crate::proto::driver::driver_server::{Driver, DriverServer};
 use crate::proto::executor::executor_client::ExecutorClient;
 use crate::proto::{
-    Heartbeat, HeartbeatReply, JobOutcome, JobResultReply, JobResultRequest, RegisterReply,
-    RegisterRequest, ShutdownRequest, TaskRequest,
+    AddressReply, AddressRequest, Heartbeat, HeartbeatReply, JobOutcome, JobResultReply,
+    JobResultRequest, RegisterReply, RegisterRequest, ShutdownRequest, TaskRequest,
 };
 use crate::{AddSecret, CheckSecret, Error, MAX_MESSAGE_BYTES};
 use parking_lot::{Condvar, Mutex};
@@ -31,6 +31,7 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// One registered executor.
 struct Remote {
     id: String,
+    address: String,
     cores: usize,
     client: Client,
     running: Arc<AtomicUsize>,
@@ -91,6 +92,7 @@ impl Driver for Service {
         tracing::info!(executor = %r.executor_id, cores = r.cores, address = %r.address, "executor registered");
         ex.push(Arc::new(Remote {
             id: r.executor_id,
+            address: r.address,
             cores: r.cores as usize,
             client,
             running: Arc::new(AtomicUsize::new(0)),
@@ -106,6 +108,21 @@ impl Driver for Service {
         let id = req.into_inner().executor_id;
         let known = self.0.executors.lock().iter().any(|e| e.id == id);
         Ok(Response::new(HeartbeatReply { known }))
+    }
+
+    async fn executor_address(
+        &self,
+        req: Request<AddressRequest>,
+    ) -> Result<Response<AddressReply>, Status> {
+        let id = req.into_inner().executor_id;
+        let address = self
+            .0
+            .executors
+            .lock()
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.address.clone());
+        Ok(Response::new(AddressReply { address }))
     }
 
     async fn job_result(

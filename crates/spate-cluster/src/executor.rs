@@ -2,10 +2,11 @@
 //! the lineage, and gives the program's actions the driver's results.
 
 use crate::proto::driver::driver_client::DriverClient;
+use crate::proto::executor::executor_client::ExecutorClient;
 use crate::proto::executor::executor_server::{Executor, ExecutorServer};
 use crate::proto::{
-    Heartbeat, HeartbeatReply, JobOutcome, JobResultRequest, RegisterRequest, ShutdownRequest,
-    TaskReply, TaskRequest,
+    AddressRequest, FetchReply, FetchRequest, Heartbeat, HeartbeatReply, JobOutcome,
+    JobResultRequest, RegisterRequest, ShutdownRequest, TaskReply, TaskRequest,
 };
 use crate::{AddSecret, CheckSecret, Error, MAX_MESSAGE_BYTES};
 use parking_lot::Mutex;
@@ -49,6 +50,25 @@ impl Executor for Service {
         .await
         .map_err(|e| Status::internal(format!("the task thread failed: {e}")))?;
         Ok(Response::new(TaskReply { bytes }))
+    }
+
+    async fn fetch_bucket(
+        &self,
+        req: Request<FetchRequest>,
+    ) -> Result<Response<FetchReply>, Status> {
+        let r = req.into_inner();
+        let Some(env) = self.env.upgrade() else {
+            return Err(Status::unavailable("the executor's context is gone"));
+        };
+        let (shuffle, map, bucket) = (r.shuffle_id as usize, r.map_id as usize, r.bucket as usize);
+        let bytes = tokio::task::spawn_blocking(move || {
+            let dep = env.resolve_shuffle(shuffle)?;
+            dep.encode_bucket(&env, map, bucket)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("the fetch thread failed: {e}")))?
+        .map_err(|e| Status::not_found(e.to_string()))?;
+        Ok(Response::new(FetchReply { bytes }))
     }
 
     async fn shutdown(
@@ -112,6 +132,84 @@ impl ClusterLink for ExecutorLink {
         self.stopped.store(true, Ordering::Release);
         if let Some(rt) = self.runtime.lock().take() {
             rt.shutdown_timeout(Duration::from_millis(200));
+        }
+    }
+}
+
+type PeerClient = ExecutorClient<InterceptedService<Channel, AddSecret>>;
+
+/// Reduce tasks' reads in an executor: its own map outputs from its block store, the
+/// others' from the executor that holds them (its address from the driver).
+struct ClusterShuffleFetch {
+    me: String,
+    local: Arc<dyn spate_core::env::ShuffleFetch>,
+    driver: Client,
+    secret: Option<String>,
+    peers: Mutex<std::collections::HashMap<String, PeerClient>>,
+    handle: tokio::runtime::Handle,
+}
+
+impl ClusterShuffleFetch {
+    fn peer(&self, id: &str) -> Option<PeerClient> {
+        if let Some(c) = self.peers.lock().get(id) {
+            return Some(c.clone());
+        }
+        let mut d = self.driver.clone();
+        let reply = self
+            .handle
+            .block_on(d.executor_address(AddressRequest {
+                executor_id: id.to_string(),
+            }))
+            .ok()?
+            .into_inner();
+        let endpoint = tonic::transport::Endpoint::from_shared(reply.address?).ok()?;
+        let client = ExecutorClient::with_interceptor(
+            endpoint
+                .connect_timeout(Duration::from_secs(5))
+                .connect_lazy(),
+            AddSecret::new(self.secret.as_deref()),
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        self.peers.lock().insert(id.to_string(), client.clone());
+        Some(client)
+    }
+}
+
+impl spate_core::env::ShuffleFetch for ClusterShuffleFetch {
+    fn fetch(
+        &self,
+        shuffle_id: usize,
+        map_id: usize,
+        bucket: usize,
+        status: &spate_core::scheduler::MapStatus,
+    ) -> spate_core::Result<spate_core::env::FetchedOutput> {
+        if status.executor_id == self.me {
+            return self.local.fetch(shuffle_id, map_id, bucket, status);
+        }
+        let lost = spate_core::Error::FetchFailed { shuffle_id, map_id };
+        let Some(mut peer) = self.peer(&status.executor_id) else {
+            tracing::warn!(shuffle_id, map_id, executor = %status.executor_id, "no address for the executor holding a map output");
+            return Err(lost);
+        };
+        let req = FetchRequest {
+            shuffle_id: shuffle_id as u64,
+            map_id: map_id as u64,
+            bucket: bucket as u64,
+        };
+        match self.handle.block_on(tokio::time::timeout(
+            Duration::from_secs(60),
+            peer.fetch_bucket(req),
+        )) {
+            Ok(Ok(r)) => Ok(spate_core::env::FetchedOutput::Remote(r.into_inner().bytes)),
+            Ok(Err(status)) => {
+                tracing::warn!(shuffle_id, map_id, code = ?status.code(), "fetching a map output failed: {}", status.message());
+                Err(lost)
+            }
+            Err(_) => {
+                tracing::warn!(shuffle_id, map_id, "fetching a map output timed out");
+                Err(lost)
+            }
         }
     }
 }
@@ -266,6 +364,14 @@ pub(crate) fn start(
         });
     }
     let handle = rt.handle().clone();
+    env.set_shuffle_fetch(Arc::new(ClusterShuffleFetch {
+        me: id.to_string(),
+        local: env.local_shuffle_fetch(),
+        driver: client.clone(),
+        secret: secret.clone(),
+        peers: Mutex::new(Default::default()),
+        handle: handle.clone(),
+    }));
     Ok(Arc::new(ExecutorLink {
         id: id.to_string(),
         driver: driver_url.to_string(),

@@ -87,6 +87,38 @@ pub struct TaskReply {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShutdownRequest {}
 
+/// A reduce task's executor asks the one holding a map output for one bucket of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FetchRequest {
+    /// The shuffle.
+    pub shuffle_id: u64,
+    /// The map partition.
+    pub map_id: u64,
+    /// The bucket (reduce partition).
+    pub bucket: u64,
+}
+
+/// The bucket's records, encoded as a `Vec` of the shuffle's records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FetchReply {
+    /// The encoded records.
+    pub bytes: Vec<u8>,
+}
+
+/// Where another executor's service is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddressRequest {
+    /// The executor.
+    pub executor_id: String,
+}
+
+/// Its address, if the driver knows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddressReply {
+    /// `http://host:port`.
+    pub address: Option<String>,
+}
+
 #[allow(missing_docs, clippy::all)]
 pub(crate) mod driver {
     include!(concat!(env!("OUT_DIR"), "/spate.Driver.rs"));

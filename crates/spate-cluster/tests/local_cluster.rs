@@ -26,6 +26,29 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
         )
         .filter(move |w| w.len() as i64 <= threshold)
         .collect()?;
+    // Shuffles: map outputs written in one executor are read by reduce tasks in the
+    // other.
+    let mut counts = ctx
+        .parallelize(
+            (0..5_000)
+                .map(|i| format!("k{}", (i * 7) % 101))
+                .collect::<Vec<_>>(),
+            5,
+        )
+        .map(|k| (k, 1u64))
+        .reduce_by_key_with(|a, b| a + b, 3)
+        .collect()?;
+    counts.sort();
+    let mut grouped: Vec<(u32, usize)> = ctx
+        .parallelize((0..900u32).collect::<Vec<_>>(), 4)
+        .map(|x| (x % 9, x))
+        .group_by_key()
+        .map(|(k, vs)| (k, vs.len()))
+        .collect()?;
+    grouped.sort();
+    let mut words = words;
+    words.extend(counts.iter().map(|(k, n)| format!("{k}={n}")));
+    words.extend(grouped.iter().map(|(k, n)| format!("g{k}={n}")));
     ctx.stop();
     Ok((sum, hundreds, n, words))
 }
@@ -79,6 +102,8 @@ fn main() {
     let local = program("local[2]").expect("local[2]");
     assert_eq!(cluster, local, "local-cluster[2] and local[2] differ");
     assert_eq!(cluster.0, 100_010_000);
-    assert_eq!(cluster.3.len(), (0..200).filter(|i| i % 13 < 10).count());
-    println!("local_cluster: ok ({} one-digit words)", cluster.3.len());
+    let one_digit = (0..200).filter(|i| i % 13 < 10).count();
+    assert_eq!(cluster.3.len(), one_digit + 101 + 9);
+    assert!(cluster.3.contains(&"g0=100".to_string()), "{:?}", cluster.3);
+    println!("local_cluster: ok ({} values compared)", cluster.3.len());
 }

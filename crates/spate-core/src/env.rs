@@ -164,7 +164,7 @@ pub struct Env {
     role: Role,
     block_store: Arc<BlockStore>,
     map_outputs: MapOutputTracker,
-    shuffle_fetch: Arc<dyn ShuffleFetch>,
+    shuffle_fetch: Mutex<Arc<dyn ShuffleFetch>>,
     checkpoint: Mutex<Option<Arc<dyn CheckpointStore>>>,
     /// The cluster link, in cluster mode.
     cluster: Mutex<Option<Arc<dyn crate::cluster::ClusterLink>>>,
@@ -201,7 +201,7 @@ impl Env {
             role,
             block_store,
             map_outputs: MapOutputTracker::default(),
-            shuffle_fetch,
+            shuffle_fetch: Mutex::new(shuffle_fetch),
             checkpoint: Mutex::new(None),
             cluster: Mutex::new(None),
             execution_bytes,
@@ -246,8 +246,22 @@ impl Env {
     }
 
     /// How reduce tasks read map outputs.
-    pub fn shuffle_fetch(&self) -> &Arc<dyn ShuffleFetch> {
-        &self.shuffle_fetch
+    pub fn shuffle_fetch(&self) -> Arc<dyn ShuffleFetch> {
+        self.shuffle_fetch.lock().clone()
+    }
+
+    /// Replaces how reduce tasks get map outputs (cluster mode: from other executors too).
+    pub fn set_shuffle_fetch(&self, fetch: Arc<dyn ShuffleFetch>) {
+        *self.shuffle_fetch.lock() = fetch;
+    }
+
+    /// The local shuffle fetch of this process (its own block store), for a remote fetch
+    /// to fall back on for its own outputs.
+    pub fn local_shuffle_fetch(&self) -> Arc<dyn ShuffleFetch> {
+        Arc::new(LocalShuffleFetch {
+            executor_id: self.executor_id().to_string(),
+            block_store: self.block_store().clone(),
+        })
     }
 
     /// Sets the cluster link (cluster mode).

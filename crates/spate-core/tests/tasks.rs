@@ -19,6 +19,7 @@ fn describe(rdd_id: usize, fingerprint: u64, job_id: usize, kind: TaskKind) -> E
         rdd_id,
         fingerprint,
         kind,
+        map_statuses: Vec::new(),
     };
     EncodedTask {
         task_id: 7,

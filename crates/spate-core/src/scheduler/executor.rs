@@ -173,6 +173,11 @@ pub(crate) fn run_task(desc: TaskDescription, env: Arc<Env>) -> TaskResult {
         outcome: Err(e.into()),
         accumulator_updates: Vec::new(),
     };
+    // Where the outputs it reads are, as the driver knows them (cluster mode).
+    for s in &desc.map_statuses {
+        env.map_output_tracker()
+            .replace_shuffle(s.shuffle_id, s.num_maps, &s.statuses);
+    }
     // The executor finds the task's RDD in its own lineage and checks it is the driver's.
     let rdd = match env.resolve_rdd(desc.rdd_id) {
         Ok(r) => r,

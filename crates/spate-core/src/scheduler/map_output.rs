@@ -138,6 +138,27 @@ impl MapOutputTracker {
         out.sources = None;
     }
 
+    /// Sets every status of `shuffle_id` at once (an executor taking the driver's view).
+    pub(crate) fn replace_shuffle(
+        &self,
+        shuffle_id: usize,
+        num_maps: usize,
+        statuses: &[Option<MapStatus>],
+    ) {
+        let mut v: Vec<Option<Arc<MapStatus>>> =
+            statuses.iter().map(|s| s.clone().map(Arc::new)).collect();
+        v.resize(num_maps.max(v.len()), None);
+        let registered = v.iter().filter(|s| s.is_some()).count();
+        self.outputs.lock().insert(
+            shuffle_id,
+            ShuffleOutputs {
+                statuses: Arc::new(v),
+                registered,
+                sources: None,
+            },
+        );
+    }
+
     pub(crate) fn unregister(&self, shuffle_id: usize, map_id: usize) {
         if let Some(out) = self.outputs.lock().get_mut(&shuffle_id) {
             if out.statuses.get(map_id).is_some_and(Option::is_some) {

@@ -10,7 +10,9 @@ pub use executor::{
     panic_message, run_encoded, run_encoded_when_resolvable, Executor, LocalExecutor,
 };
 pub use map_output::{BucketSources, MapOutputTracker, MapStatus, MapStatuses};
-pub use task::{EncodedTask, TaskContext, TaskDescription, TaskFailure, TaskKind, TaskResult};
+pub use task::{
+    EncodedTask, ShuffleStatuses, TaskContext, TaskDescription, TaskFailure, TaskKind, TaskResult,
+};
 
 use crate::codec;
 use crate::context::Context;
@@ -362,6 +364,24 @@ impl DagScheduler {
         let mut running: HashMap<u64, task::TaskDescription> = HashMap::new();
         let mut failures: HashMap<usize, usize> = HashMap::new();
         let (rdd_id, fingerprint) = (rdd.info().id(), rdd.info().fingerprint());
+        // Cluster mode: the tasks tell executors where the outputs they read are.
+        let map_statuses: Vec<task::ShuffleStatuses> = if self.env.cluster_link().is_some() {
+            parent_shuffles(rdd)
+                .iter()
+                .map(|d| task::ShuffleStatuses {
+                    shuffle_id: d.shuffle_id(),
+                    num_maps: d.rdd().info().num_partitions(),
+                    statuses: self
+                        .env
+                        .map_output_tracker()
+                        .statuses(d.shuffle_id())
+                        .map(|s| s.iter().map(|o| o.as_deref().cloned()).collect())
+                        .unwrap_or_default(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let launch = |running: &mut HashMap<u64, task::TaskDescription>,
                       partition: usize,
                       attempt: usize|
@@ -376,6 +396,7 @@ impl DagScheduler {
                 rdd_id,
                 fingerprint,
                 kind,
+                map_statuses: map_statuses.clone(),
             };
             let bytes = codec::encode(&desc, "task description").map_err(StageFailure::Fatal)?;
             let task_id = desc.task_id;

@@ -36,6 +36,21 @@ pub struct TaskDescription {
     pub fingerprint: u64,
     /// Result task or shuffle map task.
     pub kind: TaskKind,
+    /// Cluster mode: where the map outputs this task reads are (the statuses of the
+    /// stage's parent shuffles), for an executor whose own tracker has not seen them.
+    #[serde(default)]
+    pub map_statuses: Vec<ShuffleStatuses>,
+}
+
+/// The map outputs of one shuffle, as a task carries them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShuffleStatuses {
+    /// The shuffle.
+    pub shuffle_id: usize,
+    /// Its map partitions.
+    pub num_maps: usize,
+    /// Each map partition's status.
+    pub statuses: Vec<Option<crate::scheduler::MapStatus>>,
 }
 
 /// The kind of a task.

@@ -44,6 +44,10 @@ pub trait ShuffleDependencyBase: Send + Sync + 'static {
     /// Runs the map task for partition `tc.partition()`: computes it, buckets it, stores
     /// the output in the block store.
     fn run_map_task(&self, tc: &TaskContext) -> Result<MapStatus>;
+    /// Bucket `bucket` of this process's output of map `map_id`, encoded for a reduce task
+    /// in another process (cluster mode).
+    fn encode_bucket(&self, env: &crate::env::Env, map_id: usize, bucket: usize)
+        -> Result<Vec<u8>>;
 }
 
 /// Whether and where a shuffle aggregates.
@@ -133,6 +137,22 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
     }
     fn fingerprint(&self) -> u64 {
         self.fingerprint
+    }
+
+    fn encode_bucket(
+        &self,
+        env: &crate::env::Env,
+        map_id: usize,
+        bucket: usize,
+    ) -> Result<Vec<u8>> {
+        // What the map side wrote: combiners when it combined, the pairs otherwise (as
+        // the reduce side reads them).
+        match self.mode {
+            ShuffleMode::Aggregate {
+                map_side_combine: true,
+            } => reader::encode_local_bucket::<(K, C)>(env, self.id, map_id, bucket),
+            _ => reader::encode_local_bucket::<(K, V)>(env, self.id, map_id, bucket),
+        }
     }
 
     fn run_map_task(&self, tc: &TaskContext) -> Result<MapStatus> {

@@ -27,6 +27,62 @@ impl<R: Clone> Iterator for MemBucketIter<R> {
     }
 }
 
+/// Reads one spilled segment of a bucket.
+fn try_read_segment<R: Data>(
+    out: &MapOutput<R>,
+    offset: u64,
+    len: u64,
+    shuffle_id: usize,
+    map_id: usize,
+) -> Result<Vec<R>> {
+    let disk = out
+        .disk
+        .as_ref()
+        .ok_or(Error::FetchFailed { shuffle_id, map_id })?;
+    let path = &disk.file.path;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; len as usize];
+    f.read_exact(&mut buf).map_err(|e| Error::io(path, e))?;
+    codec::decode(&buf, &format!("shuffle file {}", path.display()))
+}
+
+/// Bucket `bucket` of this process's output of map `map_id` of `shuffle_id`, encoded as a
+/// `Vec<R>` for a reduce task in another process (what its `FetchedOutput::Remote` holds).
+///
+/// # Errors
+/// [`Error::FetchFailed`] when the output is not here (or its spill cannot be read).
+pub(crate) fn encode_local_bucket<R: Data>(
+    env: &Env,
+    shuffle_id: usize,
+    map_id: usize,
+    bucket: usize,
+) -> Result<Vec<u8>> {
+    let lost = Error::FetchFailed { shuffle_id, map_id };
+    let block = env
+        .block_store()
+        .get_pinned(crate::storage::BlockId::Shuffle {
+            shuffle: shuffle_id,
+            map: map_id,
+        })
+        .ok_or(Error::FetchFailed { shuffle_id, map_id })?;
+    let out = block.downcast::<MapOutput<R>>().map_err(|_| lost)?;
+    let mut records: Vec<R> = Vec::new();
+    if let Some(disk) = &out.disk {
+        for &(off, len) in disk.segments.get(bucket).map(Vec::as_slice).unwrap_or(&[]) {
+            records.extend(try_read_segment(&out, off, len, shuffle_id, map_id)?);
+        }
+    }
+    if let Ok(slot) = out.mem.binary_search_by_key(&bucket, |(b, _)| *b) {
+        records.extend(out.mem[slot].1.iter().cloned());
+    }
+    codec::encode(
+        &records,
+        &format!("shuffle {shuffle_id} map {map_id} bucket {bucket}"),
+    )
+}
+
 /// Reads one spilled segment of a bucket. A spill file that cannot be read is lost
 /// output: the running task fails with [`Error::FetchFailed`], so the scheduler
 /// recomputes the map task, and the segment yields nothing.
@@ -37,20 +93,7 @@ fn read_segment<R: Data>(
     shuffle_id: usize,
     map_id: usize,
 ) -> Vec<R> {
-    let read = || -> Result<Vec<R>> {
-        let disk = out
-            .disk
-            .as_ref()
-            .ok_or(Error::FetchFailed { shuffle_id, map_id })?;
-        let path = &disk.file.path;
-        let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        f.seek(SeekFrom::Start(offset))
-            .map_err(|e| Error::io(path, e))?;
-        let mut buf = vec![0u8; len as usize];
-        f.read_exact(&mut buf).map_err(|e| Error::io(path, e))?;
-        codec::decode(&buf, &format!("shuffle file {}", path.display()))
-    };
-    match read() {
+    match try_read_segment(out, offset, len, shuffle_id, map_id) {
         Ok(v) => v,
         Err(e) => {
             tracing::warn!("shuffle {shuffle_id} map {map_id}: {e}");
