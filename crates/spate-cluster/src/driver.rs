@@ -35,6 +35,25 @@ struct Remote {
     cores: usize,
     client: Client,
     running: Arc<AtomicUsize>,
+    /// When it last answered (a heartbeat or a task).
+    last_seen: Mutex<Instant>,
+}
+
+/// How long an executor may go without a heartbeat before it is taken as lost.
+const EXECUTOR_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl State {
+    /// Forgets executor `id` (killed, unreachable, silent): no task goes there any more;
+    /// its tasks fail and are retried elsewhere, and reads of its map outputs fail and
+    /// make the scheduler recompute them on the others.
+    fn lose(&self, id: &str, why: &str) {
+        let mut ex = self.executors.lock();
+        let before = ex.len();
+        ex.retain(|e| e.id != id);
+        if ex.len() < before {
+            tracing::warn!(executor = id, "executor lost: {why}");
+        }
+    }
 }
 
 /// What the driver's service and its context share.
@@ -96,6 +115,7 @@ impl Driver for Service {
             cores: r.cores as usize,
             client,
             running: Arc::new(AtomicUsize::new(0)),
+            last_seen: Mutex::new(Instant::now()),
         }));
         self.0.joined.notify_all();
         Ok(Response::new(RegisterReply {
@@ -106,8 +126,14 @@ impl Driver for Service {
 
     async fn heartbeat(&self, req: Request<Heartbeat>) -> Result<Response<HeartbeatReply>, Status> {
         let id = req.into_inner().executor_id;
-        let known = self.0.executors.lock().iter().any(|e| e.id == id);
-        Ok(Response::new(HeartbeatReply { known }))
+        let ex = self.0.executors.lock();
+        let found = ex.iter().find(|e| e.id == id);
+        if let Some(e) = found {
+            *e.last_seen.lock() = Instant::now();
+        }
+        Ok(Response::new(HeartbeatReply {
+            known: found.is_some(),
+        }))
     }
 
     async fn executor_address(
@@ -270,21 +296,35 @@ impl Executor for RemoteExecutors {
         };
         target.running.fetch_add(1, Ordering::Relaxed);
         let mut client = target.client.clone();
+        let state = self.state.clone();
         self.handle.spawn(async move {
             let req = TaskRequest {
                 task_id: task.task_id,
                 bytes: task.bytes,
             };
             let reply = match client.launch(req).await {
-                Ok(r) => r.into_inner().bytes,
-                Err(status) => failure(
-                    task.task_id,
-                    format!(
-                        "executor {} did not run the task: {}",
-                        target.id,
-                        status.message()
-                    ),
-                ),
+                Ok(r) => {
+                    *target.last_seen.lock() = Instant::now();
+                    r.into_inner().bytes
+                }
+                Err(status) => {
+                    // The executor is gone (or unreachable): take it out, so the retry
+                    // goes to another.
+                    if matches!(
+                        status.code(),
+                        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+                    ) {
+                        state.lose(&target.id, status.message());
+                    }
+                    failure(
+                        task.task_id,
+                        format!(
+                            "executor {} did not run the task: {}",
+                            target.id,
+                            status.message()
+                        ),
+                    )
+                }
             };
             target.running.fetch_sub(1, Ordering::Relaxed);
             let _ = done.send(reply);
@@ -349,6 +389,28 @@ pub(crate) fn start(
             tracing::error!("the driver's service ended: {e}");
         }
     });
+    // Executors that stop answering heartbeats are lost.
+    {
+        let state = state.clone();
+        rt.spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if state.stopped.load(Ordering::Acquire) {
+                    return;
+                }
+                let silent: Vec<String> = state
+                    .executors
+                    .lock()
+                    .iter()
+                    .filter(|e| e.last_seen.lock().elapsed() > EXECUTOR_TIMEOUT)
+                    .map(|e| e.id.clone())
+                    .collect();
+                for id in silent {
+                    state.lose(&id, "no heartbeat");
+                }
+            }
+        });
+    }
     let url = format!("spate://{local}");
     tracing::info!(%url, "cluster driver listening");
     let mut children = Vec::new();
