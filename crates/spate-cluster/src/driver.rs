@@ -8,7 +8,7 @@ use crate::proto::{
     AddressReply, AddressRequest, Heartbeat, HeartbeatReply, JobOutcome, JobResultReply,
     JobResultRequest, RegisterReply, RegisterRequest, ShutdownRequest, TaskRequest,
 };
-use crate::{AddSecret, CheckSecret, Error, MAX_MESSAGE_BYTES};
+use crate::{AddSecret, CheckSecret, Error};
 use parking_lot::{Condvar, Mutex};
 use spate_core::cluster::{ClusterLink, DriverParts, DRIVER_URL_VAR};
 use spate_core::conf::{Master, SpateConf};
@@ -59,6 +59,8 @@ impl State {
 /// What the driver's service and its context share.
 struct State {
     app_name: String,
+    /// `spate.rpc.message.maxSize`.
+    max_message: usize,
     secret: Option<String>,
     executors: Mutex<Vec<Arc<Remote>>>,
     joined: Condvar,
@@ -101,8 +103,8 @@ impl Driver for Service {
             endpoint.connect_lazy(),
             AddSecret::new(self.0.secret.as_deref()),
         )
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(self.0.max_message)
+        .max_encoding_message_size(self.0.max_message);
         let mut ex = self.0.executors.lock();
         if ex.iter().any(|e| e.id == r.executor_id) {
             drop(ex);
@@ -366,8 +368,10 @@ pub(crate) fn start(
         what: "reading the driver's address".into(),
         source,
     })?;
+    let max_message = crate::max_message(conf);
     let state = Arc::new(State {
         app_name,
+        max_message,
         secret: secret.clone(),
         executors: Mutex::new(Vec::new()),
         joined: Condvar::new(),
@@ -375,8 +379,10 @@ pub(crate) fn start(
         published: tokio::sync::Notify::new(),
         stopped: AtomicBool::new(false),
     });
-    let service = DriverServer::with_interceptor(
-        Service(state.clone()),
+    let service = InterceptedService::new(
+        DriverServer::new(Service(state.clone()))
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message),
         CheckSecret(secret.as_deref().map(Arc::from)),
     );
     let incoming = tonic::transport::server::TcpIncoming::from(listener);

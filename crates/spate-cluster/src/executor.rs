@@ -8,7 +8,7 @@ use crate::proto::{
     AddressRequest, FetchReply, FetchRequest, Heartbeat, HeartbeatReply, JobOutcome,
     JobResultRequest, RegisterRequest, ShutdownRequest, TaskReply, TaskRequest,
 };
-use crate::{AddSecret, CheckSecret, Error, MAX_MESSAGE_BYTES};
+use crate::{AddSecret, CheckSecret, Error};
 use parking_lot::Mutex;
 use spate_core::cluster::ClusterLink;
 use spate_core::conf::{Master, SpateConf};
@@ -147,6 +147,7 @@ struct ClusterShuffleFetch {
     secret: Option<String>,
     peers: Mutex<std::collections::HashMap<String, PeerClient>>,
     handle: tokio::runtime::Handle,
+    max_message: usize,
 }
 
 impl ClusterShuffleFetch {
@@ -169,8 +170,8 @@ impl ClusterShuffleFetch {
                 .connect_lazy(),
             AddSecret::new(self.secret.as_deref()),
         )
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(self.max_message)
+        .max_encoding_message_size(self.max_message);
         self.peers.lock().insert(id.to_string(), client.clone());
         Some(client)
     }
@@ -278,10 +279,13 @@ pub(crate) fn start(
             what: "reading the executor's address".into(),
             source,
         })?;
-    let service = ExecutorServer::with_interceptor(
-        Service {
+    let max_message = crate::max_message(conf);
+    let service = InterceptedService::new(
+        ExecutorServer::new(Service {
             env: Arc::downgrade(env),
-        },
+        })
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message),
         CheckSecret(secret.as_deref().map(Arc::from)),
     );
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
@@ -309,8 +313,8 @@ pub(crate) fn start(
             source,
         })?;
     let client = DriverClient::with_interceptor(channel, AddSecret::new(secret.as_deref()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
     let app_name = conf
         .get_raw("spate.app.name")
         .unwrap_or("spate")
@@ -371,6 +375,7 @@ pub(crate) fn start(
         secret: secret.clone(),
         peers: Mutex::new(Default::default()),
         handle: handle.clone(),
+        max_message,
     }));
     Ok(Arc::new(ExecutorLink {
         id: id.to_string(),

@@ -29,8 +29,22 @@ use spate_core::conf::{Master, SpateConf};
 use spate_core::Env;
 use std::sync::Arc;
 
-/// The largest message a process accepts (a task, a result, a job's results).
+/// The largest message a process accepts (a task, a result, a job's results) unless
+/// `spate.rpc.message.maxSize` says otherwise.
 pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
+/// `spate.rpc.message.maxSize`.
+fn max_message(conf: &SpateConf) -> usize {
+    conf.get_bytes("spate.rpc.message.maxSize")
+        .ok()
+        .flatten()
+        .map_or(MAX_MESSAGE_BYTES, |b| {
+            usize::try_from(b).unwrap_or(MAX_MESSAGE_BYTES)
+        })
+}
+
+#[cfg(test)]
+mod tests;
 
 /// The metadata key that carries `spate.authenticate.secret`.
 pub const SECRET_HEADER: &str = "x-spate-secret";
@@ -165,6 +179,10 @@ impl tonic::service::Interceptor for CheckSecret {
         if same {
             Ok(req)
         } else {
+            tracing::warn!(
+                peer = ?req.remote_addr(),
+                "refused a call without the right spate.authenticate.secret"
+            );
             Err(tonic::Status::unauthenticated(
                 "wrong or missing spate.authenticate.secret",
             ))

@@ -58,6 +58,8 @@ keys! {
         "Where tasks run: `local` (one task thread), `local[N]` (N threads, at most 1,024 or the number of cores if more), `local[*]` (one per core), `local-cluster[N]` / `local-cluster[N,cores]` (N executor processes of this program on this machine) or `spate://host:port` (the driver listens there; executors join it). Cluster masters need the spate-cluster crate (`spate_cluster::register()`).";
     "spate.executor.cores", Count, "2",
         "Task slots of each executor process in cluster mode.";
+    "spate.rpc.message.maxSize", Bytes, "256m",
+        "Largest message a cluster process accepts or sends (a task, a result, a shuffle bucket): a peer cannot make it allocate more.";
     "spate.authenticate.secret", Text, "",
         "Shared secret of a cluster application: the driver refuses executors (and executors refuse peers) that do not present it. Unset: no authentication (bind to 127.0.0.1 only).";
     "spate.app.name", Text, "spate",
