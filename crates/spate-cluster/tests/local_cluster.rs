@@ -13,7 +13,23 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
             .app_name("local-cluster-test")?,
     )?;
     let nums = ctx.parallelize((1..=10_000).collect::<Vec<i64>>(), 6);
-    let sum = nums.map(|x| x * 2).reduce(|a, b| a + b)?;
+    // A broadcast every process makes the same way, and an accumulator the tasks add to in
+    // the executors: their updates travel with the results to the driver.
+    let factor = ctx.broadcast(2i64)?;
+    let seen = ctx.long_accumulator("seen");
+    let (f, acc) = (factor.clone(), seen.clone());
+    let sum = nums
+        .map(move |x| {
+            acc.add(1);
+            x * *f.value()
+        })
+        .reduce(|a, b| a + b)?;
+    if ctx.is_driver() && seen.value() != 10_000 {
+        return Err(spate_core::Error::Task(format!(
+            "the accumulator saw {} of 10000 records",
+            seen.value()
+        )));
+    }
     let hundreds = nums.filter(|x| x % 1000 == 0).collect()?;
     let n = nums.count()?;
     // Work that depends on an earlier action's result: lockstep keeps the copies equal.
