@@ -2,12 +2,16 @@
 //! per run on stdout, with the fields of `shared/bench/README.md`.
 //!
 //! `batch_word_count --input FILE [--runs N] [--partitions 2] [--master local[2]]`
+//!
+//! `--master local-cluster[2,1]` runs the same job on two executor processes of one task
+//! slot each (the cost of the process boundary, against `local[2]`).
 
 use spate::{Context, SpateConf, Str};
 use spate_benches::peak_rss_mb;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    spate_cluster::register();
     let mut input = None;
     let mut runs = 1usize;
     let mut partitions = 2usize;
