@@ -96,7 +96,7 @@ impl Driver for Service {
             return refuse(format!("{} task slots", r.cores));
         }
         let endpoint = match tonic::transport::Endpoint::from_shared(r.address.clone()) {
-            Ok(e) => e.connect_timeout(Duration::from_secs(5)),
+            Ok(e) => crate::keepalive(e),
             Err(e) => return refuse(format!("its address {} is not a URL: {e}", r.address)),
         };
         let client = ExecutorClient::with_interceptor(
@@ -106,9 +106,13 @@ impl Driver for Service {
         .max_decoding_message_size(self.0.max_message)
         .max_encoding_message_size(self.0.max_message);
         let mut ex = self.0.executors.lock();
-        if ex.iter().any(|e| e.id == r.executor_id) {
-            drop(ex);
-            return refuse(format!("executor id {} is taken", r.executor_id));
+        if let Some(old) = ex.iter().find(|e| e.id == r.executor_id) {
+            if old.address != r.address {
+                drop(ex);
+                return refuse(format!("executor id {} is taken", r.executor_id));
+            }
+            // The same executor again (it was taken as lost, and is back).
+            ex.retain(|e| e.id != r.executor_id);
         }
         tracing::info!(executor = %r.executor_id, cores = r.cores, address = %r.address, "executor registered");
         ex.push(Arc::new(Remote {
@@ -349,7 +353,13 @@ pub(crate) fn start(
     let secret = crate::secret(conf);
     let (bind, expected) = match master {
         Master::LocalCluster { executors, .. } => ("127.0.0.1:0".to_string(), *executors),
-        Master::Cluster { host, port } => (format!("{host}:{port}"), 0),
+        Master::Cluster { host, port } => (
+            format!("{host}:{port}"),
+            conf.get_count("spate.cluster.minExecutors")
+                .ok()
+                .flatten()
+                .unwrap_or(1),
+        ),
         Master::Local { .. } => {
             return Err(Error::Address {
                 address: "local".into(),

@@ -98,6 +98,7 @@ impl ClusterLink for ExecutorLink {
     fn publish_job_result(&self, _job_id: usize, _outcome: &spate_core::Result<Vec<Vec<u8>>>) {}
 
     fn job_result(&self, job_id: usize) -> spate_core::Result<Vec<Vec<u8>>> {
+        let mut failing_since: Option<std::time::Instant> = None;
         loop {
             if self.stopped.load(Ordering::Acquire) {
                 return Err(spate_core::Error::Stopped);
@@ -107,13 +108,32 @@ impl ClusterLink for ExecutorLink {
                 job_id: job_id as u64,
                 executor_id: self.id.clone(),
             };
-            let reply = self.handle.block_on(c.job_result(req)).map_err(|status| {
-                spate_core::Error::from(Error::Call {
-                    call: "job_result",
-                    peer: self.driver.clone(),
-                    source: Box::new(status),
-                })
-            })?;
+            let reply = match self.handle.block_on(c.job_result(req)) {
+                Ok(r) => {
+                    failing_since = None;
+                    r
+                }
+                // A network outage: the driver may be back in a moment.
+                Err(status)
+                    if matches!(
+                        status.code(),
+                        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+                    ) && failing_since
+                        .get_or_insert_with(std::time::Instant::now)
+                        .elapsed()
+                        < DRIVER_LOST =>
+                {
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
+                }
+                Err(status) => {
+                    return Err(spate_core::Error::from(Error::Call {
+                        call: "job_result",
+                        peer: self.driver.clone(),
+                        source: Box::new(status),
+                    }))
+                }
+            };
             match reply.into_inner().outcome {
                 JobOutcome::Pending => continue,
                 JobOutcome::Done(v) => return Ok(v),
@@ -165,9 +185,7 @@ impl ClusterShuffleFetch {
             .into_inner();
         let endpoint = tonic::transport::Endpoint::from_shared(reply.address?).ok()?;
         let client = ExecutorClient::with_interceptor(
-            endpoint
-                .connect_timeout(Duration::from_secs(5))
-                .connect_lazy(),
+            crate::keepalive(endpoint).connect_lazy(),
             AddSecret::new(self.secret.as_deref()),
         )
         .max_decoding_message_size(self.max_message)
@@ -306,6 +324,9 @@ pub(crate) fn start(
                     reason: e.to_string(),
                 })?
                 .connect_timeout(Duration::from_secs(10))
+                .http2_keep_alive_interval(Duration::from_secs(2))
+                .keep_alive_timeout(Duration::from_secs(4))
+                .keep_alive_while_idle(true)
                 .connect(),
         )
         .map_err(|source| Error::Connect {
@@ -319,13 +340,14 @@ pub(crate) fn start(
         .get_raw("spate.app.name")
         .unwrap_or("spate")
         .to_string();
+    let registration = RegisterRequest {
+        executor_id: id.to_string(),
+        cores,
+        address: address.clone(),
+        app_name,
+    };
     let reply = rt
-        .block_on(client.clone().register(RegisterRequest {
-            executor_id: id.to_string(),
-            cores,
-            address: address.clone(),
-            app_name,
-        }))
+        .block_on(client.clone().register(registration.clone()))
         .map_err(|status| Error::Call {
             call: "register",
             peer: driver_url.to_string(),
@@ -358,8 +380,18 @@ pub(crate) fn start(
                     }),
                 )
                 .await;
-                if matches!(beat, Ok(Ok(_))) {
+                if let Ok(Ok(reply)) = beat {
                     last_ok = tokio::time::Instant::now();
+                    if !reply.into_inner().known {
+                        // The driver took us as lost (a network outage): join again.
+                        match c.register(registration.clone()).await {
+                            Ok(r) if r.get_ref().accepted => {
+                                tracing::warn!(executor = %id, "registered again with the driver after it lost this executor");
+                            }
+                            Ok(r) => tracing::error!(executor = %id, "the driver refused this executor again: {}", r.get_ref().reason),
+                            Err(e) => tracing::warn!(executor = %id, "registering again failed: {}", e.message()),
+                        }
+                    }
                 } else if last_ok.elapsed() > DRIVER_LOST {
                     tracing::error!(executor = %id, "the driver has not answered for {} s: exiting", DRIVER_LOST.as_secs());
                     std::process::exit(1);

@@ -209,6 +209,17 @@ impl tonic::service::Interceptor for AddSecret {
     }
 }
 
+/// `endpoint` with the timeouts of every connection between spate processes: connecting
+/// is bounded, and a connection whose peer stopped answering (a host gone, a link down)
+/// is found dead by HTTP/2 pings within seconds, so its calls fail instead of hanging.
+fn keepalive(endpoint: tonic::transport::Endpoint) -> tonic::transport::Endpoint {
+    endpoint
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .http2_keep_alive_interval(std::time::Duration::from_secs(2))
+        .keep_alive_timeout(std::time::Duration::from_secs(4))
+        .keep_alive_while_idle(true)
+}
+
 /// A two-thread runtime for a context's network work.
 fn runtime(name: &str) -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()

@@ -25,6 +25,7 @@ fn driver(port: u16) -> Context {
             .and_then(|c| c.app_name("hostile-test"))
             .and_then(|c| c.set("spate.authenticate.secret", "right-secret"))
             .and_then(|c| c.set("spate.rpc.message.maxSize", "64k"))
+            .and_then(|c| c.set("spate.cluster.minExecutors", "0"))
             .expect("conf"),
     )
     .expect("driver")
