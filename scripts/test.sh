@@ -3,7 +3,8 @@
 # `cargo test --workspace "$@"` against them (without `--workspace` when `-p` is given)
 # and stops them on exit.
 #
-# Services:
+# Services and tools:
+# - iproute2 (`ip netns`, for the multi-host cluster test), installed when missing and root.
 # - S3: moto (a Python S3 server) on 127.0.0.1 at a free port, with one bucket, for
 #   spate-object-store's tests. Installed on first use into a virtualenv under
 #   ${SPATE_SERVICES_DIR:-$HOME/.cache/spate-services}/venv-moto (about 40 s; needs PyPI).
@@ -62,6 +63,13 @@ except Exception:
 PY
   fi
 }
+
+# The multi-host cluster test makes network namespaces with `ip netns` (iproute2).
+if ! command -v ip > /dev/null && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+  log "iproute2 missing: installing it with apt-get (for the multi-host test)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 > /dev/null
+fi
 
 # Installed and working (a venv whose Python went away is made again).
 if ! { [ -x "$MOTO_SERVER" ] && "$VENV/bin/python" -c 'import moto.server' 2> /dev/null; }; then
