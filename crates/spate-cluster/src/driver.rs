@@ -25,6 +25,9 @@ use tonic::{Request, Response, Status};
 
 type Client = ExecutorClient<InterceptedService<Channel, AddSecret>>;
 
+/// Most job results kept for executors that have not fetched them.
+const MAX_KEPT_RESULTS: usize = 4096;
+
 /// How long `local-cluster[N]` waits for its executors to register.
 const STARTUP: Duration = Duration::from_secs(60);
 
@@ -66,6 +69,8 @@ struct State {
     joined: Condvar,
     /// Job outcomes not yet fetched by every executor.
     results: Mutex<HashMap<u64, (JobOutcome, usize)>>,
+    /// Jobs of `results` in publication order, to drop the oldest.
+    result_order: Mutex<std::collections::VecDeque<u64>>,
     published: tokio::sync::Notify,
     stopped: AtomicBool,
 }
@@ -211,7 +216,22 @@ impl ClusterLink for DriverLink {
             Err(e) => JobOutcome::Failed(e.to_string()),
         };
         if !self.state.executors.lock().is_empty() {
-            self.state.results.lock().insert(job_id as u64, (o, 0));
+            let mut results = self.state.results.lock();
+            results.insert(job_id as u64, (o, 0));
+            // An executor that died before fetching leaves its results behind: keep the
+            // newest ones only (the executors' copies are never that far behind).
+            if results.len() > MAX_KEPT_RESULTS {
+                let mut order = self.state.result_order.lock();
+                while results.len() > MAX_KEPT_RESULTS {
+                    match order.pop_front() {
+                        Some(old) => {
+                            results.remove(&old);
+                        }
+                        None => break,
+                    }
+                }
+            }
+            self.state.result_order.lock().push_back(job_id as u64);
         }
         self.state.published.notify_waiters();
     }
@@ -386,6 +406,7 @@ pub(crate) fn start(
         executors: Mutex::new(Vec::new()),
         joined: Condvar::new(),
         results: Mutex::new(HashMap::new()),
+        result_order: Mutex::new(Default::default()),
         published: tokio::sync::Notify::new(),
         stopped: AtomicBool::new(false),
     });

@@ -187,7 +187,14 @@ fn a_spill_directory_deleted_mid_shuffle_prints_no_panic() {
                 let dir = TaskContext::with_current(|tc| {
                     tc.expect("in a task").env().local_dir().to_path_buf()
                 });
-                std::fs::remove_dir_all(dir).unwrap();
+                // Another task may be writing a file into it meanwhile ("directory not
+                // empty"): try again until it is gone.
+                for _ in 0..100 {
+                    if std::fs::remove_dir_all(&dir).is_ok() || !dir.exists() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
             }
             kv
         });
