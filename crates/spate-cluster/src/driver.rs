@@ -68,7 +68,7 @@ struct State {
     executors: Mutex<Vec<Arc<Remote>>>,
     joined: Condvar,
     /// Job outcomes not yet fetched by every executor.
-    results: Mutex<HashMap<u64, (JobOutcome, usize)>>,
+    results: Mutex<HashMap<u64, (JobOutcome, std::collections::HashSet<String>)>>,
     /// Jobs of `results` in publication order, to drop the oldest.
     result_order: Mutex<std::collections::VecDeque<u64>>,
     published: tokio::sync::Notify,
@@ -166,11 +166,12 @@ impl Driver for Service {
         &self,
         req: Request<JobResultRequest>,
     ) -> Result<Response<JobResultReply>, Status> {
-        let job = req.into_inner().job_id;
+        let r = req.into_inner();
+        let (job, who) = (r.job_id, r.executor_id);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let waiting = self.0.published.notified();
-            if let Some(outcome) = self.take_result(job) {
+            if let Some(outcome) = self.take_result(job, &who) {
                 return Ok(Response::new(JobResultReply { outcome }));
             }
             if self.0.stopped.load(Ordering::Acquire) {
@@ -188,14 +189,21 @@ impl Driver for Service {
 }
 
 impl Service {
-    /// The outcome of `job`, forgotten once every executor has fetched it.
-    fn take_result(&self, job: u64) -> Option<JobOutcome> {
-        let executors = self.0.executors.lock().len();
+    /// The outcome of `job` for executor `who`, forgotten once every registered executor
+    /// has fetched it (a fetch repeated after a lost reply counts once).
+    fn take_result(&self, job: u64, who: &str) -> Option<JobOutcome> {
+        let registered: Vec<String> = self
+            .0
+            .executors
+            .lock()
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
         let mut results = self.0.results.lock();
         let (outcome, fetched) = results.get_mut(&job)?;
-        *fetched += 1;
+        fetched.insert(who.to_string());
         let outcome = outcome.clone();
-        if *fetched >= executors {
+        if registered.iter().all(|id| fetched.contains(id)) {
             results.remove(&job);
         }
         Some(outcome)
@@ -217,7 +225,7 @@ impl ClusterLink for DriverLink {
         };
         if !self.state.executors.lock().is_empty() {
             let mut results = self.state.results.lock();
-            results.insert(job_id as u64, (o, 0));
+            results.insert(job_id as u64, (o, Default::default()));
             // An executor that died before fetching leaves its results behind: keep the
             // newest ones only (the executors' copies are never that far behind).
             if results.len() > MAX_KEPT_RESULTS {

@@ -26,6 +26,9 @@ type Client = DriverClient<InterceptedService<Channel, AddSecret>>;
 /// How long a task waits for this process's program to build what it names.
 const RESOLVE_WAIT: Duration = Duration::from_secs(120);
 
+/// How long an executor keeps trying to reach a driver that is not listening yet.
+const DRIVER_REACH: Duration = Duration::from_secs(30);
+
 /// How long the driver may not answer heartbeats before the executor exits.
 const DRIVER_LOST: Duration = Duration::from_secs(15);
 
@@ -277,13 +280,28 @@ pub(crate) fn start(
             address: driver_url.to_string(),
             reason: "expected spate://host:port".into(),
         })?;
-    let local_ip = std::net::TcpStream::connect(format!("{}:{}", host.0, host.1))
-        .and_then(|s| s.local_addr())
-        .map(|a| a.ip())
-        .map_err(|source| Error::Io {
-            what: format!("reaching the driver at {driver_url}"),
-            source,
-        })?;
+    // The driver may not be listening yet (executors started at the same time as it):
+    // keep trying for a while.
+    let reach_until = std::time::Instant::now() + DRIVER_REACH;
+    let local_ip = loop {
+        match std::net::TcpStream::connect(format!("{}:{}", host.0, host.1))
+            .and_then(|s| s.local_addr())
+        {
+            Ok(a) => break a.ip(),
+            Err(_) if std::time::Instant::now() < reach_until => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(source) => {
+                return Err(Error::Io {
+                    what: format!(
+                        "reaching the driver at {driver_url} (tried for {} s)",
+                        DRIVER_REACH.as_secs()
+                    ),
+                    source,
+                })
+            }
+        }
+    };
     let listener = rt
         .block_on(tokio::net::TcpListener::bind((local_ip, 0)))
         .map_err(|source| Error::Io {
