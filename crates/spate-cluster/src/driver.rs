@@ -493,32 +493,24 @@ pub(crate) fn start(
             if !exited.is_empty() {
                 let registered = ex.len();
                 drop(ex);
-                for c in children.iter_mut() {
-                    let _ = c.kill();
-                    let _ = c.wait();
-                }
-                return Err(Error::Startup {
+                return Err(abandon_startup(
+                    &mut children,
                     registered,
                     expected,
-                    seconds: STARTUP.as_secs(),
-                    detail: format!("executor process(es) exited: {exited:?}"),
-                });
+                    format!("executor process(es) exited: {exited:?}"),
+                ));
             }
             state.joined.wait_for(&mut ex, Duration::from_millis(100));
         }
         if ex.len() < expected {
             let registered = ex.len();
             drop(ex);
-            for c in children.iter_mut() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-            return Err(Error::Startup {
+            return Err(abandon_startup(
+                &mut children,
                 registered,
                 expected,
-                seconds: STARTUP.as_secs(),
-                detail: "timed out".into(),
-            });
+                "timed out".into(),
+            ));
         }
     }
     let cores = state
@@ -540,4 +532,23 @@ pub(crate) fn start(
         children: Mutex::new(children),
     });
     Ok(DriverParts { executor, link })
+}
+
+/// The executors did not all come: the ones started are stopped, and the error says why.
+fn abandon_startup(
+    children: &mut [std::process::Child],
+    registered: usize,
+    expected: usize,
+    detail: String,
+) -> Error {
+    for c in children.iter_mut() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    Error::Startup {
+        registered,
+        expected,
+        seconds: STARTUP.as_secs(),
+        detail,
+    }
 }
