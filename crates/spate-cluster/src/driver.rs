@@ -13,7 +13,7 @@ use parking_lot::{Condvar, Mutex};
 use spate_core::cluster::{ClusterLink, DriverParts, DRIVER_URL_VAR};
 use spate_core::conf::{Master, SpateConf};
 use spate_core::env::EXECUTOR_ID_VAR;
-use spate_core::scheduler::{EncodedTask, Executor, TaskFailure, TaskResult};
+use spate_core::scheduler::{EncodedTask, Executor, TaskFailure};
 use spate_core::Env;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -296,12 +296,7 @@ struct RemoteExecutors {
 
 /// An encoded failed result for `task_id`.
 fn failure(task_id: u64, message: String) -> Vec<u8> {
-    let r = TaskResult {
-        task_id,
-        outcome: Err(TaskFailure::Error(message)),
-        accumulator_updates: Vec::new(),
-    };
-    spate_core::codec::encode(&r, "task result").unwrap_or_default()
+    spate_core::scheduler::failed_result(task_id, TaskFailure::Error(message))
 }
 
 impl Executor for RemoteExecutors {
@@ -424,16 +419,12 @@ pub(crate) fn start(
             .max_encoding_message_size(max_message),
         CheckSecret(secret.as_deref().map(Arc::from)),
     );
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    rt.spawn(async move {
-        let served = tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(incoming)
-            .await;
-        if let Err(e) = served {
-            tracing::error!("the driver's service ended: {e}");
-        }
-    });
+    crate::serve(
+        &rt,
+        tonic::transport::Server::builder().add_service(service),
+        listener,
+        "driver",
+    );
     // Executors that stop answering heartbeats are lost.
     {
         let state = state.clone();

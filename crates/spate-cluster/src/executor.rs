@@ -12,7 +12,7 @@ use crate::{AddSecret, CheckSecret, Error};
 use parking_lot::Mutex;
 use spate_core::cluster::ClusterLink;
 use spate_core::conf::{Master, SpateConf};
-use spate_core::scheduler::{run_encoded_when_resolvable, EncodedTask};
+use spate_core::scheduler::EncodedTask;
 use spate_core::Env;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -23,9 +23,6 @@ use tonic::{Request, Response, Status};
 
 type Client = DriverClient<InterceptedService<Channel, AddSecret>>;
 
-/// How long a task waits for this process's program to build what it names.
-const RESOLVE_WAIT: Duration = Duration::from_secs(120);
-
 /// How long an executor keeps trying to reach a driver that is not listening yet.
 const DRIVER_REACH: Duration = Duration::from_secs(30);
 
@@ -33,25 +30,30 @@ const DRIVER_REACH: Duration = Duration::from_secs(30);
 const DRIVER_LOST: Duration = Duration::from_secs(15);
 
 struct Service {
+    /// For the map outputs it serves.
     env: Weak<Env>,
+    /// This process's task threads.
+    tasks: Arc<dyn spate_core::scheduler::Executor>,
 }
 
 #[tonic::async_trait]
 impl Executor for Service {
     async fn launch(&self, req: Request<TaskRequest>) -> Result<Response<TaskReply>, Status> {
         let t = req.into_inner();
-        let Some(env) = self.env.upgrade() else {
-            return Err(Status::unavailable("the executor's context is gone"));
-        };
-        let task = EncodedTask {
-            task_id: t.task_id,
-            bytes: t.bytes,
-        };
-        let bytes = tokio::task::spawn_blocking(move || {
-            run_encoded_when_resolvable(&task, env, RESOLVE_WAIT)
-        })
-        .await
-        .map_err(|e| Status::internal(format!("the task thread failed: {e}")))?;
+        // This process's task threads run it (at most `cores` at once); the call waits
+        // for the result.
+        let (done, result) = crossbeam_channel::bounded(1);
+        self.tasks.launch(
+            EncodedTask {
+                task_id: t.task_id,
+                bytes: t.bytes,
+            },
+            done,
+        );
+        let bytes = tokio::task::spawn_blocking(move || result.recv())
+            .await
+            .map_err(|e| Status::internal(format!("waiting for the task failed: {e}")))?
+            .map_err(|_| Status::unavailable("the executor's task threads stopped"))?;
         Ok(Response::new(TaskReply { bytes }))
     }
 
@@ -80,10 +82,13 @@ impl Executor for Service {
     ) -> Result<Response<HeartbeatReply>, Status> {
         tracing::info!("the driver stopped: executor exiting");
         // Answer first, then leave: the program's copy here has nothing more to do.
-        std::thread::spawn(|| {
+        let exit_soon = std::thread::Builder::new().spawn(|| {
             std::thread::sleep(Duration::from_millis(50));
             std::process::exit(0);
         });
+        if exit_soon.is_err() {
+            std::process::exit(0);
+        }
         Ok(Response::new(HeartbeatReply { known: true }))
     }
 }
@@ -187,6 +192,8 @@ impl ClusterShuffleFetch {
             .ok()?
             .into_inner();
         let endpoint = tonic::transport::Endpoint::from_shared(reply.address?).ok()?;
+        // A task thread is not a runtime thread: the lazy channel needs the runtime.
+        let _runtime = self.handle.enter();
         let client = ExecutorClient::with_interceptor(
             crate::keepalive(endpoint).connect_lazy(),
             AddSecret::new(self.secret.as_deref()),
@@ -219,10 +226,11 @@ impl spate_core::env::ShuffleFetch for ClusterShuffleFetch {
             map_id: map_id as u64,
             bucket: bucket as u64,
         };
-        match self.handle.block_on(tokio::time::timeout(
-            Duration::from_secs(60),
-            peer.fetch_bucket(req),
-        )) {
+        // Made inside the runtime: the timer needs it (this is a task thread).
+        let fetched = self.handle.block_on(async move {
+            tokio::time::timeout(Duration::from_secs(60), peer.fetch_bucket(req)).await
+        });
+        match fetched {
             Ok(Ok(r)) => Ok(spate_core::env::FetchedOutput::Remote(r.into_inner().bytes)),
             Ok(Err(status)) => {
                 tracing::warn!(shuffle_id, map_id, code = ?status.code(), "fetching a map output failed: {}", status.message());
@@ -250,6 +258,7 @@ fn http_url(driver_url: &str) -> Result<String, Error> {
 /// Joins the driver at `driver_url` as executor `id`.
 pub(crate) fn start(
     env: &Arc<Env>,
+    tasks: Arc<dyn spate_core::scheduler::Executor>,
     conf: &SpateConf,
     driver_url: &str,
     id: &str,
@@ -319,32 +328,27 @@ pub(crate) fn start(
     let service = InterceptedService::new(
         ExecutorServer::new(Service {
             env: Arc::downgrade(env),
+            tasks,
         })
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message),
         CheckSecret(secret.as_deref().map(Arc::from)),
     );
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
-    rt.spawn(async move {
-        let served = tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(incoming)
-            .await;
-        if let Err(e) = served {
-            tracing::error!("the executor's service ended: {e}");
-        }
-    });
+    crate::serve(
+        &rt,
+        tonic::transport::Server::builder().add_service(service),
+        listener,
+        "executor",
+    );
+    let endpoint =
+        tonic::transport::Endpoint::from_shared(url.clone()).map_err(|e| Error::Address {
+            address: url.clone(),
+            reason: e.to_string(),
+        })?;
     let channel = rt
         .block_on(
-            tonic::transport::Endpoint::from_shared(url.clone())
-                .map_err(|e| Error::Address {
-                    address: url.clone(),
-                    reason: e.to_string(),
-                })?
+            crate::keepalive(endpoint)
                 .connect_timeout(Duration::from_secs(10))
-                .http2_keep_alive_interval(Duration::from_secs(2))
-                .keep_alive_timeout(Duration::from_secs(4))
-                .keep_alive_while_idle(true)
                 .connect(),
         )
         .map_err(|source| Error::Connect {

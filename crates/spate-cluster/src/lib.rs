@@ -140,11 +140,12 @@ impl ClusterBackend for Backend {
     fn start_executor(
         &self,
         env: &Arc<Env>,
+        tasks: Arc<dyn spate_core::scheduler::Executor>,
         conf: &SpateConf,
         driver_url: &str,
         id: &str,
     ) -> spate_core::Result<Arc<dyn ClusterLink>> {
-        Ok(executor::start(env, conf, driver_url, id)?)
+        Ok(executor::start(env, tasks, conf, driver_url, id)?)
     }
 }
 
@@ -218,6 +219,22 @@ fn keepalive(endpoint: tonic::transport::Endpoint) -> tonic::transport::Endpoint
         .http2_keep_alive_interval(std::time::Duration::from_secs(2))
         .keep_alive_timeout(std::time::Duration::from_secs(4))
         .keep_alive_while_idle(true)
+}
+
+/// Serves `router` on the connections `listener` accepts, on `rt`, until the runtime
+/// goes; `what` names the service in the log when it ends with an error.
+fn serve(
+    rt: &tokio::runtime::Runtime,
+    router: tonic::transport::server::Router,
+    listener: tokio::net::TcpListener,
+    what: &'static str,
+) {
+    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    rt.spawn(async move {
+        if let Err(e) = router.serve_with_incoming(incoming).await {
+            tracing::error!("the {what}'s service ended: {e}");
+        }
+    });
 }
 
 /// A two-thread runtime for a context's network work.

@@ -70,6 +70,7 @@ fn an_executor_with_the_wrong_secret_is_refused_clearly() {
         .expect("conf");
     let err = crate::executor::start(
         intruder.env(),
+        intruder.scheduler().executor().clone(),
         &conf,
         &format!("spate://127.0.0.1:{port}"),
         "intruder",

@@ -16,6 +16,10 @@ use crate::scheduler::Executor;
 use parking_lot::RwLock;
 use std::sync::Arc;
 
+/// How long a task sent to an executor process waits for that process's copy of the
+/// program to build what the task names (the driver may run ahead of it).
+pub const RESOLVE_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The environment variable that gives an executor its driver's address
 /// (`spate://host:port`).
 pub const DRIVER_URL_VAR: &str = "SPATE_DRIVER_URL";
@@ -49,10 +53,12 @@ pub trait ClusterBackend: Send + Sync {
         master: &Master,
     ) -> Result<DriverParts>;
     /// An executor process's context: connect to the driver at `driver_url` as executor
-    /// `id`, serve its tasks against `env`, and return the link its actions use.
+    /// `id`, run the tasks it sends on `tasks` (this process's task threads, which resolve
+    /// them against `env`), and return the link its actions use.
     fn start_executor(
         &self,
         env: &Arc<Env>,
+        tasks: Arc<dyn Executor>,
         conf: &SpateConf,
         driver_url: &str,
         id: &str,

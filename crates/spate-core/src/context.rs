@@ -142,9 +142,12 @@ impl Context {
                     })?;
                     // Tasks from the driver run on these threads, against this process's
                     // own lineage.
-                    let local: Arc<dyn Executor> =
-                        Arc::new(LocalExecutor::start(executor_cores, Arc::downgrade(&env)));
-                    let link = backend.start_executor(&env, &conf, &url, &id)?;
+                    let local: Arc<dyn Executor> = Arc::new(LocalExecutor::start_resolving(
+                        executor_cores,
+                        Arc::downgrade(&env),
+                        crate::cluster::RESOLVE_WAIT,
+                    ));
+                    let link = backend.start_executor(&env, local.clone(), &conf, &url, &id)?;
                     env.set_cluster_link(link);
                     local
                 }

@@ -112,8 +112,8 @@ pub(crate) struct Checkpointer {
     metadata: Prefixed,
     retained: usize,
     location: String,
-    /// Held while a checkpoint is written; the last name written.
-    last: Mutex<Option<String>>,
+    /// Held while a checkpoint is written and the old ones removed.
+    writing: Mutex<()>,
 }
 
 impl Checkpointer {
@@ -134,7 +134,7 @@ impl Checkpointer {
             root,
             retained: retained.unwrap_or(DEFAULT_RETAINED).max(1),
             location: location.to_string(),
-            last: Mutex::new(None),
+            writing: Mutex::new(()),
         })
     }
 
@@ -156,18 +156,14 @@ impl Checkpointer {
         format!("checkpoint-{time_ms:020}-{}", if completed { 2 } else { 1 })
     }
 
-    /// Writes `ck` and removes the oldest beyond the retained number. A checkpoint older
-    /// than the last one written (a batch that completed late) is written too but never
-    /// replaces a newer one as the newest.
+    /// Writes `ck` and removes the oldest beyond the retained number. Names sort by batch
+    /// time, so a checkpoint of a batch that completed late never becomes the newest.
     pub(crate) fn write(&self, ck: &MetadataCheckpoint) -> Result<()> {
         let name = Self::name_of(ck.time_ms, ck.completed);
         let bytes = ck.to_bytes()?;
-        let mut last = self.last.lock();
+        let _writing = self.writing.lock();
         checkpoint_store::put_checked(&self.metadata, &name, &bytes)?;
         tracing::debug!(checkpoint = %self.metadata.describe(&name), bytes = bytes.len(), "metadata checkpoint written");
-        if last.as_ref().is_none_or(|l| *l < name) {
-            *last = Some(name);
-        }
         let names = self.names()?;
         if names.len() > self.retained {
             for old in &names[..names.len() - self.retained] {
@@ -365,7 +361,6 @@ impl crate::StreamingContext {
         create: impl FnOnce() -> Result<crate::StreamingContext>,
     ) -> Result<crate::StreamingContext> {
         let location = dir.as_ref().to_string_lossy().into_owned();
-        let found = Checkpointer::open(&location, None)?.read_latest()?;
         let ssc = create()?;
         let set = ssc
             .inner
@@ -376,7 +371,8 @@ impl crate::StreamingContext {
         if set.as_deref() != Some(location.as_str()) {
             ssc.checkpoint(dir.as_ref())?;
         }
-        match found {
+        // Read through the directory the context writes to (opened once).
+        match ssc.latest_checkpoint()? {
             None => {
                 tracing::info!(dir = %location, "no checkpoint: starting a new context");
             }

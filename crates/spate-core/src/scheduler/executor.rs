@@ -50,6 +50,25 @@ impl LocalExecutor {
     /// Starts `threads` task threads running tasks against `env` (held weakly, so the
     /// executor does not keep the environment alive).
     pub(crate) fn start(threads: usize, env: Weak<Env>) -> Self {
+        Self::start_with(threads, env, None)
+    }
+
+    /// [`Self::start`] for an executor process of a cluster: a task waits up to
+    /// `resolve_wait` for this process's copy of the program to build what it names
+    /// ([`run_encoded_when_resolvable`]).
+    pub(crate) fn start_resolving(
+        threads: usize,
+        env: Weak<Env>,
+        resolve_wait: std::time::Duration,
+    ) -> Self {
+        Self::start_with(threads, env, Some(resolve_wait))
+    }
+
+    fn start_with(
+        threads: usize,
+        env: Weak<Env>,
+        resolve_wait: Option<std::time::Duration>,
+    ) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded::<Work>();
         let mut handles = Vec::new();
         let id = env
@@ -72,7 +91,10 @@ impl LocalExecutor {
                             continue;
                         }
                         let Some(env) = env.upgrade() else { break };
-                        let result = run_encoded(&task, env);
+                        let result = match resolve_wait {
+                            Some(wait) => run_encoded_when_resolvable(&task, env, wait),
+                            None => run_encoded(&task, env),
+                        };
                         let _ = done.send(result);
                     }
                 })
@@ -90,9 +112,15 @@ impl LocalExecutor {
 }
 
 fn stopped_result(task_id: u64) -> Vec<u8> {
+    failed_result(task_id, TaskFailure::Stopped)
+}
+
+/// The encoded [`TaskResult`] of a task that failed with `failure` before it could run
+/// (an executor that could not be reached, a description that does not decode).
+pub fn failed_result(task_id: u64, failure: TaskFailure) -> Vec<u8> {
     encode_result(&TaskResult {
         task_id,
-        outcome: Err(TaskFailure::Stopped),
+        outcome: Err(failure),
         accumulator_updates: Vec::new(),
     })
 }
@@ -116,13 +144,7 @@ pub(crate) fn encode_result(r: &TaskResult) -> Vec<u8> {
 pub fn run_encoded(task: &EncodedTask, env: Arc<Env>) -> Vec<u8> {
     let desc: TaskDescription = match codec::decode(&task.bytes, "task description") {
         Ok(d) => d,
-        Err(e) => {
-            return encode_result(&TaskResult {
-                task_id: task.task_id,
-                outcome: Err(TaskFailure::Error(e.to_string())),
-                accumulator_updates: Vec::new(),
-            })
-        }
+        Err(e) => return failed_result(task.task_id, TaskFailure::Error(e.to_string())),
     };
     let task_id = desc.task_id;
     // Outside the body's own guard (encoding accumulator updates, dropping the task's

@@ -7,7 +7,7 @@ mod map_output;
 mod task;
 
 pub use executor::{
-    panic_message, run_encoded, run_encoded_when_resolvable, Executor, LocalExecutor,
+    failed_result, panic_message, run_encoded, run_encoded_when_resolvable, Executor, LocalExecutor,
 };
 pub use map_output::{BucketSources, MapOutputTracker, MapStatus, MapStatuses};
 pub use task::{

@@ -689,9 +689,8 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             wal,
         });
         *self.shared.lock() = Some(shared.clone());
-        let (supervisor, generator) =
-            supervisor::spawn(shared, receiver, block_interval, restart_delay, stream_id);
-        self.threads.lock().extend([supervisor, generator]);
+        let threads = supervisor::spawn(shared, receiver, block_interval, restart_delay, stream_id);
+        self.threads.lock().extend(threads);
     }
 
     fn stop(&self) {

@@ -11,14 +11,30 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Starts the supervisor and the block generator of `shared`'s receiver; returns them.
+/// The receiver cannot run (a thread could not be started): `store` refuses from now on,
+/// and listeners and the log say why.
+fn cannot_run<T: Data>(s: &Shared<T>, what: &str, e: std::io::Error) {
+    let message = format!(
+        "receiver {}: could not start its {what} thread: {e}",
+        s.name
+    );
+    tracing::error!(stream = s.stream_id, "{message}");
+    *s.errors.lock() = Some(message);
+    s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
+    s.bus
+        .post(StreamingListenerEvent::ReceiverError(s.info(false)));
+}
+
+/// Starts the supervisor and the block generator of `shared`'s receiver; returns the
+/// threads that started (a thread that could not start is reported, never a panic).
 pub(super) fn spawn<T: Data>(
     shared: Arc<Shared<T>>,
     mut receiver: Box<dyn Receiver<T>>,
     block_interval: Duration,
     restart_delay: Duration,
     stream_id: usize,
-) -> (JoinHandle<()>, JoinHandle<()>) {
+) -> Vec<JoinHandle<()>> {
+    let mut threads = Vec::with_capacity(2);
     // Block generator.
     let s = shared.clone();
     let generator = std::thread::Builder::new()
@@ -39,8 +55,14 @@ pub(super) fn spawn<T: Data>(
                         .min(Duration::from_millis(10)),
                 );
             }
-        })
-        .expect("spawn block generator");
+        });
+    match generator {
+        Ok(g) => threads.push(g),
+        Err(e) => {
+            cannot_run(&shared, "block generator", e);
+            return threads;
+        }
+    }
     // Supervisor.
     let s = shared.clone();
     let supervisor = std::thread::Builder::new()
@@ -68,10 +90,12 @@ pub(super) fn spawn<T: Data>(
                 }
                 let cmd = {
                     let mut q = s.commands.lock();
-                    while q.is_empty() {
+                    loop {
+                        if let Some(cmd) = q.pop_front() {
+                            break cmd;
+                        }
                         s.wake.wait(&mut q);
                     }
-                    q.pop_front().expect("a command")
                 };
                 s.stopped.store(true, Ordering::Release);
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(|| receiver.on_stop()));
@@ -107,7 +131,11 @@ pub(super) fn spawn<T: Data>(
                     }
                 }
             }
-        })
-        .expect("spawn receiver supervisor");
-    (supervisor, generator)
+        });
+    match supervisor {
+        Ok(t) => threads.push(t),
+        // The generator sees the receiver finished, cuts what there is and ends.
+        Err(e) => cannot_run(&shared, "supervisor", e),
+    }
+    threads
 }
