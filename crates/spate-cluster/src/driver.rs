@@ -6,7 +6,7 @@ use crate::proto::driver::driver_server::{Driver, DriverServer};
 use crate::proto::executor::executor_client::ExecutorClient;
 use crate::proto::{
     AddressReply, AddressRequest, Heartbeat, HeartbeatReply, JobOutcome, JobResultReply,
-    JobResultRequest, RegisterReply, RegisterRequest, ShutdownRequest, TaskRequest,
+    JobResultRequest, Published, RegisterReply, RegisterRequest, ShutdownRequest, TaskRequest,
 };
 use crate::{AddSecret, CheckSecret, Error};
 use parking_lot::{Condvar, Mutex};
@@ -28,6 +28,18 @@ type Client = ExecutorClient<InterceptedService<Channel, AddSecret>>;
 /// Most job results kept for executors that have not fetched them.
 const MAX_KEPT_RESULTS: usize = 4096;
 
+/// How long a job result or decision is kept at least, fetched by every registered
+/// executor or not: an executor taken as lost during a network outage, back within this
+/// time, catches up with what its copy of the program missed.
+const KEEP_AT_LEAST: Duration = Duration::from_secs(30);
+
+/// A published job outcome or decision, and who fetched it.
+struct Kept {
+    outcome: JobOutcome,
+    fetched: std::collections::HashSet<String>,
+    at: Instant,
+}
+
 /// How long `local-cluster[N]` waits for its executors to register.
 const STARTUP: Duration = Duration::from_secs(60);
 
@@ -46,6 +58,21 @@ struct Remote {
 const EXECUTOR_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl State {
+    /// Forgets the job outcomes and decisions every registered executor fetched, once
+    /// older than [`KEEP_AT_LEAST`].
+    fn sweep(&self) {
+        let registered: Vec<String> = self.executors.lock().iter().map(|e| e.id.clone()).collect();
+        let mut results = self.results.lock();
+        let before = results.len();
+        results.retain(|_, k| {
+            k.at.elapsed() < KEEP_AT_LEAST || !registered.iter().all(|id| k.fetched.contains(id))
+        });
+        if results.len() < before {
+            let mut order = self.result_order.lock();
+            order.retain(|key| results.contains_key(key));
+        }
+    }
+
     /// Forgets executor `id` (killed, unreachable, silent): no task goes there any more;
     /// its tasks fail and are retried elsewhere, and reads of its map outputs fail and
     /// make the scheduler recompute them on the others.
@@ -67,12 +94,16 @@ struct State {
     secret: Option<String>,
     executors: Mutex<Vec<Arc<Remote>>>,
     joined: Condvar,
-    /// Job outcomes not yet fetched by every executor.
-    results: Mutex<HashMap<u64, (JobOutcome, std::collections::HashSet<String>)>>,
-    /// Jobs of `results` in publication order, to drop the oldest.
-    result_order: Mutex<std::collections::VecDeque<u64>>,
+    /// Job outcomes and decisions not yet fetched by every executor.
+    results: Mutex<HashMap<Published, Kept>>,
+    /// Keys of `results` in publication order, to drop the oldest.
+    result_order: Mutex<std::collections::VecDeque<Published>>,
     published: tokio::sync::Notify,
     stopped: AtomicBool,
+    /// Every executor id ever registered (one back after an outage is let in again).
+    known: Mutex<std::collections::HashSet<String>>,
+    /// The program has published a result: an executor joining now could not catch up.
+    running: AtomicBool,
 }
 
 struct Service(Arc<State>);
@@ -110,6 +141,13 @@ impl Driver for Service {
         )
         .max_decoding_message_size(self.0.max_message)
         .max_encoding_message_size(self.0.max_message);
+        if self.0.running.load(Ordering::Acquire) && !self.0.known.lock().contains(&r.executor_id) {
+            return refuse(
+                "it joins a running application: its copy of the program cannot catch up with \
+                 the driver's (not supported yet); restart the application to add executors"
+                    .into(),
+            );
+        }
         let mut ex = self.0.executors.lock();
         if let Some(old) = ex.iter().find(|e| e.id == r.executor_id) {
             if old.address != r.address {
@@ -120,6 +158,7 @@ impl Driver for Service {
             ex.retain(|e| e.id != r.executor_id);
         }
         tracing::info!(executor = %r.executor_id, cores = r.cores, address = %r.address, "executor registered");
+        self.0.known.lock().insert(r.executor_id.clone());
         ex.push(Arc::new(Remote {
             id: r.executor_id,
             address: r.address,
@@ -167,11 +206,11 @@ impl Driver for Service {
         req: Request<JobResultRequest>,
     ) -> Result<Response<JobResultReply>, Status> {
         let r = req.into_inner();
-        let (job, who) = (r.job_id, r.executor_id);
+        let (job, who) = (r.what, r.executor_id);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let waiting = self.0.published.notified();
-            if let Some(outcome) = self.take_result(job, &who) {
+            if let Some(outcome) = self.take_result(&job, &who) {
                 return Ok(Response::new(JobResultReply { outcome }));
             }
             if self.0.stopped.load(Ordering::Acquire) {
@@ -189,24 +228,13 @@ impl Driver for Service {
 }
 
 impl Service {
-    /// The outcome of `job` for executor `who`, forgotten once every registered executor
-    /// has fetched it (a fetch repeated after a lost reply counts once).
-    fn take_result(&self, job: u64, who: &str) -> Option<JobOutcome> {
-        let registered: Vec<String> = self
-            .0
-            .executors
-            .lock()
-            .iter()
-            .map(|e| e.id.clone())
-            .collect();
+    /// The outcome of `job` for executor `who` (a fetch repeated after a lost reply
+    /// counts once; see [`State::sweep`]).
+    fn take_result(&self, job: &Published, who: &str) -> Option<JobOutcome> {
         let mut results = self.0.results.lock();
-        let (outcome, fetched) = results.get_mut(&job)?;
-        fetched.insert(who.to_string());
-        let outcome = outcome.clone();
-        if registered.iter().all(|id| fetched.contains(id)) {
-            results.remove(&job);
-        }
-        Some(outcome)
+        let kept = results.get_mut(job)?;
+        kept.fetched.insert(who.to_string());
+        Some(kept.outcome.clone())
     }
 }
 
@@ -217,15 +245,21 @@ struct DriverLink {
     children: Mutex<Vec<std::process::Child>>,
 }
 
-impl ClusterLink for DriverLink {
-    fn publish_job_result(&self, job_id: usize, outcome: &spate_core::Result<Vec<Vec<u8>>>) {
-        let o = match outcome {
-            Ok(v) => JobOutcome::Done(v.clone()),
-            Err(e) => JobOutcome::Failed(e.to_string()),
-        };
+impl DriverLink {
+    /// Keeps `outcome` under `key` until every registered executor fetched it (none
+    /// registered: nobody will).
+    fn keep(&self, key: Published, outcome: JobOutcome) {
+        self.state.running.store(true, Ordering::Release);
         if !self.state.executors.lock().is_empty() {
             let mut results = self.state.results.lock();
-            results.insert(job_id as u64, (o, Default::default()));
+            results.insert(
+                key.clone(),
+                Kept {
+                    outcome,
+                    fetched: Default::default(),
+                    at: Instant::now(),
+                },
+            );
             // An executor that died before fetching leaves its results behind: keep the
             // newest ones only (the executors' copies are never that far behind).
             if results.len() > MAX_KEPT_RESULTS {
@@ -239,9 +273,33 @@ impl ClusterLink for DriverLink {
                     }
                 }
             }
-            self.state.result_order.lock().push_back(job_id as u64);
+            self.state.result_order.lock().push_back(key);
         }
         self.state.published.notify_waiters();
+    }
+}
+
+impl ClusterLink for DriverLink {
+    fn publish_job_result(&self, job_id: usize, outcome: &spate_core::Result<Vec<Vec<u8>>>) {
+        let o = match outcome {
+            Ok(v) => JobOutcome::Done(v.clone()),
+            Err(e) => JobOutcome::Failed(e.to_string()),
+        };
+        self.keep(Published::Job(job_id as u64), o);
+    }
+
+    fn publish(&self, key: &str, bytes: Vec<u8>) {
+        self.keep(
+            Published::Named(key.to_string()),
+            JobOutcome::Done(vec![bytes]),
+        );
+    }
+
+    fn fetch(&self, key: &str) -> spate_core::Result<Vec<u8>> {
+        Err(spate_core::Error::InvalidArgument {
+            op: "fetch",
+            reason: format!("the driver publishes `{key}`, it does not fetch it"),
+        })
     }
 
     fn job_result(&self, _job_id: usize) -> spate_core::Result<Vec<Vec<u8>>> {
@@ -412,6 +470,8 @@ pub(crate) fn start(
         result_order: Mutex::new(Default::default()),
         published: tokio::sync::Notify::new(),
         stopped: AtomicBool::new(false),
+        known: Mutex::new(Default::default()),
+        running: AtomicBool::new(false),
     });
     let service = InterceptedService::new(
         DriverServer::new(Service(state.clone()))
@@ -444,6 +504,7 @@ pub(crate) fn start(
                 for id in silent {
                     state.lose(&id, "no heartbeat");
                 }
+                state.sweep();
             }
         });
     }

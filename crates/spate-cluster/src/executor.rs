@@ -6,7 +6,7 @@ use crate::proto::executor::executor_client::ExecutorClient;
 use crate::proto::executor::executor_server::{Executor, ExecutorServer};
 use crate::proto::{
     AddressRequest, FetchReply, FetchRequest, Heartbeat, HeartbeatReply, JobOutcome,
-    JobResultRequest, RegisterRequest, ShutdownRequest, TaskReply, TaskRequest,
+    JobResultRequest, Published, RegisterRequest, ShutdownRequest, TaskReply, TaskRequest,
 };
 use crate::{AddSecret, CheckSecret, Error};
 use parking_lot::Mutex;
@@ -102,10 +102,9 @@ struct ExecutorLink {
     stopped: Arc<AtomicBool>,
 }
 
-impl ClusterLink for ExecutorLink {
-    fn publish_job_result(&self, _job_id: usize, _outcome: &spate_core::Result<Vec<Vec<u8>>>) {}
-
-    fn job_result(&self, job_id: usize) -> spate_core::Result<Vec<Vec<u8>>> {
+impl ExecutorLink {
+    /// Waits for what the driver published as `what`.
+    fn wait_published(&self, what: Published) -> spate_core::Result<Vec<Vec<u8>>> {
         let mut failing_since: Option<std::time::Instant> = None;
         loop {
             if self.stopped.load(Ordering::Acquire) {
@@ -113,7 +112,7 @@ impl ClusterLink for ExecutorLink {
             }
             let mut c = self.client.clone();
             let req = JobResultRequest {
-                job_id: job_id as u64,
+                what: what.clone(),
                 executor_id: self.id.clone(),
             };
             let reply = match self.handle.block_on(c.job_result(req)) {
@@ -147,13 +146,31 @@ impl ClusterLink for ExecutorLink {
                 JobOutcome::Done(v) => return Ok(v),
                 JobOutcome::Failed(msg) => {
                     return Err(spate_core::Error::JobAborted {
-                        job_id,
+                        job_id: match what {
+                            Published::Job(id) => id as usize,
+                            Published::Named(_) => usize::MAX,
+                        },
                         reason: format!("on the driver: {msg}"),
                     })
                 }
                 JobOutcome::Stopped => return Err(spate_core::Error::Stopped),
             }
         }
+    }
+}
+
+impl ClusterLink for ExecutorLink {
+    fn publish_job_result(&self, _job_id: usize, _outcome: &spate_core::Result<Vec<Vec<u8>>>) {}
+
+    fn job_result(&self, job_id: usize) -> spate_core::Result<Vec<Vec<u8>>> {
+        self.wait_published(Published::Job(job_id as u64))
+    }
+
+    fn publish(&self, _key: &str, _bytes: Vec<u8>) {}
+
+    fn fetch(&self, key: &str) -> spate_core::Result<Vec<u8>> {
+        let mut parts = self.wait_published(Published::Named(key.to_string()))?;
+        Ok(parts.pop().unwrap_or_default())
     }
 
     fn stop(&self) {

@@ -38,11 +38,21 @@ pub struct HeartbeatReply {
     pub known: bool,
 }
 
-/// An executor's copy of the program waits for the driver's result of a job.
+/// Something the driver publishes for the executors' copies of the program.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Published {
+    /// The outcome of a job (program order: the same id on every process).
+    Job(u64),
+    /// A decision under a name (a streaming batch's plan).
+    Named(String),
+}
+
+/// An executor's copy of the program waits for what the driver published: the result of
+/// a job, or a decision.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobResultRequest {
-    /// The job (program order: the same on every process).
-    pub job_id: u64,
+    /// What it waits for.
+    pub what: Published,
     /// Who asks.
     pub executor_id: String,
 }

@@ -85,11 +85,10 @@ fn an_executor_with_the_wrong_secret_is_refused_clearly() {
     ctx.stop();
 }
 
-#[test]
-fn garbage_truncated_and_oversized_messages_leave_the_driver_serving() {
-    let port = free_port();
-    let ctx = driver(port);
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+/// Sends `rounds` connections of garbage, truncated prefaces and frames announcing
+/// payloads that never come to `port`.
+fn fuzz_port(port: u16, rounds: usize) {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(port);
     let mut next = || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -97,9 +96,9 @@ fn garbage_truncated_and_oversized_messages_leave_the_driver_serving() {
         seed
     };
     const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    for round in 0..150 {
+    for round in 0..rounds {
         let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-            panic!("round {round}: the driver stopped accepting connections");
+            panic!("round {round}: port {port} stopped accepting connections");
         };
         let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
         let len = (next() % 4096) as usize;
@@ -117,6 +116,13 @@ fn garbage_truncated_and_oversized_messages_leave_the_driver_serving() {
         }
         let _ = s.write_all(&bytes);
     }
+}
+
+#[test]
+fn garbage_truncated_and_oversized_messages_leave_the_driver_serving() {
+    let port = free_port();
+    let ctx = driver(port);
+    fuzz_port(port, 150);
     let rt = crate::runtime("fuzz-client").expect("runtime");
     // Oversized: a registration far over spate.rpc.message.maxSize (64 KiB).
     let mut c = client(&rt, port, "right-secret");
@@ -145,6 +151,133 @@ fn garbage_truncated_and_oversized_messages_leave_the_driver_serving() {
     assert!(
         !beat.into_inner().known,
         "the refused executor was registered"
+    );
+    ctx.stop();
+}
+
+/// An executor of the driver on `port`, with the right secret and a 64 KiB message bound;
+/// its context (whose task threads run the driver's tasks) and its service's address.
+type Joined = Result<(std::sync::Arc<dyn spate_core::cluster::ClusterLink>, String), crate::Error>;
+
+fn executor(port: u16, id: &str) -> (Context, Joined) {
+    let host = Context::local(1).expect("an env");
+    let conf = SpateConf::new()
+        .app_name("hostile-test")
+        .and_then(|c| c.set("spate.authenticate.secret", "right-secret"))
+        .and_then(|c| c.set("spate.rpc.message.maxSize", "64k"))
+        .expect("conf");
+    let joined = crate::executor::start(
+        host.env(),
+        host.scheduler().executor().clone(),
+        &conf,
+        &format!("spate://127.0.0.1:{port}"),
+        id,
+    );
+    let address = joined.map(|link| {
+        let rt = crate::runtime("address-client").expect("runtime");
+        let mut c = client(&rt, port, "right-secret");
+        let address = rt
+            .block_on(c.executor_address(crate::proto::AddressRequest {
+                executor_id: id.into(),
+            }))
+            .expect("the executor's address")
+            .into_inner()
+            .address
+            .expect("a registered executor has an address");
+        (link, address)
+    });
+    (host, address)
+}
+
+#[test]
+fn garbage_truncated_and_oversized_messages_leave_an_executor_serving() {
+    use crate::proto::executor::executor_client::ExecutorClient;
+    let port = free_port();
+    let ctx = driver(port);
+    let (_host, address) = executor(port, "exec-fuzzed");
+    let (_link, address) = address.expect("the executor joins");
+    let exec_port: u16 = address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    fuzz_port(exec_port, 150);
+    let rt = crate::runtime("fuzz-client").expect("runtime");
+    let channel = rt
+        .block_on(
+            tonic::transport::Endpoint::from_shared(address)
+                .expect("url")
+                .connect(),
+        )
+        .expect("connect to the executor");
+    let mut c = ExecutorClient::with_interceptor(channel, AddSecret::new(Some("right-secret")))
+        .max_encoding_message_size(16 << 20);
+    // Oversized: a task far over spate.rpc.message.maxSize (64 KiB).
+    let big = rt.block_on(c.launch(crate::proto::TaskRequest {
+        task_id: 1,
+        bytes: vec![7; 1 << 20],
+    }));
+    let status = big.expect_err("an oversized task must be refused");
+    assert!(
+        matches!(
+            status.code(),
+            tonic::Code::ResourceExhausted | tonic::Code::OutOfRange | tonic::Code::Internal
+        ),
+        "{status:?}"
+    );
+    // A task that is not a task: a failed result, not a dead executor.
+    let reply = rt
+        .block_on(c.launch(crate::proto::TaskRequest {
+            task_id: 2,
+            bytes: b"not a task description".to_vec(),
+        }))
+        .expect("a garbage task gets an answer")
+        .into_inner();
+    let result: spate_core::scheduler::TaskResult =
+        spate_core::codec::decode(&reply.bytes, "task result").expect("a task result");
+    assert!(result.outcome.is_err(), "a garbage task cannot succeed");
+    // Wrong secret: refused.
+    let channel = rt
+        .block_on(
+            tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{exec_port}"))
+                .expect("url")
+                .connect(),
+        )
+        .expect("connect");
+    let mut w = ExecutorClient::with_interceptor(channel, AddSecret::new(Some("nope")));
+    let refused = rt
+        .block_on(w.shutdown(crate::proto::ShutdownRequest {}))
+        .expect_err("wrong secret");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    // Still serving: a bucket of a shuffle it does not have is "not found".
+    let missing = rt
+        .block_on(c.fetch_bucket(crate::proto::FetchRequest {
+            shuffle_id: 999,
+            map_id: 0,
+            bucket: 0,
+        }))
+        .expect_err("no such shuffle");
+    assert_eq!(missing.code(), tonic::Code::NotFound, "{missing:?}");
+    ctx.stop();
+}
+
+#[test]
+fn an_executor_joining_a_running_application_is_refused_clearly() {
+    let port = free_port();
+    let ctx = driver(port);
+    let (_first, joined) = executor(port, "exec-first");
+    joined.expect("an executor joins before the first job");
+    // The application runs: the driver publishes what its executors' copies of the
+    // program follow (a job's result, a batch's plan).
+    ctx.env()
+        .cluster_link()
+        .expect("the driver's link")
+        .publish("streaming/0/0", Vec::new());
+    let (_late, late) = executor(port, "exec-late");
+    let err = late.err().expect("a late executor is refused").to_string();
+    assert!(
+        err.contains("refused") && err.contains("joins a running application"),
+        "{err}"
     );
     ctx.stop();
 }

@@ -38,6 +38,13 @@ pub trait ClusterLink: Send + Sync {
     fn publish_job_result(&self, job_id: usize, outcome: &Result<Vec<Vec<u8>>>);
     /// Executor: the driver's outcome of job `job_id` (blocks until the driver has it).
     fn job_result(&self, job_id: usize) -> Result<Vec<Vec<u8>>>;
+    /// Driver: publishes `bytes` under `key` for the executors' copies of the program
+    /// (what the driver decided and they must follow: a streaming batch's time and
+    /// input). Kept until every registered executor fetched it.
+    fn publish(&self, key: &str, bytes: Vec<u8>);
+    /// Executor: what the driver published under `key` (blocks until it has;
+    /// [`Error::Stopped`] once the driver stopped).
+    fn fetch(&self, key: &str) -> Result<Vec<u8>>;
     /// The context stops.
     fn stop(&self);
 }
@@ -63,6 +70,30 @@ pub trait ClusterBackend: Send + Sync {
         driver_url: &str,
         id: &str,
     ) -> Result<Arc<dyn ClusterLink>>;
+}
+
+thread_local! {
+    static DRIVER_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, whose jobs only the driver's copy of the program runs (the streaming engine's
+/// record counts, say): their results are not published for the executors, which never
+/// ask for them. Give such jobs a scope of their own ([`crate::ids::with_scope`]) so that
+/// they do not shift the ids of the program's other jobs.
+pub fn driver_only<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            DRIVER_ONLY.with(|d| d.set(self.0));
+        }
+    }
+    let _reset = Reset(DRIVER_ONLY.with(|d| d.replace(true)));
+    f()
+}
+
+/// Whether the current thread runs [`driver_only`] jobs.
+pub(crate) fn is_driver_only() -> bool {
+    DRIVER_ONLY.with(|d| d.get())
 }
 
 static BACKEND: RwLock<Option<Arc<dyn ClusterBackend>>> = RwLock::new(None);

@@ -352,8 +352,36 @@ impl StreamingContext {
         // time is one interval before it (0 on a manual clock).
         let now = self.inner.clock.now_ms();
         let first = (now / batch + 1) * batch;
+        // Cluster mode: the driver decides, an executor process's copy follows.
+        let plans = crate::scheduler::Plans::of(&self.inner.ctx, self.inner.scope_owner);
+        if plans.is_some() && self.inner.graph.inputs().iter().any(|i| i.is_receiver()) {
+            return Err(crate::scheduler::receivers_unsupported());
+        }
+        let follower = plans.is_some() && !self.inner.ctx.is_driver();
+        let proposed = match &plans {
+            Some(p) if follower => match p.fetch()? {
+                Some(crate::scheduler::Plan::Start { zero_ms }) => zero_ms,
+                other => {
+                    return Err(Error::State {
+                        state: "in cluster mode",
+                        action: if other.is_none() {
+                            "start: the driver stopped first"
+                        } else {
+                            "start: the driver's first plan is not its start (the programs differ)"
+                        },
+                    })
+                }
+            },
+            _ => first - batch,
+        };
         // A graph restored from an earlier run keeps that run's zero time.
-        let zero = self.inner.graph.start(first - batch);
+        let zero = self.inner.graph.start(proposed);
+        if let (Some(p), false) = (&plans, follower) {
+            p.publish(&crate::scheduler::Plan::Start { zero_ms: zero });
+        }
+        if follower {
+            self.inner.input_tracker.follow_driver();
+        }
         if self.inner.ctx.checkpoint_store().is_none() {
             if let Some(name) = self.inner.graph.checkpointing_stream() {
                 return Err(Error::State {
@@ -384,16 +412,21 @@ impl StreamingContext {
             .ctx
             .conf()
             .get_bool("spate.streaming.stopGracefullyOnShutdown")?;
-        self.open_sources_and_sinks(&outputs)?;
+        // Sources and sinks are the driver's (it plans, commits and writes once).
+        if !follower {
+            self.open_sources_and_sinks(&outputs)?;
+        }
         self.inner.bus.start();
         self.inner
             .bus
             .post(StreamingListenerEvent::StreamingStarted { time_ms: now });
         let recovery = self.inner.recovery.lock().take();
-        let sched = Scheduler::start(self.clone(), zero, recovery)?;
+        let sched = Scheduler::start(self.clone(), zero, recovery, plans)?;
         *self.inner.scheduler.lock() = Some(sched);
-        for i in self.inner.graph.inputs().iter() {
-            i.start();
+        if !follower {
+            for i in self.inner.graph.inputs().iter() {
+                i.start();
+            }
         }
         *self.inner.state.lock() = State::Active;
         if stop_on_signal {
@@ -529,12 +562,15 @@ impl StreamingContext {
                 let abandoned = sched.stop(graceful, deadline);
                 self.inner.abandoned.lock().extend(abandoned);
             }
-            // After the last batch: sinks close, then sources stop.
-            for o in self.inner.graph.outputs() {
-                o.close();
-            }
-            for i in self.inner.graph.inputs() {
-                i.close();
+            // After the last batch: sinks close, then sources stop (where they were
+            // opened: not in an executor process).
+            if !self.inner.input_tracker.follows_driver() {
+                for o in self.inner.graph.outputs() {
+                    o.close();
+                }
+                for i in self.inner.graph.inputs() {
+                    i.close();
+                }
             }
             tracing::info!(graceful, "streaming context stopped");
         }

@@ -86,7 +86,12 @@ impl<T: Data> DStream<T> {
         T: Show,
     {
         self.register_output("print", move |rdd, time| {
-            let text = format_batch(&rdd.take(n + 1)?, n, time);
+            let first = rdd.take(n + 1)?;
+            // Once, on the driver (an executor process's copy gets the same records).
+            if !rdd.context().is_driver() {
+                return Ok(());
+            }
+            let text = format_batch(&first, n, time);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             out.flush()?;

@@ -136,6 +136,16 @@ fn write_batch<T: Data, S: Sink<T>>(
         w.add((p, staged.clone()));
         Ok(staged)
     });
+    // An executor process's copy of the program: the driver commits (or aborts) once.
+    if !rdd.context().is_driver() {
+        return job.map(|_| ()).map_err(|e| {
+            Box::new(Error::Sink {
+                sink: name,
+                action: format!("write of batch {time}"),
+                cause: Box::new(e),
+            }) as BoxError
+        });
+    }
     let staged = match job {
         Ok(staged) => staged,
         Err(e) => {

@@ -160,7 +160,11 @@ impl<T: Data> Rdd<T> {
     pub fn remove_checkpoint(&self) -> Result<()> {
         let mut st = self.info().checkpoint.lock();
         if let CheckpointState::Done { store, dir } = &*st {
-            store.delete(dir)?;
+            // The driver deletes the files (an executor process's copy of the program
+            // only forgets them: the driver may still read them).
+            if self.context().is_driver() {
+                store.delete(dir)?;
+            }
             tracing::debug!(rdd = self.id(), dir = %store.describe(dir), "checkpoint removed");
             *st = CheckpointState::None;
         }

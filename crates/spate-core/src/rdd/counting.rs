@@ -7,6 +7,9 @@ use crate::data::Data;
 use crate::error::Result;
 use crate::partitioner::PartitionerDesc;
 use crate::scheduler::TaskContext;
+use crate::shared::accumulator::{Accumulator, AccumulatorV2};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -16,6 +19,28 @@ const NOT_COUNTED: u64 = u64::MAX;
 #[derive(Debug)]
 pub struct RecordCounter {
     counts: Vec<AtomicU64>,
+    /// In cluster mode, the counts of partitions read in executor processes, sent back
+    /// with their tasks' results (set by [`Rdd::counting`]).
+    remote: std::sync::OnceLock<Accumulator<PartitionCounts>>,
+}
+
+/// Records by partition, as an accumulator: a partition read again is counted again, not
+/// added.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PartitionCounts(BTreeMap<usize, u64>);
+
+impl AccumulatorV2 for PartitionCounts {
+    type In = (usize, u64);
+    type Out = BTreeMap<usize, u64>;
+    fn add(&mut self, (p, n): (usize, u64)) {
+        self.0.insert(p, n);
+    }
+    fn merge(&mut self, other: Self) {
+        self.0.extend(other.0);
+    }
+    fn value(&self) -> BTreeMap<usize, u64> {
+        self.0.clone()
+    }
 }
 
 impl RecordCounter {
@@ -25,7 +50,25 @@ impl RecordCounter {
             counts: (0..partitions)
                 .map(|_| AtomicU64::new(NOT_COUNTED))
                 .collect(),
+            remote: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The counts, with those sent back by executor processes.
+    fn loaded(&self) -> Vec<u64> {
+        let mut counts: Vec<u64> = self
+            .counts
+            .iter()
+            .map(|c| c.load(Ordering::Acquire))
+            .collect();
+        if let Some(acc) = self.remote.get() {
+            for (p, n) in acc.value() {
+                if let Some(c) = counts.get_mut(p) {
+                    *c = n;
+                }
+            }
+        }
+        counts
     }
 
     pub(crate) fn set(&self, partition: usize, n: u64) {
@@ -36,9 +79,9 @@ impl RecordCounter {
 
     /// Each partition's records, `None` where no job has read it to the end.
     pub fn partition_counts(&self) -> Vec<Option<u64>> {
-        self.counts
-            .iter()
-            .map(|c| match c.load(Ordering::Acquire) {
+        self.loaded()
+            .into_iter()
+            .map(|c| match c {
                 NOT_COUNTED => None,
                 n => Some(n),
             })
@@ -50,8 +93,8 @@ impl RecordCounter {
     pub fn counted(&self) -> (u64, Vec<usize>) {
         let mut total = 0;
         let mut missing = Vec::new();
-        for (p, c) in self.counts.iter().enumerate() {
-            match c.load(Ordering::Acquire) {
+        for (p, c) in self.loaded().into_iter().enumerate() {
+            match c {
                 NOT_COUNTED => missing.push(p),
                 n => total += n,
             }
@@ -107,6 +150,9 @@ impl<T> CountingIter<T> {
         // A partition cut short by an error is not a count.
         if !TaskContext::with_current(|tc| tc.is_some_and(|t| t.has_failed())) {
             self.counter.set(self.split, self.n);
+            if let Some(acc) = self.counter.remote.get() {
+                acc.add((self.split, self.n));
+            }
         }
     }
 }
@@ -151,6 +197,14 @@ impl<T: Data> Rdd<T> {
     /// The same records, counted per partition into `counter` as jobs read them (for
     /// inputs that report how many records they gave a batch).
     pub fn counting(&self, counter: Arc<RecordCounter>) -> Rdd<T> {
+        // Tasks of executor processes count there: their counts come back as accumulator
+        // updates (made in every process alike, so its id is the same everywhere).
+        if self.context().env().cluster_link().is_some() && counter.remote.get().is_none() {
+            let _ = counter.remote.set(
+                self.context()
+                    .register_accumulator(PartitionCounts::default(), None),
+            );
+        }
         let deps = vec![Dependency::Narrow(self.base())];
         let info = RddInfo::new(self.context(), "counting", self.num_partitions(), &deps);
         Rdd::from_node(Arc::new(CountingRdd {

@@ -155,15 +155,24 @@ impl DagScheduler {
         // Cluster mode: an executor's copy of the program gets the driver's result of the
         // same job (its tasks meanwhile resolve this job's function here); the driver
         // publishes every outcome for them.
-        if let Some(link) = self.env.cluster_link() {
-            if !self.env.role().is_driver() {
-                return link.job_result(job_id);
+        let results = match self.env.cluster_link() {
+            Some(link) if !self.env.role().is_driver() => link.job_result(job_id)?,
+            Some(link) => {
+                let outcome = self.schedule_job(ctx, rdd, partitions, job_id);
+                if !crate::cluster::is_driver_only() {
+                    // Before the checkpoint writes below: their jobs' tasks need the
+                    // executors' copies of the program past this job.
+                    link.publish_job_result(job_id, &outcome);
+                }
+                outcome?
             }
-            let outcome = self.schedule_job(ctx, rdd, partitions, job_id);
-            link.publish_job_result(job_id, &outcome);
-            return outcome;
-        }
-        self.schedule_job(ctx, rdd, partitions, job_id)
+            None => self.schedule_job(ctx, rdd, partitions, job_id)?,
+        };
+        // The RDDs of the lineage marked for checkpointing are written now, each by a
+        // job of its own (which an executor's copy follows, as it follows this one).
+        let writers = crate::rdd::pending_checkpoints(rdd);
+        crate::rdd::run_checkpoint_writers(writers)?;
+        Ok(results)
     }
 
     /// Runs job `job_id` here: its missing parent stages, then its final stage.
@@ -256,8 +265,6 @@ impl DagScheduler {
             ms = started.elapsed().as_millis() as u64,
             "job finished"
         );
-        let writers = crate::rdd::pending_checkpoints(rdd);
-        crate::rdd::run_checkpoint_writers(writers)?;
         Ok(results
             .into_iter()
             .map(|r| r.expect("every partition done"))

@@ -190,6 +190,17 @@ impl<T: Data, S: DirectSource<T>> InputStream for DirectLifecycle<T, S> {
     fn checkpoint_id(&self) -> Option<usize> {
         Some(self.stream)
     }
+    fn batch_plan(&self, time: Time) -> Result<Option<Vec<u8>>> {
+        self.ranges
+            .get(time)
+            .map(|r| spate_core::codec::encode(&r, "direct range").map_err(Into::into))
+            .transpose()
+    }
+    fn follow_plan(&self, time: Time, plan: &[u8]) -> Result<()> {
+        let range: S::Range = spate_core::codec::decode(plan, "direct range")?;
+        self.ranges.inner.lock().insert(time.0, range);
+        Ok(())
+    }
     /// The source's position and the range of every batch still remembered, so a
     /// recovered run recomputes a batch from exactly its range and plans the next ones
     /// from where the source stood.
@@ -261,6 +272,9 @@ impl<T: Data, S: DirectSource<T>> Compute<T> for DirectInput<T, S> {
         let recorded = self.ranges.get(time);
         let range = match recorded {
             Some(r) => Some(r),
+            // An executor process reads what the driver planned (its range came with the
+            // batch's plan); it plans nothing itself.
+            None if self.tracker.follows_driver() => None,
             None => {
                 let planned = self.source.plan(time)?;
                 if let Some(r) = &planned {

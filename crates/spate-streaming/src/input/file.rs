@@ -239,7 +239,9 @@ impl FileInput {
     /// The files batch `time` read in the run this context recovered from, when it
     /// generated that batch: the batch is recomputed from them.
     fn recovered_files(&self, time: Time, stream_id: usize) -> Option<Vec<(PathBuf, Stamp)>> {
-        let Some(info) = self.tracker.recovered(time, stream_id) else {
+        // An executor process reads the files the driver's stream picked.
+        let dictated = self.tracker.dictated(time, stream_id);
+        let Some(info) = dictated.or_else(|| self.tracker.recovered(time, stream_id)) else {
             // A batch of the earlier run whose files are no longer known: listing the
             // directory now would give it files of other batches.
             if self.tracker.generated_before_recovery(time) {

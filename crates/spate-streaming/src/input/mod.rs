@@ -28,6 +28,10 @@ use crate::time::Time;
 
 /// An input stream, untyped: what the context needs to start, stop and account for it.
 pub(crate) trait InputStream: Send + Sync + 'static {
+    /// Whether it is a receiver's (which runs a receiver while started).
+    fn is_receiver(&self) -> bool {
+        false
+    }
     /// Starts receiving (receivers); called by `StreamingContext::start`.
     fn start(&self) {}
     /// Stops receiving.
@@ -80,6 +84,17 @@ pub(crate) trait InputStream: Send + Sync + 'static {
     }
     /// Takes [`Self::checkpoint_state`] of the run being recovered; before the start.
     fn restore_state(&self, _state: &[u8]) -> Result<()> {
+        Ok(())
+    }
+    /// Cluster mode, on the driver: what the executors' copies of this input need,
+    /// beyond its [`InputInfo`], to give batch `time` what it gave it (a direct source's
+    /// range), encoded.
+    fn batch_plan(&self, _time: Time) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    /// Cluster mode, in an executor process: takes the driver's [`Self::batch_plan`] of
+    /// batch `time`, before the batch is generated.
+    fn follow_plan(&self, _time: Time, _plan: &[u8]) -> Result<()> {
         Ok(())
     }
 }

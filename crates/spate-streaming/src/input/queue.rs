@@ -62,6 +62,16 @@ pub(crate) struct QueueInput<T: Data> {
     pub(crate) tracker: Arc<InputTracker>,
 }
 
+impl<T: Data> QueueInput<T> {
+    /// How many queued RDDs the driver's queue gave batch `time`, in an executor process.
+    fn dictated(&self, time: Time, stream: usize) -> Option<usize> {
+        match self.tracker.take_dictated(time, stream)?.source {
+            InputSource::Queue { rdds } => Some(rdds),
+            _ => None,
+        }
+    }
+}
+
 impl<T: Data> Compute<T> for QueueInput<T> {
     fn compute(&self, time: Time, this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
         // The queued RDDs of the run recovered from died with it (Spark: "queueStream
@@ -77,7 +87,18 @@ impl<T: Data> Compute<T> for QueueInput<T> {
         }
         let taken: Vec<Rdd<T>> = {
             let mut q = self.queue.inner.lock();
-            if self.one_at_a_time {
+            if let Some(n) = self.dictated(time, this.meta().id()) {
+                // An executor process takes the RDDs the driver's queue gave the batch
+                // (its program queues the same ones, perhaps a little later).
+                let until = std::time::Instant::now() + spate_core::cluster::RESOLVE_WAIT;
+                while q.len() < n && std::time::Instant::now() < until {
+                    drop(q);
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    q = self.queue.inner.lock();
+                }
+                let n = n.min(q.len());
+                q.drain(..n).collect()
+            } else if self.one_at_a_time {
                 q.pop_front().into_iter().collect()
             } else {
                 q.drain(..).collect()

@@ -147,6 +147,11 @@ pub struct InputTracker {
     /// The batch time of the checkpoint recovered from: batches up to it were generated
     /// by the earlier run.
     recovered_through: Mutex<Option<i64>>,
+    /// An executor process in cluster mode: its inputs give each batch what the driver's
+    /// gave it ([`Self::dictated`]), and it counts nothing (the driver does).
+    follows: std::sync::atomic::AtomicBool,
+    /// What the driver's inputs gave each batch, by batch time and stream.
+    dictated: Mutex<BTreeMap<i64, BTreeMap<usize, InputInfo>>>,
 }
 
 impl std::fmt::Debug for InputTracker {
@@ -175,7 +180,11 @@ struct PendingCount {
 fn partition_counts<T: Data>(rdd: &Rdd<T>, counter: &RecordCounter) -> Result<Vec<u64>> {
     let seen = counter.partition_counts();
     let missing: Vec<usize> = (0..seen.len()).filter(|p| seen[*p].is_none()).collect();
-    let mut counted = if missing.is_empty() {
+    // In cluster mode a job only the driver runs could not be computed by the executors
+    // (their copies of the program do not run it): the partitions no job read to the end
+    // are not counted.
+    let cluster = rdd.context().env().cluster_link().is_some();
+    let mut counted = if missing.is_empty() || cluster {
         Vec::new()
     } else {
         rdd.run_job_on(&missing, |_, it| Ok(it.count() as u64))?
@@ -301,8 +310,9 @@ impl InputTracker {
             *p = rest;
             due
         };
+        let follows = self.follows_driver();
         for c in due {
-            if !read {
+            if !read || follows {
                 tracing::debug!(
                     batch = c.batch.0,
                     stream = c.stream,
@@ -344,6 +354,7 @@ impl InputTracker {
         let mut log = self.log.lock();
         let n = log.records.len();
         log.records.retain(|r| r.batch_time >= before);
+        self.dictated.lock().retain(|t, _| *t >= before.0);
         if log.cleaned_before.is_none_or(|c| c < before) {
             log.cleaned_before = Some(before);
         }
@@ -384,6 +395,35 @@ impl InputTracker {
             }
         }
         *self.recovered.lock() = snapshot;
+    }
+
+    /// Makes this tracker an executor process's: its inputs follow the driver's
+    /// decisions ([`Self::dictate`]).
+    pub(crate) fn follow_driver(&self) {
+        self.follows
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether this is an executor process's tracker (see [`Self::follow_driver`]).
+    pub(crate) fn follows_driver(&self) -> bool {
+        self.follows.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// What the driver's inputs gave batch `batch`: this process's inputs give it the
+    /// same (the same files, queued RDDs, blocks).
+    pub(crate) fn dictate(&self, batch: Time, inputs: BTreeMap<usize, InputInfo>) {
+        self.dictated.lock().insert(batch.0, inputs);
+    }
+
+    /// What the driver's `stream` gave `batch`, in an executor process.
+    pub(crate) fn dictated(&self, batch: Time, stream: usize) -> Option<InputInfo> {
+        self.dictated.lock().get(&batch.0)?.get(&stream).cloned()
+    }
+
+    /// [`Self::dictated`], once: an input that consumes what it gives (a queue) follows
+    /// the driver when it generates the batch, not when the batch is computed again.
+    pub(crate) fn take_dictated(&self, batch: Time, stream: usize) -> Option<InputInfo> {
+        self.dictated.lock().get_mut(&batch.0)?.remove(&stream)
     }
 
     /// What `stream` gave `batch` in the run this context recovered from, if that run

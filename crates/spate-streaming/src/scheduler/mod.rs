@@ -22,7 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+mod follow;
 mod policy;
+pub(crate) use follow::{receivers_unsupported, Plan, Plans};
 pub(crate) use policy::OutputFailurePolicy;
 
 const KEEP_COMPLETED: usize = 1000;
@@ -94,6 +96,17 @@ pub(crate) struct Scheduler {
     failed: Mutex<std::collections::BTreeSet<i64>>,
     /// `spate.streaming.outputFailure`.
     policy: OutputFailurePolicy,
+    /// Cluster mode: the plans the driver publishes and executors follow.
+    plans: Option<Plans>,
+    /// This is an executor process's copy: it follows the driver's plans.
+    follower: bool,
+    /// The zero time.
+    zero_ms: i64,
+    /// An executor's follower thread.
+    follower_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Where the follower stands.
+    followed: Mutex<follow::Followed>,
+    followed_cv: Condvar,
 }
 
 impl Scheduler {
@@ -105,7 +118,9 @@ impl Scheduler {
         ssc: StreamingContext,
         zero_ms: i64,
         recovery: Option<crate::checkpoint::Recovery>,
+        plans: Option<Plans>,
     ) -> Result<Arc<Scheduler>> {
+        let follower = plans.is_some() && !ssc.ctx().is_driver();
         let first_ms = match &recovery {
             Some(r) => r.checkpoint_ms.max(zero_ms) + ssc.batch_ms(),
             None => zero_ms + ssc.batch_ms(),
@@ -132,6 +147,12 @@ impl Scheduler {
             last_behind_warning: Mutex::new(None),
             failed: Mutex::new(Default::default()),
             policy,
+            plans,
+            follower,
+            zero_ms,
+            follower_thread: Mutex::new(None),
+            followed: Mutex::new(Default::default()),
+            followed_cv: Condvar::new(),
         });
         for i in 0..workers_n {
             let rx: Receiver<QueuedJob> = rx.clone();
@@ -153,6 +174,22 @@ impl Scheduler {
                 })
                 .expect("spawn streaming job thread");
             sched.workers.lock().push(h);
+        }
+        if follower {
+            // An executor process: the driver's plans say which batches run (those a
+            // recovered driver runs again among them).
+            let s = sched.clone();
+            let h = std::thread::Builder::new()
+                .name("spate-streaming-follower".into())
+                .stack_size(32 << 20)
+                .spawn(move || s.follow())
+                .map_err(|e| {
+                    crate::error::Error::Core(spate_core::Error::Task(format!(
+                        "starting the thread that follows the driver's batches: {e}"
+                    )))
+                })?;
+            *sched.follower_thread.lock() = Some(h);
+            return Ok(sched);
         }
         if !reschedule.is_empty() {
             tracing::info!(batches = ?reschedule, "running again the batches pending at the checkpoint");
@@ -208,6 +245,9 @@ impl Scheduler {
 
     /// Manual clock: generates every batch up to `target` and waits for each.
     pub(crate) fn run_due(&self, target: i64) -> Result<()> {
+        if self.follower {
+            return self.await_followed(target);
+        }
         let mut first_failure = None;
         loop {
             let next = {
@@ -254,6 +294,9 @@ impl Scheduler {
         });
         // Inputs record what they give the batch while its RDDs are generated: read after.
         let input_info = self.ssc.inner.input_tracker.for_batch(time);
+        // Cluster mode: the executors generate the batch as it was here, before the
+        // driver's tasks for it (which name its RDDs) reach them.
+        self.publish_batch(time, &input_info);
         let info = BatchInfo {
             batch_time: time,
             submission_ms: self.now(),
@@ -576,7 +619,12 @@ impl Scheduler {
             }
             None => std::mem::take(&mut *settling).into_iter().collect(),
         };
-        let inputs = self.ssc.inner.graph.inputs();
+        // Sources commit on the driver only.
+        let inputs = if self.follower {
+            Vec::new()
+        } else {
+            self.ssc.inner.graph.inputs()
+        };
         let mut mine = Vec::new();
         for (t, b) in due {
             let succeeded = b.failure.lock().is_none() && !b.discarded.load(Ordering::Acquire);
@@ -598,6 +646,9 @@ impl Scheduler {
     /// stored has been given to a batch. On a manual clock, advances it batch by batch.
     /// Gives up at `deadline` (the graceful stop's).
     pub(crate) fn drain_inputs(&self, deadline: std::time::Instant) {
+        if self.follower {
+            return;
+        }
         let inputs = self.ssc.inner.graph.inputs();
         let batch = self.ssc.batch_ms();
         let deadline = deadline.min(
@@ -668,6 +719,18 @@ impl Scheduler {
         self.stopping.store(true, Ordering::Release);
         if let Some(g) = self.generator.lock().take() {
             let _ = g.join();
+        }
+        // Cluster mode: the executors' copies stop after the batches generated so far.
+        self.publish_stop();
+        // An executor's copy runs every batch the driver generated, until its stop (the
+        // driver's tasks need this process's copies of those batches' RDDs).
+        let follower = self.follower_thread.lock().take();
+        if let Some(f) = follower {
+            if f.thread().id() == std::thread::current().id() {
+                *self.follower_thread.lock() = Some(f);
+            } else {
+                let _ = f.join();
+            }
         }
         if !graceful {
             self.discard.store(true, Ordering::Release);

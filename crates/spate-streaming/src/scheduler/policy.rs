@@ -107,6 +107,10 @@ impl Scheduler {
     /// the context has a checkpoint directory. A failure is logged, not fatal: the
     /// previous checkpoint stays the newest.
     pub(super) fn checkpoint(&self, time: Time, completed: bool) {
+        // The driver writes it; an executor process's copy of the context follows it.
+        if self.follower {
+            return;
+        }
         if let Err(e) = self
             .ssc
             .write_checkpoint(time, completed, self.pending_times())

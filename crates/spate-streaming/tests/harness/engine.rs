@@ -34,25 +34,53 @@ pub fn collect<T: Data + Show>(s: &DStream<T>) -> Collected {
 pub struct Setup<'a> {
     pub case: &'a Case,
     pub ssc: StreamingContext,
-    _checkpoint: tempfile::TempDir,
+    _checkpoint: Option<tempfile::TempDir>,
+}
+
+/// A context every case runs on, with the directory under which each case checkpoints
+/// (the same path in every process of a cluster), instead of a `local[2]` context each.
+static SHARED: Mutex<Option<(Context, std::path::PathBuf, usize)>> = Mutex::new(None);
+
+/// Runs the cases on `ctx` (a cluster's, say), checkpointing under `dir`.
+#[allow(dead_code)]
+pub fn share_context(ctx: Context, dir: std::path::PathBuf) {
+    *SHARED.lock() = Some((ctx, dir, 0));
 }
 
 impl<'a> Setup<'a> {
     pub fn new(case: &'a Case) -> Res<Self> {
-        let ctx = Context::local(2).map_err(err)?;
+        let shared = SHARED.lock().as_mut().map(|(ctx, dir, n)| {
+            *n += 1;
+            (ctx.clone(), dir.join(format!("case-{n}")))
+        });
+        let (ctx, dir, temp) = match shared {
+            Some((ctx, dir)) => (ctx, dir, None),
+            None => {
+                let temp = tempfile::tempdir().map_err(err)?;
+                (
+                    Context::local(2).map_err(err)?,
+                    temp.path().to_path_buf(),
+                    Some(temp),
+                )
+            }
+        };
         let ssc = StreamingContext::with_clock(
             ctx,
             Duration::from_millis(case.batch_ms),
             Clock::manual(),
         )
         .map_err(err)?;
-        let dir = tempfile::tempdir().map_err(err)?;
-        ssc.checkpoint(dir.path()).map_err(err)?;
+        ssc.checkpoint(&dir).map_err(err)?;
         Ok(Setup {
             case,
             ssc,
-            _checkpoint: dir,
+            _checkpoint: temp,
         })
+    }
+
+    /// Stops the case's streaming context, and its context unless it is shared.
+    pub fn stop(&self) {
+        self.ssc.stop(self._checkpoint.is_some(), false);
     }
 
     /// `n` batches as a duration.
@@ -124,7 +152,7 @@ impl<'a> Setup<'a> {
     pub fn run(&self, out: Collected) -> Res<Vec<OutLine>> {
         self.ssc.start().map_err(err)?;
         let r = self.ssc.advance_batches(self.case.batches());
-        self.ssc.stop(true, false);
+        self.stop();
         r.map_err(err)?;
         let v = out.lock().clone();
         Ok(v.into_iter()

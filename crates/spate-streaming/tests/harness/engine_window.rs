@@ -117,6 +117,6 @@ pub fn slice(s: &Setup<'_>) -> Res<Vec<OutLine>> {
             })
             .collect::<Res<Vec<_>>>()
     });
-    s.ssc.stop(true, false);
+    s.stop();
     out
 }

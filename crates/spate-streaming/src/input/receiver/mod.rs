@@ -585,6 +585,9 @@ impl<T: Data> ReceiverInput<T> {
 }
 
 impl<T: Data> InputStream for ReceiverInput<T> {
+    fn is_receiver(&self) -> bool {
+        true
+    }
     fn allocate_blocks(&self, time: Time) {
         self.allocate(time);
     }

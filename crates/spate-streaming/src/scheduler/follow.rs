@@ -1,0 +1,230 @@
+//! Cluster mode (DESIGN §1): the driver decides every batch, the executor processes'
+//! copies of the program follow.
+//!
+//! The driver's scheduler publishes, through the context's cluster link, the zero time at
+//! the start, then for every batch it generates (before any of its jobs runs) the batch
+//! time, what each input gave it (from the input tracker) and what the executors' copies
+//! of an input need beyond that (a direct source's range), and finally the stop. An
+//! executor process's scheduler has no clock of its own: a follower thread takes these
+//! plans in order, makes its inputs give each batch what the driver's gave it, generates
+//! the batch — the same RDDs with the same ids, which the driver's tasks name — and runs
+//! its output operations, whose actions return the driver's results (so the program's
+//! code in them runs in lockstep). Side effects that must happen once (printing,
+//! committing a sink, writing the metadata checkpoint, committing a source) happen on the
+//! driver only.
+
+use super::Scheduler;
+use crate::context::BatchFailure;
+use crate::error::{Error, Result};
+use crate::input::InputInfo;
+use crate::time::Time;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use spate_core::cluster::ClusterLink;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// One decision of the driver, in publication order.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Plan {
+    /// The context started: its zero time.
+    Start {
+        /// Zero time, in ms.
+        zero_ms: i64,
+    },
+    /// A batch was generated.
+    Batch {
+        /// Its time, in ms.
+        time_ms: i64,
+        /// What each input stream gave it, by stream id.
+        inputs: BTreeMap<usize, InputInfo>,
+        /// Each input's own plan (`InputStream::batch_plan`), by input index.
+        plans: BTreeMap<usize, Vec<u8>>,
+    },
+    /// The context stopped: no batch follows.
+    Stop,
+}
+
+/// The plans of one streaming context: published by the driver, fetched by executors.
+pub(crate) struct Plans {
+    link: Arc<dyn ClusterLink>,
+    /// The context's id-scope owner: tells its plans from another context's over the
+    /// same `Context`.
+    owner: usize,
+    /// The next plan's number.
+    next: Mutex<u64>,
+}
+
+impl Plans {
+    /// The plans of the context with scope owner `owner`, when `ctx` runs in cluster mode.
+    pub(crate) fn of(ctx: &spate_core::Context, owner: usize) -> Option<Plans> {
+        Some(Plans {
+            link: ctx.env().cluster_link()?,
+            owner,
+            next: Mutex::new(0),
+        })
+    }
+
+    fn key(&self, n: u64) -> String {
+        format!("streaming/{}/{n}", self.owner)
+    }
+
+    /// Driver: publishes the next plan.
+    pub(crate) fn publish(&self, plan: &Plan) {
+        let mut next = self.next.lock();
+        match spate_core::codec::encode(plan, "streaming plan") {
+            Ok(bytes) => self.link.publish(&self.key(*next), bytes),
+            // A plan is a few numbers and names: it always encodes.
+            Err(e) => tracing::error!("encoding a streaming plan failed: {e}"),
+        }
+        *next += 1;
+    }
+
+    /// Executor: the next plan (waits for the driver); `None` once the driver stopped.
+    pub(crate) fn fetch(&self) -> Result<Option<Plan>> {
+        let mut next = self.next.lock();
+        let bytes = match self.link.fetch(&self.key(*next)) {
+            Ok(b) => b,
+            Err(spate_core::Error::Stopped) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        *next += 1;
+        Ok(Some(spate_core::codec::decode(&bytes, "streaming plan")?))
+    }
+}
+
+/// Where an executor's follower stands.
+#[derive(Default)]
+pub(crate) struct Followed {
+    /// The latest batch done.
+    pub(crate) done_through: Option<i64>,
+    /// The driver stopped (or could not be followed any more).
+    pub(crate) ended: bool,
+    /// Failures of batches done, by time, not yet returned by an `advance`.
+    pub(crate) failures: BTreeMap<i64, BatchFailure>,
+}
+
+impl Scheduler {
+    /// Driver: publishes batch `time` (generated: its inputs recorded) for the executors.
+    pub(super) fn publish_batch(&self, time: Time, inputs: &BTreeMap<usize, InputInfo>) {
+        let Some(plans) = &self.plans else { return };
+        if self.follower {
+            return;
+        }
+        let mut input_plans = BTreeMap::new();
+        for (i, input) in self.ssc.inner.graph.inputs().iter().enumerate() {
+            match input.batch_plan(time) {
+                Ok(Some(p)) => {
+                    input_plans.insert(i, p);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(batch = %time, input = i, "describing an input's batch for the executors failed: {e}")
+                }
+            }
+        }
+        plans.publish(&Plan::Batch {
+            time_ms: time.0,
+            inputs: inputs.clone(),
+            plans: input_plans,
+        });
+    }
+
+    /// Driver: no batch follows.
+    pub(super) fn publish_stop(&self) {
+        if let (Some(plans), false) = (&self.plans, self.follower) {
+            plans.publish(&Plan::Stop);
+        }
+    }
+
+    /// Executor: the follower thread's loop — takes the driver's plans in order and runs
+    /// each batch, until the driver stops; then stops this copy of the context.
+    pub(super) fn follow(self: Arc<Self>) {
+        let Some(plans) = &self.plans else { return };
+        let inputs = self.ssc.inner.graph.inputs();
+        loop {
+            let plan = match plans.fetch() {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::error!("following the driver's batches failed: {e}");
+                    self.ssc.report_failure(BatchFailure::Input {
+                        time_ms: self.followed.lock().done_through.unwrap_or(0),
+                        error: Arc::new(e),
+                    });
+                    break;
+                }
+            };
+            let (time_ms, dictated, input_plans) = match plan {
+                Plan::Batch {
+                    time_ms,
+                    inputs,
+                    plans,
+                } => (time_ms, inputs, plans),
+                Plan::Stop => break,
+                Plan::Start { .. } => continue,
+            };
+            let time = Time(time_ms);
+            self.ssc.inner.input_tracker.dictate(time, dictated);
+            for (i, p) in input_plans {
+                if let Some(input) = inputs.get(i) {
+                    if let Err(e) = input.follow_plan(time, &p) {
+                        tracing::error!(batch = %time, input = i, "taking the driver's plan of an input failed: {e}");
+                    }
+                }
+            }
+            let batch = self.generate(time);
+            let mut done = batch.done.lock();
+            while !*done {
+                batch.done_cv.wait(&mut done);
+            }
+            drop(done);
+            let failure = batch.failure.lock().clone();
+            let mut f = self.followed.lock();
+            f.done_through = Some(time_ms);
+            if let Some(failure) = failure {
+                f.failures.insert(time_ms, failure);
+            }
+            drop(f);
+            self.followed_cv.notify_all();
+        }
+        self.followed.lock().ended = true;
+        self.followed_cv.notify_all();
+        tracing::info!("the driver's streaming context stopped: stopping this copy");
+        // Its program's `await_termination` returns, as the driver's does.
+        let ssc = self.ssc.clone();
+        if ssc.state() == crate::context::State::Active {
+            ssc.stop(false, true);
+        }
+    }
+
+    /// Executor, on a manual clock: waits until the batches up to `target` that the
+    /// driver generated are done here too; returns the first one's failure, as the
+    /// driver's `advance` does.
+    pub(super) fn await_followed(&self, target: i64) -> Result<()> {
+        let zero = self.zero_ms;
+        let batch = self.ssc.batch_ms();
+        let due = target - (target - zero).rem_euclid(batch);
+        let mut f = self.followed.lock();
+        while !f.ended && f.done_through.is_none_or(|d| d < due) && due > zero {
+            self.followed_cv.wait(&mut f);
+        }
+        let keep = f.failures.split_off(&(target + 1));
+        let failed = std::mem::replace(&mut f.failures, keep);
+        match failed.into_values().next() {
+            Some(failure) => Err(failure.into_error()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The error for a streaming context in cluster mode whose graph has receivers, which do
+/// not run in executor processes yet.
+pub(crate) fn receivers_unsupported() -> Error {
+    Error::State {
+        state: "in cluster mode",
+        action: "start with a receiver input (socket_text_stream, receiver_stream): receivers \
+                 do not run in cluster mode yet; use a file stream, a direct source or a \
+                 queue stream, or a local master",
+    }
+}
