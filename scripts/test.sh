@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: starts the local services the tests need, runs
-# `cargo test --workspace "$@"` against them (without `--workspace` when `-p` is given)
-# and stops them on exit.
+# `cargo test --workspace "$@"` against them (without `--workspace` when `-p` is given),
+# then the core oracle tests on local-cluster[3,1], and stops the services on exit.
 #
 # Services and tools:
 # - iproute2 (`ip netns`, for the multi-host cluster test), installed when missing and root.
@@ -131,3 +131,12 @@ for a in "$@"; do
   esac
 done
 cargo test "${scope[@]}" "$@"
+
+# The core RDD oracle tests once more, each test also run on local-cluster[3,1] (a child
+# process as the driver, three executor processes; see tests/oracle_common). Only for a
+# whole-workspace run.
+if [ ${#scope[@]} -gt 0 ] && [ "$#" -eq 0 -o "${1:-}" = "--no-fail-fast" ]; then
+  ORACLE_MASTER='local-cluster[3,1]' cargo test -p spate-core \
+    --test oracle_actions --test oracle_engine --test oracle_narrow \
+    --test oracle_pairs --test oracle_sources "$@" -- --test-threads=1
+fi

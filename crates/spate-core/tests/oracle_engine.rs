@@ -120,7 +120,8 @@ fn shuffled_rdds_can_be_reused_and_chained() {
 
 #[test]
 fn cached_rdds_match_reference() {
-    let ctx = ctx();
+    // Counts computations in this process's memory.
+    let ctx = local_ctx();
     for data in int_inputs() {
         for p in PARTS {
             let calls = Arc::new(AtomicU64::new(0));

@@ -288,7 +288,8 @@ fn text_file_directory_reads_every_file_once() {
 
 #[test]
 fn save_as_text_file_layout_and_round_trip() {
-    let ctx = ctx();
+    // Writes under a temporary directory of this process.
+    let ctx = local_ctx();
     let tmp = tempfile::tempdir().unwrap();
     for data in int_inputs() {
         for p in PARTS {
@@ -331,7 +332,8 @@ fn save_as_text_file_layout_and_round_trip() {
 
 #[test]
 fn save_as_text_file_of_strings() {
-    let ctx = ctx();
+    // Writes under a temporary directory of this process.
+    let ctx = local_ctx();
     let tmp = tempfile::tempdir().unwrap();
     let lines = text_lines(300, 5);
     let out = tmp.path().join("strings");

@@ -13,8 +13,78 @@ pub use std::sync::Arc;
 /// Partition counts every test runs with.
 pub const PARTS: [usize; 3] = [1, 3, 7];
 
+/// The context a test runs on: `local[2]`.
+///
+/// With `ORACLE_MASTER` set (say `local-cluster[3,1]`, as `scripts/test.sh` does), each
+/// test also runs on that master: its first `ctx()` runs the test again in a child process
+/// of this binary (`<test> --exact`), whose `ctx()` is a cluster context shared by the
+/// whole test — the child's executor processes run the same test and follow it — and
+/// fails if the child fails; then the test goes on here on `local[2]`.
 pub fn ctx() -> Context {
+    let Ok(master) = std::env::var("ORACLE_MASTER") else {
+        return Context::local(2).expect("local context");
+    };
+    let test = std::thread::current()
+        .name()
+        .unwrap_or_default()
+        .to_string();
+    let in_child = std::env::var("ORACLE_CHILD").is_ok();
+    if in_child {
+        return CLUSTER.with(|c| {
+            c.get_or_init(|| {
+                spate_cluster::register();
+                let ctx = Context::new(
+                    SpateConf::new()
+                        .master(&master)
+                        .and_then(|c| c.app_name("oracle"))
+                        .expect("conf"),
+                )
+                .unwrap_or_else(|e| panic!("{master} for {test}: {e}"));
+                StopOnExit(ctx)
+            })
+            .0
+            .clone()
+        });
+    }
+    if !RAN_ON_CLUSTER.with(|r| r.replace(true)) {
+        let started = std::time::Instant::now();
+        let status = std::process::Command::new(std::env::current_exe().expect("this test"))
+            .args([test.as_str(), "--exact", "--test-threads=1", "--quiet"])
+            .env("ORACLE_CHILD", "1")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("running the test on the cluster");
+        assert!(status.success(), "{test} failed on {master}: {status}");
+        eprintln!(
+            "{test}: passed on {master} in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     Context::local(2).expect("local context")
+}
+
+/// A `local[2]` context, also under `ORACLE_MASTER`: for tests that watch what tasks do
+/// through this process's memory (how often a closure ran) or write files under a
+/// temporary directory of their own, which in cluster mode would be each process's own.
+pub fn local_ctx() -> Context {
+    Context::local(2).expect("local context")
+}
+
+/// Stops the shared cluster context when its test's thread ends (its executors exit).
+pub struct StopOnExit(Context);
+
+impl Drop for StopOnExit {
+    fn drop(&mut self) {
+        // On a thread of its own: this one's thread-locals (the network runtime's among
+        // them) are being destroyed.
+        let ctx = self.0.clone();
+        let _ = std::thread::spawn(move || ctx.stop()).join();
+    }
+}
+
+thread_local! {
+    static CLUSTER: std::cell::OnceCell<StopOnExit> = const { std::cell::OnceCell::new() };
+    static RAN_ON_CLUSTER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// A small deterministic generator (no dependency on the engine's own RNG).
