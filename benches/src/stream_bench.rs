@@ -273,6 +273,7 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
     let batches = Arc::new(Batches::default());
     ssc.add_streaming_listener(batches.clone());
     let cpu0 = cpu_snap();
+    let lo0 = loopback_bytes();
     let t0 = Instant::now();
     let start_ms = now_ms();
     ssc.start()?;
@@ -289,8 +290,13 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let cpu1 = cpu_snap();
+    let lo_bytes = loopback_bytes().saturating_sub(lo0);
     let wall = t0.elapsed().as_secs_f64();
     ssc.stop(true, false);
+    if !ssc.ctx().is_driver() {
+        // An executor's copy of the program: the driver reports.
+        return Ok(());
+    }
     let o_ = out.lock();
     let mut bs = batches.0.lock().clone();
     bs.sort_by_key(|b| b.batch_time);
@@ -345,6 +351,10 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
         "jvm_to_ready_s": ready_s,
         "spark_ctx_s": ctx_s,
         "jvm_to_first_batch_s": (first_batch_end - (now_ms() - (started.elapsed().as_millis() as i64))) as f64 / 1000.0,
+        "master": o.get("master", "local[2]"),
+        // Bytes through the loopback interface while the batches ran: between processes
+        // in cluster mode (shuffle fetches, tasks, results), ~0 for local[N].
+        "loopback_bytes": lo_bytes,
         "own_cpu_cores": own_cores,
         "other_cpu_cores": other_cores,
         "verify": format!("last_out: {}; sum_of_out_sums={}", o_.last_out, o_.out_sum_total),
@@ -352,6 +362,18 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
     println!("{line}");
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+/// Bytes received on the loopback interface so far (`/proc/net/dev`), 0 if unknown.
+fn loopback_bytes() -> u64 {
+    std::fs::read_to_string("/proc/net/dev")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let rest = l.trim().strip_prefix("lo:")?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
@@ -389,6 +411,10 @@ fn run_latency(o: &Opts) -> Result<(), Box<dyn std::error::Error>> {
     let cpu1 = cpu_snap();
     let wall = t0.elapsed().as_secs_f64();
     ssc.stop(true, false);
+    if !ssc.ctx().is_driver() {
+        // An executor's copy of the program: the driver reports.
+        return Ok(());
+    }
     let mut bs = batches.0.lock().clone();
     bs.sort_by_key(|b| b.batch_time);
     let (mut proc, mut sched, mut total) = (Vec::new(), Vec::new(), Vec::new());
@@ -494,6 +520,8 @@ impl spate::streaming::Receiver<Str> for ChunkReceiver {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `--master local-cluster[2,1]`: this binary is also each executor process.
+    spate_cluster::register();
     let o = Opts::parse();
     let wl = o.get("workload", "w1");
     match wl.as_str() {
