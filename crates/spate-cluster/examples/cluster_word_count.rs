@@ -9,9 +9,10 @@
 //!   (`deploy/kubernetes/` does that on Kubernetes).
 //!
 //! Settings come from the environment: `SPATE_APP_INPUT` (the watched directory, default
-//! `/data/in`), `SPATE_APP_CHECKPOINT` (default `/data/checkpoint`), both on storage every
-//! process sees; `SPATE_AUTHENTICATE_SECRET`; any `spate.*` key as `SPATE_*`. SIGTERM
-//! stops it gracefully.
+//! `cluster-word-count/in` under the working directory), `SPATE_APP_CHECKPOINT` (default
+//! `cluster-word-count/checkpoint`), both on storage every process sees;
+//! `SPATE_AUTHENTICATE_SECRET`; any `spate.*` key as `SPATE_*`. SIGTERM stops it
+//! gracefully.
 
 use spate::prelude::*;
 use std::time::Duration;
@@ -30,11 +31,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .from_env()?;
     let input = conf
         .get_raw("spate.app.input")
-        .unwrap_or("/data/in")
+        .unwrap_or("cluster-word-count/in")
         .to_string();
     let checkpoint = conf
         .get_raw("spate.app.checkpoint")
-        .unwrap_or("/data/checkpoint")
+        .unwrap_or("cluster-word-count/checkpoint")
         .to_string();
     std::fs::create_dir_all(&input)?;
     let ssc = StreamingContext::new(conf, Duration::from_secs(2))?;
