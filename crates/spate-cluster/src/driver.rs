@@ -367,58 +367,106 @@ impl Executor for RemoteExecutors {
     }
 
     fn launch(&self, task: EncodedTask, done: crossbeam_channel::Sender<Vec<u8>>) {
-        let target = {
-            let ex = self.state.executors.lock();
-            ex.iter()
-                .min_by(|a, b| {
-                    let la = a.running.load(Ordering::Relaxed) * b.cores;
-                    let lb = b.running.load(Ordering::Relaxed) * a.cores;
-                    la.cmp(&lb)
-                })
-                .cloned()
-        };
-        let Some(target) = target else {
-            let _ = done.send(failure(task.task_id, "no executor is registered".into()));
-            return;
-        };
-        target.running.fetch_add(1, Ordering::Relaxed);
-        let mut client = target.client.clone();
         let state = self.state.clone();
         self.handle.spawn(async move {
-            let req = TaskRequest {
-                task_id: task.task_id,
-                bytes: task.bytes,
+            let Some(target) = place(&state, task.preferred.as_deref()).await else {
+                let _ = done.send(failure(task.task_id, "no executor is registered".into()));
+                return;
             };
-            let reply = match client.launch(req).await {
-                Ok(r) => {
-                    *target.last_seen.lock() = Instant::now();
-                    r.into_inner().bytes
-                }
-                Err(status) => {
-                    // The executor is gone (or unreachable): take it out, so the retry
-                    // goes to another.
-                    if matches!(
-                        status.code(),
-                        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
-                    ) {
-                        state.lose(&target.id, status.message());
-                    }
-                    failure(
-                        task.task_id,
-                        format!(
-                            "executor {} did not run the task: {}",
-                            target.id,
-                            status.message()
-                        ),
-                    )
-                }
-            };
-            target.running.fetch_sub(1, Ordering::Relaxed);
-            let _ = done.send(reply);
+            run_on(state, target, task, done).await;
         });
     }
 
     fn stop(&self) {}
+}
+
+/// How long a task waits for a free slot on the executor that cached a partition it reads
+/// before it goes to another (Spark's `spark.locality.wait`).
+const LOCALITY_WAIT: Duration = Duration::from_secs(3);
+
+/// Takes one of `e`'s slots if one is free.
+fn reserve(e: &Remote) -> bool {
+    let mut cur = e.running.load(Ordering::Acquire);
+    while cur < e.cores {
+        match e
+            .running
+            .compare_exchange(cur, cur + 1, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => return true,
+            Err(now) => cur = now,
+        }
+    }
+    false
+}
+
+/// The executor a task runs on, with a slot taken: the one that cached a partition it
+/// reads (`preferred`), waiting up to [`LOCALITY_WAIT`] for a free slot there; else the
+/// one with the most free slots.
+async fn place(state: &State, preferred: Option<&str>) -> Option<Arc<Remote>> {
+    let deadline = tokio::time::Instant::now() + LOCALITY_WAIT;
+    if let Some(p) = preferred {
+        loop {
+            let holder = state.executors.lock().iter().find(|e| e.id == p).cloned();
+            match holder {
+                Some(e) if reserve(&e) => return Some(e),
+                Some(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                _ => break,
+            }
+        }
+    }
+    let ex = state.executors.lock();
+    let least_loaded = ex
+        .iter()
+        .min_by(|a, b| {
+            let la = a.running.load(Ordering::Relaxed) * b.cores;
+            let lb = b.running.load(Ordering::Relaxed) * a.cores;
+            la.cmp(&lb)
+        })
+        .cloned()?;
+    least_loaded.running.fetch_add(1, Ordering::AcqRel);
+    Some(least_loaded)
+}
+
+/// Runs `task` on `target` (a slot taken) and sends its result to `done`.
+async fn run_on(
+    state: Arc<State>,
+    target: Arc<Remote>,
+    task: EncodedTask,
+    done: crossbeam_channel::Sender<Vec<u8>>,
+) {
+    let mut client = target.client.clone();
+    let req = TaskRequest {
+        task_id: task.task_id,
+        bytes: task.bytes,
+    };
+    let reply = match client.launch(req).await {
+        Ok(r) => {
+            *target.last_seen.lock() = Instant::now();
+            r.into_inner().bytes
+        }
+        Err(status) => {
+            // The executor is gone (or unreachable): take it out, so the retry goes to
+            // another.
+            if matches!(
+                status.code(),
+                tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+            ) {
+                state.lose(&target.id, status.message());
+            }
+            failure(
+                task.task_id,
+                format!(
+                    "executor {} did not run the task: {}",
+                    target.id,
+                    status.message()
+                ),
+            )
+        }
+    };
+    target.running.fetch_sub(1, Ordering::AcqRel);
+    let _ = done.send(reply);
 }
 
 /// Starts the driver of a context whose master is `master`.

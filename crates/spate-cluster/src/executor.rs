@@ -47,6 +47,7 @@ impl Executor for Service {
             EncodedTask {
                 task_id: t.task_id,
                 bytes: t.bytes,
+                preferred: None,
             },
             done,
         );

@@ -30,6 +30,31 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
             seen.value()
         )));
     }
+    // A cached RDD is computed once: later jobs (and a narrow child) run its partitions'
+    // tasks on the executor that cached them.
+    let computed = ctx.long_accumulator("computed");
+    let c = computed.clone();
+    let cached = ctx
+        .parallelize((0..6_000).collect::<Vec<i64>>(), 8)
+        .map(move |x| {
+            c.add(1);
+            x + 1
+        })
+        .cache();
+    let s1 = cached.reduce(|a, b| a + b)?;
+    let s2 = cached.reduce(|a, b| a + b)?;
+    let s3 = cached.map(|x| x * 2).reduce(|a, b| a + b)?;
+    if (s1, s2, s3) != (18_003_000, 18_003_000, 36_006_000) {
+        return Err(spate_core::Error::Task(format!(
+            "cached sums {s1} {s2} {s3}"
+        )));
+    }
+    if ctx.is_driver() && computed.value() != 6_000 {
+        return Err(spate_core::Error::Task(format!(
+            "a cached RDD was computed again: {} computations of 6000 records",
+            computed.value()
+        )));
+    }
     let hundreds = nums.filter(|x| x % 1000 == 0).collect()?;
     let n = nums.count()?;
     // Work that depends on an earlier action's result: lockstep keeps the copies equal.

@@ -24,6 +24,7 @@ fn describe(rdd_id: usize, fingerprint: u64, job_id: usize, kind: TaskKind) -> E
     EncodedTask {
         task_id: 7,
         bytes: codec::encode(&desc, "test").unwrap(),
+        preferred: None,
     }
 }
 
@@ -102,6 +103,7 @@ fn undecodable_task_bytes_are_a_failure_not_a_panic() {
         &EncodedTask {
             task_id: 3,
             bytes: vec![0xff; 3],
+            preferred: None,
         },
     );
     assert_eq!(r.task_id, 3);

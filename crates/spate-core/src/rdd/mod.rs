@@ -345,6 +345,7 @@ impl<T: Data> Rdd<T> {
                 return Err(e);
             }
             bs.put_values(id, v.clone(), level)?;
+            tc.note_cached(info.id(), split);
             return Ok(Box::new(ArcVecIter::new(v)));
         }
         self.node.compute(split, tc)

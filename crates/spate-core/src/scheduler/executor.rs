@@ -122,6 +122,7 @@ pub fn failed_result(task_id: u64, failure: TaskFailure) -> Vec<u8> {
         task_id,
         outcome: Err(failure),
         accumulator_updates: Vec::new(),
+        cached: Default::default(),
     })
 }
 
@@ -132,6 +133,7 @@ pub(crate) fn encode_result(r: &TaskResult) -> Vec<u8> {
             task_id: r.task_id,
             outcome: Err(TaskFailure::Error(e.to_string())),
             accumulator_updates: Vec::new(),
+            cached: Default::default(),
         };
         codec::encode(&fallback, "task result").unwrap_or_default()
     })
@@ -159,6 +161,7 @@ pub fn run_encoded(task: &EncodedTask, env: Arc<Env>) -> Vec<u8> {
                 panic_message(p.as_ref())
             ))),
             accumulator_updates: Vec::new(),
+            cached: Default::default(),
         }),
     }
 }
@@ -194,6 +197,7 @@ pub(crate) fn run_task(desc: TaskDescription, env: Arc<Env>) -> TaskResult {
         task_id,
         outcome: Err(e.into()),
         accumulator_updates: Vec::new(),
+        cached: Default::default(),
     };
     // Where the outputs it reads are, as the driver knows them (cluster mode).
     for s in &desc.map_statuses {
@@ -268,10 +272,15 @@ pub(crate) fn run_task(desc: TaskDescription, env: Arc<Env>) -> TaskResult {
         }
         Err(e) => (Err(e), Vec::new()),
     };
+    let cached = (
+        tc.env().executor_id().to_string(),
+        std::mem::take(&mut *tc.cached.borrow_mut()),
+    );
     TaskResult {
         task_id,
         outcome: outcome.map_err(TaskFailure::from),
         accumulator_updates,
+        cached,
     }
 }
 

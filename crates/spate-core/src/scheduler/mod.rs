@@ -44,7 +44,13 @@ pub struct DagScheduler {
     next_task: AtomicU64,
     max_failures: usize,
     max_stage_attempts: usize,
+    /// Cluster mode: which executor cached each RDD partition `(rdd, partition)`, as
+    /// its tasks reported. A stale entry costs a recomputation, never a wrong result.
+    cache_locs: Mutex<HashMap<(usize, usize), String>>,
 }
+
+/// Most cached-partition locations kept (then they are forgotten and learnt again).
+const MAX_CACHE_LOCS: usize = 200_000;
 
 /// The shuffle dependencies reachable from `rdd` through narrow dependencies only: the
 /// parents of the stage `rdd` belongs to.
@@ -87,6 +93,52 @@ impl DagScheduler {
             next_task: AtomicU64::new(0),
             max_failures: max_failures.max(1),
             max_stage_attempts: max_stage_attempts.max(1),
+            cache_locs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The executor that cached partition `partition` of `rdd` or of an ancestor it
+    /// reads one-to-one (through narrow dependencies with as many partitions), if known.
+    fn preferred_location(&self, rdd: &Arc<dyn RddBase>, partition: usize) -> Option<String> {
+        let locs = self.cache_locs.lock();
+        if locs.is_empty() {
+            return None;
+        }
+        let n = rdd.info().num_partitions();
+        let mut stack = vec![rdd.clone()];
+        let mut seen = HashSet::new();
+        while let Some(r) = stack.pop() {
+            if seen.len() > 64 || !seen.insert(r.info().id()) {
+                continue;
+            }
+            if r.info().storage_level().is_some() {
+                if let Some(e) = locs.get(&(r.info().id(), partition)) {
+                    return Some(e.clone());
+                }
+            }
+            for d in effective_dependencies(r.as_ref()) {
+                if let Dependency::Narrow(p) = d {
+                    if p.info().num_partitions() == n {
+                        stack.push(p);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Remembers where a task cached partitions.
+    fn note_cached(&self, cached: (String, Vec<(usize, usize)>)) {
+        let (executor, parts) = cached;
+        if parts.is_empty() {
+            return;
+        }
+        let mut locs = self.cache_locs.lock();
+        if locs.len() > MAX_CACHE_LOCS {
+            locs.clear();
+        }
+        for p in parts {
+            locs.insert(p, executor.clone());
         }
     }
 
@@ -372,7 +424,8 @@ impl DagScheduler {
         let mut failures: HashMap<usize, usize> = HashMap::new();
         let (rdd_id, fingerprint) = (rdd.info().id(), rdd.info().fingerprint());
         // Cluster mode: the tasks tell executors where the outputs they read are.
-        let map_statuses: Vec<task::ShuffleStatuses> = if self.env.cluster_link().is_some() {
+        let cluster = self.env.cluster_link().is_some();
+        let map_statuses: Vec<task::ShuffleStatuses> = if cluster {
             parent_shuffles(rdd)
                 .iter()
                 .map(|d| task::ShuffleStatuses {
@@ -408,8 +461,19 @@ impl DagScheduler {
             let bytes = codec::encode(&desc, "task description").map_err(StageFailure::Fatal)?;
             let task_id = desc.task_id;
             running.insert(task_id, desc);
-            self.executor
-                .launch(task::EncodedTask { task_id, bytes }, tx.clone());
+            let preferred = if cluster {
+                self.preferred_location(rdd, partition)
+            } else {
+                None
+            };
+            self.executor.launch(
+                task::EncodedTask {
+                    task_id,
+                    bytes,
+                    preferred,
+                },
+                tx.clone(),
+            );
             Ok(())
         };
         for &p in &partitions {
@@ -432,6 +496,9 @@ impl DagScheduler {
                         if let Err(e) = self.env.merge_accumulator(*id, update) {
                             tracing::warn!(accumulator = id, "accumulator update not merged: {e}");
                         }
+                    }
+                    if cluster {
+                        self.note_cached(result.cached);
                     }
                     on_success(partition, value);
                 }

@@ -174,6 +174,9 @@ pub struct TaskResult {
     /// Accumulator updates made by the task, `(accumulator id, encoded partial value)`;
     /// merged by the driver only if the task succeeded.
     pub accumulator_updates: Vec<(usize, Vec<u8>)>,
+    /// The executor that ran it, and the RDD partitions `(rdd, partition)` it cached
+    /// there: the driver sends later tasks over those partitions to it.
+    pub cached: (String, Vec<(usize, usize)>),
 }
 
 /// An encoded task on its way to an executor.
@@ -184,6 +187,9 @@ pub struct EncodedTask {
     pub task_id: u64,
     /// The encoded [`TaskDescription`].
     pub bytes: Vec<u8>,
+    /// The executor that holds a cached partition the task reads, if one is known: it
+    /// runs the task when it has a free slot.
+    pub preferred: Option<String>,
 }
 
 /// The context of the task running on this thread (Spark's `TaskContext`).
@@ -192,6 +198,8 @@ pub struct TaskContext {
     env: Arc<Env>,
     pub(crate) updates: RefCell<Vec<Box<dyn PendingUpdate>>>,
     failure: RefCell<Option<Error>>,
+    /// RDD partitions this task cached ([`TaskResult::cached`]).
+    pub(crate) cached: RefCell<Vec<(usize, usize)>>,
 }
 
 impl TaskContext {
@@ -201,7 +209,13 @@ impl TaskContext {
             env,
             updates: RefCell::new(Vec::new()),
             failure: RefCell::new(None),
+            cached: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Partition `split` of RDD `rdd` was cached in this executor's block store.
+    pub(crate) fn note_cached(&self, rdd: usize, split: usize) {
+        self.cached.borrow_mut().push((rdd, split));
     }
     /// The partition this task computes.
     pub fn partition(&self) -> usize {
