@@ -92,6 +92,8 @@ struct State {
     /// `spate.rpc.message.maxSize`.
     max_message: usize,
     secret: Option<String>,
+    /// `spate.ssl.*`.
+    tls: Option<crate::tls::Tls>,
     executors: Mutex<Vec<Arc<Remote>>>,
     joined: Condvar,
     /// Job outcomes and decisions not yet fetched by every executor.
@@ -131,8 +133,18 @@ impl Driver for Service {
         if r.cores == 0 || r.cores > 1024 {
             return refuse(format!("{} task slots", r.cores));
         }
+        let scheme = crate::tls::scheme(&self.0.tls);
+        if !r.address.starts_with(&format!("{scheme}://")) {
+            return refuse(format!(
+                "its address {} is not {scheme}:// (spate.ssl.enabled must be the same everywhere)",
+                r.address
+            ));
+        }
         let endpoint = match tonic::transport::Endpoint::from_shared(r.address.clone()) {
-            Ok(e) => crate::keepalive(e),
+            Ok(e) => match crate::tls::endpoint(crate::keepalive(e), &self.0.tls) {
+                Ok(e) => e,
+                Err(e) => return refuse(e.to_string()),
+            },
             Err(e) => return refuse(format!("its address {} is not a URL: {e}", r.address)),
         };
         let client = ExecutorClient::with_interceptor(
@@ -480,6 +492,7 @@ pub(crate) fn start(
         .unwrap_or("spate")
         .to_string();
     let secret = crate::secret(conf);
+    let tls = crate::tls::Tls::from_conf(conf)?;
     let (bind, expected) = match master {
         Master::LocalCluster { executors, .. } => ("127.0.0.1:0".to_string(), *executors),
         Master::Cluster { host, port } => (
@@ -512,6 +525,7 @@ pub(crate) fn start(
         app_name,
         max_message,
         secret: secret.clone(),
+        tls,
         executors: Mutex::new(Vec::new()),
         joined: Condvar::new(),
         results: Mutex::new(HashMap::new()),
@@ -529,7 +543,7 @@ pub(crate) fn start(
     );
     crate::serve(
         &rt,
-        tonic::transport::Server::builder().add_service(service),
+        crate::tls::server(&state.tls)?.add_service(service),
         listener,
         "driver",
     );

@@ -194,6 +194,7 @@ struct ClusterShuffleFetch {
     peers: Mutex<std::collections::HashMap<String, PeerClient>>,
     handle: tokio::runtime::Handle,
     max_message: usize,
+    tls: Option<crate::tls::Tls>,
 }
 
 impl ClusterShuffleFetch {
@@ -210,10 +211,11 @@ impl ClusterShuffleFetch {
             .ok()?
             .into_inner();
         let endpoint = tonic::transport::Endpoint::from_shared(reply.address?).ok()?;
+        let endpoint = crate::tls::endpoint(crate::keepalive(endpoint), &self.tls).ok()?;
         // A task thread is not a runtime thread: the lazy channel needs the runtime.
         let _runtime = self.handle.enter();
         let client = ExecutorClient::with_interceptor(
-            crate::keepalive(endpoint).connect_lazy(),
+            endpoint.connect_lazy(),
             AddSecret::new(self.secret.as_deref()),
         )
         .max_decoding_message_size(self.max_message)
@@ -262,15 +264,15 @@ impl spate_core::env::ShuffleFetch for ClusterShuffleFetch {
     }
 }
 
-/// `spate://host:port` as the `http://host:port` tonic dials.
-fn http_url(driver_url: &str) -> Result<String, Error> {
+/// `spate://host:port` as the `http(s)://host:port` tonic dials.
+fn http_url(driver_url: &str, scheme: &str) -> Result<String, Error> {
     let addr = driver_url
         .strip_prefix("spate://")
         .ok_or_else(|| Error::Address {
             address: driver_url.to_string(),
             reason: "expected spate://host:port".into(),
         })?;
-    Ok(format!("http://{addr}"))
+    Ok(format!("{scheme}://{addr}"))
 }
 
 /// Joins the driver at `driver_url` as executor `id`.
@@ -281,7 +283,10 @@ pub(crate) fn start(
     driver_url: &str,
     id: &str,
 ) -> Result<Arc<dyn ClusterLink>, Error> {
-    let url = http_url(driver_url)?;
+    let tls = crate::tls::Tls::from_conf(conf)?;
+    let tls_on = tls.is_some();
+    let scheme = crate::tls::scheme(&tls);
+    let url = http_url(driver_url, scheme)?;
     let secret = crate::secret(conf);
     let cores = std::env::var("SPATE_EXECUTOR_CORES")
         .ok()
@@ -337,7 +342,7 @@ pub(crate) fn start(
         })?;
     let address = listener
         .local_addr()
-        .map(|a| format!("http://{a}"))
+        .map(|a| format!("{scheme}://{a}"))
         .map_err(|source| Error::Io {
             what: "reading the executor's address".into(),
             source,
@@ -354,7 +359,7 @@ pub(crate) fn start(
     );
     crate::serve(
         &rt,
-        tonic::transport::Server::builder().add_service(service),
+        crate::tls::server(&tls)?.add_service(service),
         listener,
         "executor",
     );
@@ -365,12 +370,19 @@ pub(crate) fn start(
         })?;
     let channel = rt
         .block_on(
-            crate::keepalive(endpoint)
+            crate::tls::endpoint(crate::keepalive(endpoint), &tls)?
                 .connect_timeout(Duration::from_secs(10))
                 .connect(),
         )
         .map_err(|source| Error::Connect {
-            peer: driver_url.to_string(),
+            peer: if tls_on {
+                format!(
+                    "{driver_url} over TLS (does spate.ssl.trustFile on both sides hold the \
+                     authority that signed the other's certificate, for spate.ssl.serverName?)"
+                )
+            } else {
+                driver_url.to_string()
+            },
             source,
         })?;
     let client = DriverClient::with_interceptor(channel, AddSecret::new(secret.as_deref()))
@@ -448,6 +460,7 @@ pub(crate) fn start(
         peers: Mutex::new(Default::default()),
         handle: handle.clone(),
         max_message,
+        tls,
     }));
     Ok(Arc::new(ExecutorLink {
         id: id.to_string(),

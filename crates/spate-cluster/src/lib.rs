@@ -15,14 +15,20 @@
 //!   `spate.authenticate.secret` every call carries the secret and a peer without it is
 //!   refused.
 //!
-//! Not yet here (issue 9 goes on): shuffles across executors (a reduce task must read map
-//! output from the executor that wrote it), streaming contexts in cluster mode, losing an
-//! executor, TLS.
+//! - `spate.ssl.enabled`: TLS (rustls) on every connection, authenticated both ways.
+//! - Streaming contexts follow the driver's batches (`spate-streaming`'s scheduler); the
+//!   driver keeps the executor registry, places tasks (where their partitions are cached,
+//!   else by free slots), and takes an executor that fails a call or misses heartbeats as
+//!   lost (its tasks are retried elsewhere, its map outputs recomputed).
+//!
+//! See `docs/cluster.md` for what works and what does not yet (receivers, executors
+//! joining a running application).
 
 pub mod codec;
 mod driver;
 mod executor;
 pub mod proto;
+mod tls;
 
 use spate_core::cluster::{ClusterBackend, ClusterLink, DriverParts};
 use spate_core::conf::{Master, SpateConf};

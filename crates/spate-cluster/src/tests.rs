@@ -281,3 +281,75 @@ fn an_executor_joining_a_running_application_is_refused_clearly() {
     );
     ctx.stop();
 }
+
+#[path = "../tests/common/certs.rs"]
+mod certs;
+
+/// A conf of `hostile-test` with `settings`.
+fn conf_with(settings: &[(&str, String)]) -> SpateConf {
+    let mut c = SpateConf::new()
+        .app_name("hostile-test")
+        .and_then(|c| c.set("spate.authenticate.secret", "right-secret"))
+        .expect("conf");
+    for (k, v) in settings {
+        c = c.set(k, v).expect("setting");
+    }
+    c
+}
+
+#[test]
+fn with_tls_only_peers_with_a_certificate_of_the_authority_join() {
+    let good = tempfile::tempdir().expect("dir");
+    let other = tempfile::tempdir().expect("dir");
+    certs::write_certs(good.path());
+    certs::write_certs(other.path());
+    let port = free_port();
+    crate::register();
+    let mut driver_conf = SpateConf::new()
+        .master(&format!("spate://127.0.0.1:{port}"))
+        .and_then(|c| c.app_name("hostile-test"))
+        .and_then(|c| c.set("spate.authenticate.secret", "right-secret"))
+        .and_then(|c| c.set("spate.cluster.minExecutors", "0"))
+        .expect("conf");
+    for (k, v) in certs::ssl_settings(good.path()) {
+        driver_conf = driver_conf.set(k, v).expect("setting");
+    }
+    let ctx = Context::new(driver_conf).expect("a TLS driver");
+    let url = format!("spate://127.0.0.1:{port}");
+    let join = |conf: SpateConf, id: &str| {
+        let host = Context::local(1).expect("an env");
+        crate::executor::start(
+            host.env(),
+            host.scheduler().executor().clone(),
+            &conf,
+            &url,
+            id,
+        )
+        .map(|link| (host, link))
+    };
+    // Without TLS: no connection.
+    let plain = join(conf_with(&[]), "plain")
+        .err()
+        .expect("a plaintext executor is refused");
+    assert!(plain.to_string().contains("127.0.0.1"), "{plain}");
+    // With a certificate another authority signed: the handshake fails.
+    let foreign = join(conf_with(&certs::ssl_settings(other.path())), "foreign")
+        .err()
+        .expect("an executor of another authority is refused");
+    assert!(
+        foreign.to_string().contains("spate.ssl.trustFile"),
+        "{foreign}"
+    );
+    // A setting missing: a clear error before anything connects.
+    let mut partial = certs::ssl_settings(good.path());
+    partial.retain(|(k, _)| *k != "spate.ssl.keyFile");
+    let missing = join(conf_with(&partial), "partial")
+        .err()
+        .expect("a missing key file is an error")
+        .to_string();
+    assert!(missing.contains("spate.ssl.keyFile"), "{missing}");
+    // The authority's certificate: it joins, and the driver knows it by an https address.
+    let (_host, _link) = join(conf_with(&certs::ssl_settings(good.path())), "trusted")
+        .expect("a trusted executor joins");
+    ctx.stop();
+}

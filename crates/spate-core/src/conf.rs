@@ -64,6 +64,16 @@ keys! {
         "Largest message a cluster process accepts or sends (a task, a result, a shuffle bucket): a peer cannot make it allocate more.";
     "spate.authenticate.secret", Text, "",
         "Shared secret of a cluster application: the driver refuses executors (and executors refuse peers) that do not present it. Unset: no authentication (bind to 127.0.0.1 only).";
+    "spate.ssl.enabled", Bool, "false",
+        "Cluster mode: every connection between the driver and the executors uses TLS (rustls), authenticated both ways: each process presents `spate.ssl.certFile` with `spate.ssl.keyFile`, and accepts only peers whose certificate `spate.ssl.trustFile` signed, for the name `spate.ssl.serverName`. Works with or without `spate.authenticate.secret`.";
+    "spate.ssl.certFile", Text, "",
+        "With `spate.ssl.enabled`: the PEM certificate (chain) this process presents; it must carry `spate.ssl.serverName` as a subject alternative name.";
+    "spate.ssl.keyFile", Text, "",
+        "With `spate.ssl.enabled`: the PEM private key of `spate.ssl.certFile`.";
+    "spate.ssl.trustFile", Text, "",
+        "With `spate.ssl.enabled`: the PEM certificate(s) of the authority that signs the application's certificates; a peer whose certificate it did not sign is refused.";
+    "spate.ssl.serverName", Text, "spate",
+        "With `spate.ssl.enabled`: the name every process's certificate carries and peers check, whatever address they connect to (one certificate for the whole application is enough).";
     "spate.app.name", Text, "spate",
         "The application's name, shown in logs.";
     "spate.task.maxFailures", Count, "4",
