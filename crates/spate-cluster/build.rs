@@ -42,6 +42,12 @@ fn main() {
             "AddressRequest",
             "AddressReply",
         ))
+        .method(method(
+            "fetch_broadcast",
+            "FetchBroadcast",
+            "BroadcastRequest",
+            "FetchReply",
+        ))
         .build();
     let executor = Service::builder()
         .name("Executor")

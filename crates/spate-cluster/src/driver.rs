@@ -5,8 +5,9 @@
 use crate::proto::driver::driver_server::{Driver, DriverServer};
 use crate::proto::executor::executor_client::ExecutorClient;
 use crate::proto::{
-    AddressReply, AddressRequest, Heartbeat, HeartbeatReply, JobOutcome, JobResultReply,
-    JobResultRequest, Published, RegisterReply, RegisterRequest, ShutdownRequest, TaskRequest,
+    AddressReply, AddressRequest, BroadcastRequest, FetchReply, Heartbeat, HeartbeatReply,
+    JobOutcome, JobResultReply, JobResultRequest, Published, RegisterReply, RegisterRequest,
+    ShutdownRequest, TaskRequest,
 };
 use crate::{AddSecret, CheckSecret, Error};
 use parking_lot::{Condvar, Mutex};
@@ -94,6 +95,8 @@ struct State {
     secret: Option<String>,
     /// `spate.ssl.*`.
     tls: Option<crate::tls::Tls>,
+    /// The driver's environment: the broadcast values executors fetch.
+    env: std::sync::Weak<Env>,
     executors: Mutex<Vec<Arc<Remote>>>,
     joined: Condvar,
     /// Job outcomes and decisions not yet fetched by every executor.
@@ -213,6 +216,29 @@ impl Driver for Service {
         Ok(Response::new(AddressReply { address }))
     }
 
+    async fn fetch_broadcast(
+        &self,
+        req: Request<BroadcastRequest>,
+    ) -> Result<Response<FetchReply>, Status> {
+        let id = req.into_inner().id as usize;
+        let env = self
+            .0
+            .env
+            .upgrade()
+            .ok_or_else(|| Status::unavailable("the driver's context is gone"))?;
+        let bytes = env
+            .broadcast_bytes(id)
+            .map_err(|e| Status::not_found(e.to_string()))?;
+        tracing::debug!(
+            broadcast = id,
+            bytes = bytes.len(),
+            "broadcast sent to an executor"
+        );
+        Ok(Response::new(FetchReply {
+            bytes: bytes.as_ref().clone(),
+        }))
+    }
+
     async fn job_result(
         &self,
         req: Request<JobResultRequest>,
@@ -312,6 +338,10 @@ impl ClusterLink for DriverLink {
             op: "fetch",
             reason: format!("the driver publishes `{key}`, it does not fetch it"),
         })
+    }
+
+    fn fetch_broadcast(&self, id: usize) -> spate_core::Result<Vec<u8>> {
+        Err(spate_core::Error::BroadcastOnDriver(id))
     }
 
     fn job_result(&self, _job_id: usize) -> spate_core::Result<Vec<Vec<u8>>> {
@@ -526,6 +556,7 @@ pub(crate) fn start(
         max_message,
         secret: secret.clone(),
         tls,
+        env: Arc::downgrade(env),
         executors: Mutex::new(Vec::new()),
         joined: Condvar::new(),
         results: Mutex::new(HashMap::new()),
@@ -639,7 +670,6 @@ pub(crate) fn start(
         handle: rt.handle().clone(),
         cores,
     });
-    let _ = env;
     let link = Arc::new(DriverLink {
         state,
         runtime: Mutex::new(Some(rt)),

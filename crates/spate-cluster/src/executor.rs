@@ -5,8 +5,9 @@ use crate::proto::driver::driver_client::DriverClient;
 use crate::proto::executor::executor_client::ExecutorClient;
 use crate::proto::executor::executor_server::{Executor, ExecutorServer};
 use crate::proto::{
-    AddressRequest, FetchReply, FetchRequest, Heartbeat, HeartbeatReply, JobOutcome,
-    JobResultRequest, Published, RegisterRequest, ShutdownRequest, TaskReply, TaskRequest,
+    AddressRequest, BroadcastRequest, FetchReply, FetchRequest, Heartbeat, HeartbeatReply,
+    JobOutcome, JobResultRequest, Published, RegisterRequest, ShutdownRequest, TaskReply,
+    TaskRequest,
 };
 use crate::{AddSecret, CheckSecret, Error};
 use parking_lot::Mutex;
@@ -172,6 +173,27 @@ impl ClusterLink for ExecutorLink {
     fn fetch(&self, key: &str) -> spate_core::Result<Vec<u8>> {
         let mut parts = self.wait_published(Published::Named(key.to_string()))?;
         Ok(parts.pop().unwrap_or_default())
+    }
+
+    fn fetch_broadcast(&self, id: usize) -> spate_core::Result<Vec<u8>> {
+        let mut c = self.client.clone();
+        let req = BroadcastRequest { id: id as u64 };
+        // Made in the runtime: the timer needs it (this is a task thread).
+        let reply = self.handle.block_on(async move {
+            tokio::time::timeout(Duration::from_secs(60), c.fetch_broadcast(req)).await
+        });
+        match reply {
+            Ok(Ok(r)) => Ok(r.into_inner().bytes),
+            Ok(Err(status)) => Err(spate_core::Error::from(Error::Call {
+                call: "fetch_broadcast",
+                peer: self.driver.clone(),
+                source: Box::new(status),
+            })),
+            Err(_) => Err(spate_core::Error::Task(format!(
+                "broadcast {id}: the driver at {} did not answer within 60 s",
+                self.driver
+            ))),
+        }
     }
 
     fn stop(&self) {

@@ -115,6 +115,14 @@ pub struct FetchReply {
     pub bytes: Vec<u8>,
 }
 
+/// An executor asks the driver for a broadcast value it does not make itself
+/// (`Context::broadcast_with`); the reply is its encoding ([`FetchReply`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BroadcastRequest {
+    /// The broadcast (program order: the same id on every process).
+    pub id: u64,
+}
+
 /// Where another executor's service is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AddressRequest {

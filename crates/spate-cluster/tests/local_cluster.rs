@@ -55,6 +55,44 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
             computed.value()
         )));
     }
+    // A value only the driver makes (`broadcast_with`): the executors' tasks read the
+    // driver's, fetched once per executor process.
+    let made_by = ctx.broadcast_with(|| format!("made by process {}", std::process::id()))?;
+    let b = made_by.clone();
+    let seen_by_tasks = ctx
+        .parallelize((0..12).collect::<Vec<u32>>(), 12)
+        .map(move |_| b.value().to_string())
+        .collect()?;
+    let fetches = ctx
+        .parallelize((0..12).collect::<Vec<u32>>(), 12)
+        .map(|_| {
+            spate_core::TaskContext::with_current(|tc| {
+                let env = tc.expect("in a task").env();
+                (
+                    env.executor_id().to_string(),
+                    env.block_store()
+                        .metrics()
+                        .broadcast_fetches
+                        .load(std::sync::atomic::Ordering::Relaxed),
+                )
+            })
+        })
+        .collect()?;
+    if ctx.is_driver() {
+        let mine = format!("made by process {}", std::process::id());
+        if seen_by_tasks.iter().any(|v| *v != mine) {
+            return Err(spate_core::Error::Task(format!(
+                "tasks read {seen_by_tasks:?}, the driver made {mine:?}"
+            )));
+        }
+        // Two broadcasts so far (`factor` and this one), each taken once per executor
+        // however many of its tasks read it.
+        if fetches.iter().any(|(_, n)| *n != 2) {
+            return Err(spate_core::Error::Task(format!(
+                "broadcast fetches by executor (two each expected): {fetches:?}"
+            )));
+        }
+    }
     let hundreds = nums.filter(|x| x % 1000 == 0).collect()?;
     let n = nums.count()?;
     // Work that depends on an earlier action's result: lockstep keeps the copies equal.

@@ -45,6 +45,9 @@ pub trait ClusterLink: Send + Sync {
     /// Executor: what the driver published under `key` (blocks until it has;
     /// [`Error::Stopped`] once the driver stopped).
     fn fetch(&self, key: &str) -> Result<Vec<u8>>;
+    /// Executor: the encoded value of broadcast `id`, made on the driver only
+    /// (`Context::broadcast_with`); fetched once per executor and cached.
+    fn fetch_broadcast(&self, id: usize) -> Result<Vec<u8>>;
     /// The context stops.
     fn stop(&self);
 }

@@ -156,6 +156,8 @@ struct Registries {
     shuffles: Mutex<HashMap<usize, Weak<dyn ShuffleDependencyBase>>>,
     jobs: Mutex<HashMap<usize, Arc<dyn ResultFn>>>,
     broadcasts: Mutex<HashMap<usize, Weak<dyn BroadcastSource>>>,
+    /// Bytes of broadcast values fetched from the driver (executor processes).
+    broadcast_bytes_fetched: std::sync::atomic::AtomicU64,
     accumulators: Mutex<HashMap<usize, Weak<dyn AccumulatorSlot>>>,
 }
 
@@ -211,6 +213,7 @@ impl Env {
                 shuffles: Mutex::new(HashMap::new()),
                 jobs: Mutex::new(HashMap::new()),
                 broadcasts: Mutex::new(HashMap::new()),
+                broadcast_bytes_fetched: Default::default(),
                 accumulators: Mutex::new(HashMap::new()),
             },
             _scratch: crate::scratch::register(&local_dir),
@@ -390,6 +393,40 @@ impl Env {
     /// The encoded driver value of broadcast `id`: what an executor fetches once and
     /// caches. (Local: from this process's registry; remote: from the driver.)
     pub(crate) fn fetch_broadcast(&self, id: usize) -> Result<Arc<Vec<u8>>> {
+        let source = self
+            .registries
+            .broadcasts
+            .lock()
+            .get(&id)
+            .and_then(Weak::upgrade)
+            .ok_or(Error::Unresolved {
+                kind: "broadcast",
+                id,
+            })?;
+        match source.driver_bytes() {
+            // Made on the driver only: an executor process asks the driver, once.
+            Err(Error::BroadcastOnDriver(_)) if !self.role.is_driver() => {
+                let link = self.cluster_link().ok_or(Error::BroadcastOnDriver(id))?;
+                let bytes = link.fetch_broadcast(id)?;
+                self.registries
+                    .broadcast_bytes_fetched
+                    .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                Ok(Arc::new(bytes))
+            }
+            other => other,
+        }
+    }
+
+    /// Bytes of broadcast values this executor process fetched from its driver.
+    pub fn broadcast_bytes_fetched(&self) -> u64 {
+        self.registries
+            .broadcast_bytes_fetched
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The encoding of broadcast `id` as this process made it (the driver's answer to an
+    /// executor's fetch).
+    pub fn broadcast_bytes(&self, id: usize) -> Result<Arc<Vec<u8>>> {
         let source = self
             .registries
             .broadcasts

@@ -78,6 +78,13 @@ pub enum Error {
     #[error("broadcast {0} was used after it was destroyed")]
     BroadcastDestroyed(usize),
 
+    /// A `broadcast_with` value, made on the driver only, read where there is no driver
+    /// to ask.
+    #[error(
+        "broadcast {0}: the value is made on the driver and this process has no connection to it"
+    )]
+    BroadcastOnDriver(usize),
+
     /// Cluster mode failed (the cluster crate's error, kept as the source).
     #[error("cluster: {0}")]
     Cluster(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),

@@ -34,10 +34,7 @@ impl<T: Data> BroadcastSource for Inner<T> {
     fn driver_bytes(&self) -> Result<Arc<Vec<u8>>> {
         match &*self.held.read() {
             Held::Value(_, b) => Ok(b.clone()),
-            Held::OnDriver => Err(Error::Task(format!(
-                "broadcast {}: the value is on the driver and this process has no connection to it",
-                self.id
-            ))),
+            Held::OnDriver => Err(Error::BroadcastOnDriver(self.id)),
             Held::Destroyed => Err(Error::BroadcastDestroyed(self.id)),
         }
     }
