@@ -358,27 +358,52 @@ impl StreamingContext {
             return Err(crate::scheduler::receivers_unsupported());
         }
         let follower = plans.is_some() && !self.inner.ctx.is_driver();
-        let proposed = match &plans {
-            Some(p) if follower => match p.fetch()? {
-                Some(crate::scheduler::Plan::Start { zero_ms }) => zero_ms,
-                other => {
-                    return Err(Error::State {
+        let proposed =
+            match &plans {
+                Some(p) if follower => match p.fetch_start()? {
+                    crate::scheduler::Plan::Start { zero_ms } => zero_ms,
+                    crate::scheduler::Plan::Failed { error } => {
+                        return Err(Error::DriverStartFailed(error))
+                    }
+                    _ => return Err(Error::State {
                         state: "in cluster mode",
-                        action: if other.is_none() {
-                            "start: the driver stopped first"
-                        } else {
-                            "start: the driver's first plan is not its start (the programs differ)"
-                        },
-                    })
-                }
-            },
-            _ => first - batch,
+                        action:
+                            "start: the driver's first plan is not its start (the programs differ)",
+                    }),
+                },
+                _ => first - batch,
+            };
+        // The driver tells the executors' copies how its start went (they wait for it).
+        let announce = if follower {
+            None
+        } else {
+            crate::scheduler::Plans::of(&self.inner.ctx, self.inner.scope_owner)
         };
+        let started = self.start_from(plans, follower, proposed, now, &outputs);
+        if let Some(a) = announce {
+            a.publish_start(&match &started {
+                Ok(zero) => crate::scheduler::Plan::Start { zero_ms: *zero },
+                Err(e) => crate::scheduler::Plan::Failed {
+                    error: e.to_string(),
+                },
+            });
+        }
+        started.map(|_| ())
+    }
+
+    /// The rest of [`Self::start`], from the zero time `proposed` on; returns the zero
+    /// time.
+    fn start_from(
+        &self,
+        plans: Option<crate::scheduler::Plans>,
+        follower: bool,
+        proposed: i64,
+        now: i64,
+        outputs: &[Arc<dyn OutputOp>],
+    ) -> Result<i64> {
+        let batch = self.inner.batch_ms;
         // A graph restored from an earlier run keeps that run's zero time.
         let zero = self.inner.graph.start(proposed);
-        if let (Some(p), false) = (&plans, follower) {
-            p.publish(&crate::scheduler::Plan::Start { zero_ms: zero });
-        }
         if follower {
             self.inner.input_tracker.follow_driver();
         }
@@ -414,7 +439,7 @@ impl StreamingContext {
             .get_bool("spate.streaming.stopGracefullyOnShutdown")?;
         // Sources and sinks are the driver's (it plans, commits and writes once).
         if !follower {
-            self.open_sources_and_sinks(&outputs)?;
+            self.open_sources_and_sinks(outputs)?;
         }
         self.inner.bus.start();
         self.inner
@@ -437,7 +462,7 @@ impl StreamingContext {
             zero_ms = zero,
             "streaming context started"
         );
-        Ok(())
+        Ok(zero)
     }
 
     /// The hook that stops this context gracefully on SIGTERM/SIGINT (see

@@ -16,6 +16,11 @@ pub enum Error {
         reason: String,
     },
 
+    /// Cluster mode: the driver's copy of the program failed to start its streaming
+    /// context, so this executor's copy does not start either.
+    #[error("the driver's streaming context failed to start: {0}")]
+    DriverStartFailed(String),
+
     /// A metadata checkpoint cannot be written, read or used.
     #[error("checkpoint {what}: {reason}")]
     Checkpoint {

@@ -6,6 +6,8 @@
 //!   context and must give its expected outputs, as on `local[2]` (`tests/cases.rs`).
 //! - A stateful word count over a file stream on the system clock: every process sees
 //!   the same batches, and the counts are those of the files written.
+//! - A receiver input is refused at `start` (receivers do not run in executor processes
+//!   yet).
 
 #[allow(dead_code)]
 mod harness;
@@ -104,6 +106,59 @@ fn main() {
     harness::engine::share_context(ctx.clone(), dir.join("cases"));
     harness::run_all();
     let counts = file_word_count(&ctx, &dir.join("wc"));
+    // Receivers do not run in executor processes yet: refused at `start`, in every
+    // process alike (the context goes on serving the others).
+    {
+        let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(500))
+            .expect("streaming context");
+        ssc.socket_text_stream("127.0.0.1", 9)
+            .foreach_rdd(|_, _| Ok(()));
+        let err = ssc
+            .start()
+            .err()
+            .expect("a receiver is refused on a cluster");
+        assert!(
+            err.to_string()
+                .contains("receivers do not run in cluster mode"),
+            "{err}"
+        );
+    }
+    // A start that fails on the driver (a sink that cannot open; sinks open there only)
+    // fails in every process, with the driver's reason.
+    {
+        struct Unopenable;
+        impl spate_streaming::Sink<u32> for Unopenable {
+            type Staged = ();
+            fn open(&self) -> Result<(), spate_streaming::BoxError> {
+                Err("the sink's server is unreachable".into())
+            }
+            fn write(
+                &self,
+                _: spate_streaming::Time,
+                _: usize,
+                _: u64,
+                _: spate_core::rdd::BoxIter<u32>,
+            ) -> Result<(), spate_streaming::BoxError> {
+                Ok(())
+            }
+            fn commit(
+                &self,
+                _: spate_streaming::Time,
+                _: Vec<()>,
+            ) -> Result<(), spate_streaming::BoxError> {
+                Ok(())
+            }
+        }
+        let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(500))
+            .expect("streaming context");
+        let q = spate_streaming::RddQueue::<u32>::new();
+        ssc.queue_stream(&q, true, None).write_to(Unopenable);
+        let err = ssc.start().err().expect("the start fails everywhere");
+        assert!(
+            err.to_string().contains("the sink's server is unreachable"),
+            "{err}"
+        );
+    }
     if !ctx.is_driver() {
         return;
     }

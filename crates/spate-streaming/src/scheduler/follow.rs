@@ -43,6 +43,11 @@ pub(crate) enum Plan {
     },
     /// The context stopped: no batch follows.
     Stop,
+    /// The driver's start failed (so does the executors').
+    Failed {
+        /// The driver's error.
+        error: String,
+    },
 }
 
 /// The plans of one streaming context: published by the driver, fetched by executors.
@@ -51,7 +56,7 @@ pub(crate) struct Plans {
     /// The context's id-scope owner: tells its plans from another context's over the
     /// same `Context`.
     owner: usize,
-    /// The next plan's number.
+    /// The next plan's number (0 is the start's).
     next: Mutex<u64>,
 }
 
@@ -61,8 +66,31 @@ impl Plans {
         Some(Plans {
             link: ctx.env().cluster_link()?,
             owner,
-            next: Mutex::new(0),
+            next: Mutex::new(1),
         })
+    }
+
+    /// Driver: how its start went (plan 0, whenever the batches' plans are published).
+    pub(crate) fn publish_start(&self, plan: &Plan) {
+        match spate_core::codec::encode(plan, "streaming plan") {
+            Ok(bytes) => self.link.publish(&self.key(0), bytes),
+            Err(e) => tracing::error!("encoding a streaming plan failed: {e}"),
+        }
+    }
+
+    /// Executor: how the driver's start went (waits for it).
+    pub(crate) fn fetch_start(&self) -> Result<Plan> {
+        let bytes = match self.link.fetch(&self.key(0)) {
+            Ok(b) => b,
+            Err(spate_core::Error::Stopped) => {
+                return Err(Error::State {
+                    state: "in cluster mode",
+                    action: "start: the driver stopped first",
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(spate_core::codec::decode(&bytes, "streaming plan")?)
     }
 
     fn key(&self, n: u64) -> String {
@@ -162,7 +190,7 @@ impl Scheduler {
                     plans,
                 } => (time_ms, inputs, plans),
                 Plan::Stop => break,
-                Plan::Start { .. } => continue,
+                Plan::Start { .. } | Plan::Failed { .. } => continue,
             };
             let time = Time(time_ms);
             self.ssc.inner.input_tracker.dictate(time, dictated);
