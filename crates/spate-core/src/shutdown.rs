@@ -41,6 +41,23 @@ type Hook = Arc<dyn Fn() -> HookOutcome + Send + Sync>;
 
 static HOOKS: Mutex<BTreeMap<usize, Hook>> = Mutex::new(BTreeMap::new());
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// The signal whose hooks are running (0: none).
+static HANDLING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// Whether the graceful stop on that signal was announced.
+static ANNOUNCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says, once, on standard error that the program stopped gracefully on the signal being
+/// handled (nothing when none is). A hook calls it when its stop is done, before the
+/// program can see that and end: the line is then written before the process exits.
+pub fn announce_graceful_stop() {
+    let sig = HANDLING.load(Ordering::Acquire);
+    if sig == 0 || ANNOUNCED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    // One write: a message written in pieces could be cut by the program's exit.
+    let line = format!("spate: stopped gracefully on {}\n", signal_name(sig));
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+}
 
 /// A registered shutdown hook; dropping it removes the hook.
 #[derive(Debug)]
@@ -112,6 +129,7 @@ fn shut_down(sig: i32) {
         hooks = hooks.len(),
         "running shutdown hooks"
     );
+    HANDLING.store(sig, Ordering::Release);
     let mut graceful = false;
     for h in hooks {
         // A hook that panics must not keep the others from running.
@@ -125,7 +143,7 @@ fn shut_down(sig: i32) {
         exit_now(sig, "");
     }
     remove_scratch_dirs();
-    eprintln!("spate: stopped gracefully on {}", signal_name(sig));
+    announce_graceful_stop();
     std::thread::sleep(EXIT_GRACE);
     eprintln!(
         "spate: the program did not end {} s after its graceful stop; exiting with code 0",

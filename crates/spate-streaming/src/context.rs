@@ -604,6 +604,8 @@ impl StreamingContext {
         if stop_context {
             self.inner.ctx.stop();
         }
+        // A stop on SIGTERM/SIGINT says so before the program can see it and exit.
+        spate_core::shutdown::announce_graceful_stop();
         let _g = self.inner.error.lock();
         // A second stop does not end the first one early.
         if was != State::Stopped {

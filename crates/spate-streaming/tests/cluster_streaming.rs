@@ -113,10 +113,7 @@ fn main() {
             .expect("streaming context");
         ssc.socket_text_stream("127.0.0.1", 9)
             .foreach_rdd(|_, _| Ok(()));
-        let err = ssc
-            .start()
-            .err()
-            .expect("a receiver is refused on a cluster");
+        let err = ssc.start().expect_err("a receiver is refused on a cluster");
         assert!(
             err.to_string()
                 .contains("receivers do not run in cluster mode"),
@@ -153,7 +150,7 @@ fn main() {
             .expect("streaming context");
         let q = spate_streaming::RddQueue::<u32>::new();
         ssc.queue_stream(&q, true, None).write_to(Unopenable);
-        let err = ssc.start().err().expect("the start fails everywhere");
+        let err = ssc.start().expect_err("the start fails everywhere");
         assert!(
             err.to_string().contains("the sink's server is unreachable"),
             "{err}"
