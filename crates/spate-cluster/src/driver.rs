@@ -29,6 +29,9 @@ type Client = ExecutorClient<InterceptedService<Channel, AddSecret>>;
 /// Most job results kept for executors that have not fetched them.
 const MAX_KEPT_RESULTS: usize = 4096;
 
+/// Most keys remembered as no longer kept.
+const MAX_GONE: usize = 100_000;
+
 /// How long a job result or decision is kept at least, fetched by every registered
 /// executor or not: an executor taken as lost during a network outage, back within this
 /// time, catches up with what its copy of the program missed.
@@ -65,12 +68,39 @@ impl State {
         let registered: Vec<String> = self.executors.lock().iter().map(|e| e.id.clone()).collect();
         let mut results = self.results.lock();
         let before = results.len();
-        results.retain(|_, k| {
-            k.at.elapsed() < KEEP_AT_LEAST || !registered.iter().all(|id| k.fetched.contains(id))
+        let mut swept = Vec::new();
+        results.retain(|key, k| {
+            let keep = k.at.elapsed() < KEEP_AT_LEAST
+                || !registered.iter().all(|id| k.fetched.contains(id));
+            if !keep {
+                swept.push(key.clone());
+            }
+            keep
         });
         if results.len() < before {
             let mut order = self.result_order.lock();
             order.retain(|key| results.contains_key(key));
+        }
+        drop(results);
+        self.forgotten(swept);
+    }
+
+    /// Remembers (a bounded number of) keys no longer kept: a copy of the program that
+    /// asks for one again is told it is gone instead of waiting for ever.
+    fn forgotten(&self, keys: Vec<Published>) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut gone = self.gone.lock();
+        for k in keys {
+            if gone.0.insert(k.clone()) {
+                gone.1.push_back(k);
+            }
+        }
+        while gone.1.len() > MAX_GONE {
+            if let Some(old) = gone.1.pop_front() {
+                gone.0.remove(&old);
+            }
         }
     }
 
@@ -104,9 +134,17 @@ struct State {
     /// Keys of `results` in publication order, to drop the oldest.
     result_order: Mutex<std::collections::VecDeque<Published>>,
     published: tokio::sync::Notify,
+    /// A task ended: a slot is free on its executor.
+    slot_freed: tokio::sync::Notify,
     stopped: AtomicBool,
-    /// Every executor id ever registered (one back after an outage is let in again).
-    known: Mutex<std::collections::HashSet<String>>,
+    /// Every executor ever registered, by id and address (the same process back after
+    /// an outage is let in again; a new process under an old id is not).
+    known: Mutex<std::collections::HashSet<(String, String)>>,
+    /// Keys of results and decisions no longer kept, and their order (bounded).
+    gone: Mutex<(
+        std::collections::HashSet<Published>,
+        std::collections::VecDeque<Published>,
+    )>,
     /// The program has published a result: an executor joining now could not catch up.
     running: AtomicBool,
 }
@@ -156,7 +194,13 @@ impl Driver for Service {
         )
         .max_decoding_message_size(self.0.max_message)
         .max_encoding_message_size(self.0.max_message);
-        if self.0.running.load(Ordering::Acquire) && !self.0.known.lock().contains(&r.executor_id) {
+        if self.0.running.load(Ordering::Acquire)
+            && !self
+                .0
+                .known
+                .lock()
+                .contains(&(r.executor_id.clone(), r.address.clone()))
+        {
             return refuse(
                 "it joins a running application: its copy of the program cannot catch up with \
                  the driver's (not supported yet); restart the application to add executors"
@@ -173,7 +217,10 @@ impl Driver for Service {
             ex.retain(|e| e.id != r.executor_id);
         }
         tracing::info!(executor = %r.executor_id, cores = r.cores, address = %r.address, "executor registered");
-        self.0.known.lock().insert(r.executor_id.clone());
+        self.0
+            .known
+            .lock()
+            .insert((r.executor_id.clone(), r.address.clone()));
         ex.push(Arc::new(Remote {
             id: r.executor_id,
             address: r.address,
@@ -251,6 +298,11 @@ impl Driver for Service {
             if let Some(outcome) = self.take_result(&job, &who) {
                 return Ok(Response::new(JobResultReply { outcome }));
             }
+            if self.0.gone.lock().0.contains(&job) {
+                return Ok(Response::new(JobResultReply {
+                    outcome: JobOutcome::Gone,
+                }));
+            }
             if self.0.stopped.load(Ordering::Acquire) {
                 return Ok(Response::new(JobResultReply {
                     outcome: JobOutcome::Stopped,
@@ -288,30 +340,56 @@ impl DriverLink {
     /// registered: nobody will).
     fn keep(&self, key: Published, outcome: JobOutcome) {
         self.state.running.store(true, Ordering::Release);
-        if !self.state.executors.lock().is_empty() {
+        // Kept once any executor ever joined: one taken as lost may come back for it.
+        if !self.state.known.lock().is_empty() {
+            let registered: Vec<String> = self
+                .state
+                .executors
+                .lock()
+                .iter()
+                .map(|e| e.id.clone())
+                .collect();
             let mut results = self.state.results.lock();
-            results.insert(
-                key.clone(),
-                Kept {
-                    outcome,
-                    fetched: Default::default(),
-                    at: Instant::now(),
-                },
-            );
-            // An executor that died before fetching leaves its results behind: keep the
-            // newest ones only (the executors' copies are never that far behind).
+            let mut order = self.state.result_order.lock();
+            if results
+                .insert(
+                    key.clone(),
+                    Kept {
+                        outcome,
+                        fetched: Default::default(),
+                        at: Instant::now(),
+                    },
+                )
+                .is_none()
+            {
+                order.push_back(key);
+            }
+            let mut evicted = Vec::new();
             if results.len() > MAX_KEPT_RESULTS {
-                let mut order = self.state.result_order.lock();
+                // Over the bound: first what every registered executor fetched, then the
+                // oldest (an executor that died before fetching leaves its results behind).
+                results.retain(|k, v| {
+                    let fetched = registered.iter().all(|id| v.fetched.contains(id));
+                    if fetched {
+                        evicted.push(k.clone());
+                    }
+                    !fetched
+                });
                 while results.len() > MAX_KEPT_RESULTS {
                     match order.pop_front() {
                         Some(old) => {
-                            results.remove(&old);
+                            if results.remove(&old).is_some() {
+                                evicted.push(old);
+                            }
                         }
                         None => break,
                     }
                 }
+                order.retain(|k| results.contains_key(k));
             }
-            self.state.result_order.lock().push_back(key);
+            drop(order);
+            drop(results);
+            self.state.forgotten(evicted);
         }
         self.state.published.notify_waiters();
     }
@@ -448,11 +526,13 @@ async fn place(state: &State, preferred: Option<&str>) -> Option<Arc<Remote>> {
     let deadline = tokio::time::Instant::now() + LOCALITY_WAIT;
     if let Some(p) = preferred {
         loop {
+            // Registered before the check: a slot freed in between wakes this task.
+            let freed = state.slot_freed.notified();
             let holder = state.executors.lock().iter().find(|e| e.id == p).cloned();
             match holder {
                 Some(e) if reserve(&e) => return Some(e),
                 Some(_) if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    let _ = tokio::time::timeout_at(deadline, freed).await;
                 }
                 _ => break,
             }
@@ -508,6 +588,7 @@ async fn run_on(
         }
     };
     target.running.fetch_sub(1, Ordering::AcqRel);
+    state.slot_freed.notify_waiters();
     let _ = done.send(reply);
 }
 
@@ -562,8 +643,10 @@ pub(crate) fn start(
         results: Mutex::new(HashMap::new()),
         result_order: Mutex::new(Default::default()),
         published: tokio::sync::Notify::new(),
+        slot_freed: tokio::sync::Notify::new(),
         stopped: AtomicBool::new(false),
         known: Mutex::new(Default::default()),
+        gone: Mutex::new(Default::default()),
         running: AtomicBool::new(false),
     });
     let service = InterceptedService::new(

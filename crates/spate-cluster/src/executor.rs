@@ -156,6 +156,18 @@ impl ExecutorLink {
                     })
                 }
                 JobOutcome::Stopped => return Err(spate_core::Error::Stopped),
+                JobOutcome::Gone => {
+                    return Err(spate_core::Error::JobAborted {
+                        job_id: match what {
+                            Published::Job(id) => id as usize,
+                            Published::Named(_) => usize::MAX,
+                        },
+                        reason: format!(
+                            "the driver no longer keeps {what:?}: this executor's copy of the program fell behind (an outage of more than {} s?)",
+                            30
+                        ),
+                    })
+                }
             }
         }
     }

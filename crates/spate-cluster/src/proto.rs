@@ -68,6 +68,9 @@ pub enum JobOutcome {
     Failed(String),
     /// The driver stopped.
     Stopped,
+    /// The driver no longer keeps it (every executor then registered fetched it, or it
+    /// was evicted): the asking copy of the program fell too far behind.
+    Gone,
 }
 
 /// The answer to [`JobResultRequest`].

@@ -37,6 +37,9 @@ impl Tls {
                 source,
             })
         };
+        // Ring, explicitly (with both of rustls's providers compiled in, it picks none);
+        // a provider installed earlier by the application stays.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let cert = read("spate.ssl.certFile")?;
         let key = read("spate.ssl.keyFile")?;
         let trust = read("spate.ssl.trustFile")?;

@@ -357,6 +357,20 @@ impl StreamingContext {
         if plans.is_some() && self.inner.graph.inputs().iter().any(|i| i.is_receiver()) {
             return Err(crate::scheduler::receivers_unsupported());
         }
+        if plans.is_some()
+            && self
+                .inner
+                .ctx
+                .conf()
+                .get_raw("spate.streaming.outputFailure")
+                == Some("retry")
+        {
+            // The executors' copies would have to retry exactly when the driver does.
+            return Err(Error::State {
+                state: "in cluster mode",
+                action: "start with spate.streaming.outputFailure=retry (not supported on a cluster yet: use stop or skip)",
+            });
+        }
         let follower = plans.is_some() && !self.inner.ctx.is_driver();
         let proposed =
             match &plans {
@@ -406,6 +420,8 @@ impl StreamingContext {
         let zero = self.inner.graph.start(proposed);
         if follower {
             self.inner.input_tracker.follow_driver();
+        } else if plans.is_some() {
+            self.inner.input_tracker.publish_records();
         }
         if self.inner.ctx.checkpoint_store().is_none() {
             if let Some(name) = self.inner.graph.checkpointing_stream() {

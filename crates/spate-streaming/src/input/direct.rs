@@ -122,6 +122,8 @@ pub(crate) struct DirectLifecycle<T: Data, S: DirectSource<T>> {
     /// Batches up to this time are settled: their ranges committed, or left uncommitted
     /// because their batch failed.
     pub(crate) settled_ms: Mutex<i64>,
+    /// Cluster driver: ranges up to this batch time went out in a plan.
+    pub(crate) published_ms: Mutex<i64>,
     pub(crate) _t: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -190,15 +192,26 @@ impl<T: Data, S: DirectSource<T>> InputStream for DirectLifecycle<T, S> {
     fn checkpoint_id(&self) -> Option<usize> {
         Some(self.stream)
     }
-    fn batch_plan(&self, time: Time) -> Result<Option<Vec<u8>>> {
-        self.ranges
-            .get(time)
-            .map(|r| spate_core::codec::encode(&r, "direct range").map_err(Into::into))
-            .transpose()
+    /// The ranges planned since the last plan (by batch time: a batch computed late is
+    /// planned with a later batch).
+    fn batch_plan(&self, _time: Time) -> Result<Option<Vec<u8>>> {
+        let mut published = self.published_ms.lock();
+        let new: Vec<(i64, S::Range)> = self
+            .ranges
+            .inner
+            .lock()
+            .range(published.saturating_add(1)..)
+            .map(|(t, r)| (*t, r.clone()))
+            .collect();
+        let Some(last) = new.last().map(|(t, _)| *t) else {
+            return Ok(None);
+        };
+        *published = last;
+        Ok(Some(spate_core::codec::encode(&new, "direct ranges")?))
     }
-    fn follow_plan(&self, time: Time, plan: &[u8]) -> Result<()> {
-        let range: S::Range = spate_core::codec::decode(plan, "direct range")?;
-        self.ranges.inner.lock().insert(time.0, range);
+    fn follow_plan(&self, _time: Time, plan: &[u8]) -> Result<()> {
+        let ranges: Vec<(i64, S::Range)> = spate_core::codec::decode(plan, "direct ranges")?;
+        self.ranges.inner.lock().extend(ranges);
         Ok(())
     }
     /// The source's position and the range of every batch still remembered, so a
@@ -261,6 +274,7 @@ impl<T: Data, S: DirectSource<T>> DirectInput<T, S> {
             source: self.source.clone(),
             ranges: self.ranges.clone(),
             settled_ms: Mutex::new(i64::MIN),
+            published_ms: Mutex::new(i64::MIN),
             _t: std::marker::PhantomData,
         }
     }

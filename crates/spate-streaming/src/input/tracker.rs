@@ -152,6 +152,10 @@ pub struct InputTracker {
     follows: std::sync::atomic::AtomicBool,
     /// What the driver's inputs gave each batch, by batch time and stream.
     dictated: Mutex<BTreeMap<i64, BTreeMap<usize, InputInfo>>>,
+    /// A cluster driver: records are also kept here until the next batch's plan takes
+    /// them ([`Self::take_unpublished`]).
+    publishing: std::sync::atomic::AtomicBool,
+    unpublished: Mutex<Vec<InputRecord>>,
 }
 
 impl std::fmt::Debug for InputTracker {
@@ -230,17 +234,39 @@ impl InputTracker {
     /// Appends what `stream` contributed to `batch`. A stream recorded twice for one batch
     /// (a batch recomputed) keeps both entries; [`Self::for_batch`] reads the last.
     pub fn record(&self, batch: Time, stream: usize, info: InputInfo) {
+        self.append(batch, stream, info, true);
+    }
+
+    /// Appends a record; `decision`: it says what the input gives the batch (not just its
+    /// record count, found later), so a cluster driver's next plan carries it.
+    fn append(&self, batch: Time, stream: usize, info: InputInfo, decision: bool) {
         tracing::trace!(
             batch = batch.0,
             stream,
             records = info.num_records,
             "input recorded"
         );
-        self.log.lock().records.push_back(InputRecord {
+        let record = InputRecord {
             batch_time: batch,
             stream_id: stream,
             info,
-        });
+        };
+        if decision && self.publishing.load(std::sync::atomic::Ordering::Acquire) {
+            self.unpublished.lock().push(record.clone());
+        }
+        self.log.lock().records.push_back(record);
+    }
+
+    /// Makes this tracker a cluster driver's: what its inputs record goes to the executors
+    /// with the next batch's plan.
+    pub(crate) fn publish_records(&self) {
+        self.publishing
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The records made since the last call (a cluster driver's next plan carries them).
+    pub(crate) fn take_unpublished(&self) -> Vec<InputRecord> {
+        std::mem::take(&mut *self.unpublished.lock())
     }
 
     /// Records `info` for `stream` and `batch` now, and again with `finish`'s changes (its
@@ -328,7 +354,8 @@ impl InputTracker {
                     "counting the input's records failed: {e}"
                 );
             }
-            self.record(c.batch, c.stream, info);
+            // The count only: the executors' copies already have the decision.
+            self.append(c.batch, c.stream, info, false);
         }
     }
 
@@ -411,8 +438,13 @@ impl InputTracker {
 
     /// What the driver's inputs gave batch `batch`: this process's inputs give it the
     /// same (the same files, queued RDDs, blocks).
-    pub(crate) fn dictate(&self, batch: Time, inputs: BTreeMap<usize, InputInfo>) {
-        self.dictated.lock().insert(batch.0, inputs);
+    pub(crate) fn dictate(&self, records: Vec<InputRecord>) {
+        let mut d = self.dictated.lock();
+        for r in records {
+            d.entry(r.batch_time.0)
+                .or_default()
+                .insert(r.stream_id, r.info);
+        }
     }
 
     /// What the driver's `stream` gave `batch`, in an executor process.

@@ -16,7 +16,7 @@
 use super::Scheduler;
 use crate::context::BatchFailure;
 use crate::error::{Error, Result};
-use crate::input::InputInfo;
+use crate::input::InputRecord;
 use crate::time::Time;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -32,12 +32,13 @@ pub(crate) enum Plan {
         /// Zero time, in ms.
         zero_ms: i64,
     },
-    /// A batch was generated.
+    /// A batch is generated.
     Batch {
         /// Its time, in ms.
         time_ms: i64,
-        /// What each input stream gave it, by stream id.
-        inputs: BTreeMap<usize, InputInfo>,
+        /// What the inputs recorded since the last plan: what they give this batch, and
+        /// what they gave an earlier batch time computed late (each under its own time).
+        inputs: Vec<InputRecord>,
         /// Each input's own plan (`InputStream::batch_plan`), by input index.
         plans: BTreeMap<usize, Vec<u8>>,
     },
@@ -124,17 +125,21 @@ impl Plans {
 /// Where an executor's follower stands.
 #[derive(Default)]
 pub(crate) struct Followed {
-    /// The latest batch done.
-    pub(crate) done_through: Option<i64>,
+    /// Batches generated and not yet waited for by an `advance`, in plan order.
+    pub(crate) generated: Vec<(i64, Arc<super::Batch>)>,
     /// The driver stopped (or could not be followed any more).
     pub(crate) ended: bool,
-    /// Failures of batches done, by time, not yet returned by an `advance`.
-    pub(crate) failures: BTreeMap<i64, BatchFailure>,
 }
 
+/// Most generated batches kept for a manual clock's `advance` (a system-clock context
+/// never waits for them).
+const MAX_FOLLOWED: usize = 1000;
+
 impl Scheduler {
-    /// Driver: publishes batch `time` (generated: its inputs recorded) for the executors.
-    pub(super) fn publish_batch(&self, time: Time, inputs: &BTreeMap<usize, InputInfo>) {
+    /// Driver: publishes batch `time`, just generated, for the executors: what the
+    /// inputs recorded meanwhile (for this batch, and for earlier batch times an output
+    /// computed late, such as a window's first), and the direct sources' new ranges.
+    pub(super) fn publish_batch(&self, time: Time) {
         let Some(plans) = &self.plans else { return };
         if self.follower {
             return;
@@ -153,7 +158,7 @@ impl Scheduler {
         }
         plans.publish(&Plan::Batch {
             time_ms: time.0,
-            inputs: inputs.clone(),
+            inputs: self.ssc.inner.input_tracker.take_unpublished(),
             plans: input_plans,
         });
     }
@@ -177,7 +182,7 @@ impl Scheduler {
                 Err(e) => {
                     tracing::error!("following the driver's batches failed: {e}");
                     self.ssc.report_failure(BatchFailure::Input {
-                        time_ms: self.followed.lock().done_through.unwrap_or(0),
+                        time_ms: self.followed.lock().generated.last().map_or(0, |(t, _)| *t),
                         error: Arc::new(e),
                     });
                     break;
@@ -193,7 +198,7 @@ impl Scheduler {
                 Plan::Start { .. } | Plan::Failed { .. } => continue,
             };
             let time = Time(time_ms);
-            self.ssc.inner.input_tracker.dictate(time, dictated);
+            self.ssc.inner.input_tracker.dictate(dictated);
             for (i, p) in input_plans {
                 if let Some(input) = inputs.get(i) {
                     if let Err(e) = input.follow_plan(time, &p) {
@@ -201,19 +206,17 @@ impl Scheduler {
                     }
                 }
             }
+            // One batch at a time (with spate.streaming.concurrentJobs > 1 on the driver,
+            // a batch's tasks may wait here for the previous one: see docs/cluster.md).
             let batch = self.generate(time);
-            let mut done = batch.done.lock();
-            while !*done {
-                batch.done_cv.wait(&mut done);
+            {
+                let mut done = batch.done.lock();
+                while !*done {
+                    batch.done_cv.wait(&mut done);
+                }
             }
-            drop(done);
-            let failure = batch.failure.lock().clone();
-            let mut f = self.followed.lock();
-            f.done_through = Some(time_ms);
-            if let Some(failure) = failure {
-                f.failures.insert(time_ms, failure);
-            }
-            drop(f);
+            self.followed.lock().generated.push((time_ms, batch));
+            self.trim_followed();
             self.followed_cv.notify_all();
         }
         self.followed.lock().ended = true;
@@ -233,15 +236,45 @@ impl Scheduler {
         let zero = self.zero_ms;
         let batch = self.ssc.batch_ms();
         let due = target - (target - zero).rem_euclid(batch);
-        let mut f = self.followed.lock();
-        while !f.ended && f.done_through.is_none_or(|d| d < due) && due > zero {
-            self.followed_cv.wait(&mut f);
+        if due <= zero {
+            return Ok(());
         }
-        let keep = f.failures.split_off(&(target + 1));
-        let failed = std::mem::replace(&mut f.failures, keep);
-        match failed.into_values().next() {
+        // Until the follower has generated the batch of `due` (or the driver stopped).
+        let waiting: Vec<Arc<super::Batch>> = {
+            let mut f = self.followed.lock();
+            while !f.ended && !f.generated.iter().any(|(t, _)| *t >= due) {
+                self.followed_cv.wait(&mut f);
+            }
+            let (now, later): (Vec<_>, Vec<_>) = std::mem::take(&mut f.generated)
+                .into_iter()
+                .partition(|(t, _)| *t <= due);
+            f.generated = later;
+            now.into_iter().map(|(_, b)| b).collect()
+        };
+        let mut first_failure = None;
+        for b in waiting {
+            let mut done = b.done.lock();
+            while !*done {
+                b.done_cv.wait(&mut done);
+            }
+            drop(done);
+            if first_failure.is_none() {
+                first_failure = b.failure.lock().clone();
+            }
+        }
+        match first_failure {
             Some(failure) => Err(failure.into_error()),
             None => Ok(()),
+        }
+    }
+
+    /// Executor: forgets the oldest generated batches past [`MAX_FOLLOWED`] (a context
+    /// on the system clock never waits for them).
+    pub(super) fn trim_followed(&self) {
+        let mut f = self.followed.lock();
+        let n = f.generated.len();
+        if n > MAX_FOLLOWED {
+            f.generated.drain(..n - MAX_FOLLOWED);
         }
     }
 }

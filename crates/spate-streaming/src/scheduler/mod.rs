@@ -296,7 +296,7 @@ impl Scheduler {
         let input_info = self.ssc.inner.input_tracker.for_batch(time);
         // Cluster mode: the executors generate the batch as it was here, before the
         // driver's tasks for it (which name its RDDs) reach them.
-        self.publish_batch(time, &input_info);
+        self.publish_batch(time);
         let info = BatchInfo {
             batch_time: time,
             submission_ms: self.now(),
