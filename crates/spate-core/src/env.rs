@@ -393,17 +393,7 @@ impl Env {
     /// The encoded driver value of broadcast `id`: what an executor fetches once and
     /// caches. (Local: from this process's registry; remote: from the driver.)
     pub(crate) fn fetch_broadcast(&self, id: usize) -> Result<Arc<Vec<u8>>> {
-        let source = self
-            .registries
-            .broadcasts
-            .lock()
-            .get(&id)
-            .and_then(Weak::upgrade)
-            .ok_or(Error::Unresolved {
-                kind: "broadcast",
-                id,
-            })?;
-        match source.driver_bytes() {
+        match self.broadcast_bytes(id) {
             // Made on the driver only: an executor process asks the driver, once.
             Err(Error::BroadcastOnDriver(_)) if !self.role.is_driver() => {
                 let link = self.cluster_link().ok_or(Error::BroadcastOnDriver(id))?;

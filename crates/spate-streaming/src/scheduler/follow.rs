@@ -209,12 +209,7 @@ impl Scheduler {
             // One batch at a time (with spate.streaming.concurrentJobs > 1 on the driver,
             // a batch's tasks may wait here for the previous one: see docs/cluster.md).
             let batch = self.generate(time);
-            {
-                let mut done = batch.done.lock();
-                while !*done {
-                    batch.done_cv.wait(&mut done);
-                }
-            }
+            batch.wait_done();
             self.followed.lock().generated.push((time_ms, batch));
             self.trim_followed();
             self.followed_cv.notify_all();
@@ -253,11 +248,7 @@ impl Scheduler {
         };
         let mut first_failure = None;
         for b in waiting {
-            let mut done = b.done.lock();
-            while !*done {
-                b.done_cv.wait(&mut done);
-            }
-            drop(done);
+            b.wait_done();
             if first_failure.is_none() {
                 first_failure = b.failure.lock().clone();
             }

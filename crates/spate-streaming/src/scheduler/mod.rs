@@ -54,6 +54,16 @@ pub(crate) fn on_job_thread() -> bool {
     JOB_THREAD.with(|j| j.get())
 }
 
+impl Batch {
+    /// Waits until the batch's last job ended.
+    fn wait_done(&self) {
+        let mut done = self.done.lock();
+        while !*done {
+            self.done_cv.wait(&mut done);
+        }
+    }
+}
+
 /// A batch in flight.
 struct Batch {
     info: Mutex<BatchInfo>,
@@ -260,11 +270,7 @@ impl Scheduler {
                 t
             };
             let batch = self.generate(Time(next));
-            let mut done = batch.done.lock();
-            while !*done {
-                batch.done_cv.wait(&mut done);
-            }
-            drop(done);
+            batch.wait_done();
             if first_failure.is_none() {
                 first_failure = batch.failure.lock().clone();
             }
