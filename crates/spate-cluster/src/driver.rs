@@ -713,32 +713,26 @@ pub(crate) fn start(
     let deadline = Instant::now() + STARTUP;
     {
         let mut ex = state.executors.lock();
-        while ex.len() < expected && Instant::now() < deadline {
+        let failure = loop {
+            if ex.len() >= expected {
+                break None;
+            }
+            if Instant::now() >= deadline {
+                break Some("timed out".to_string());
+            }
             let exited = children
                 .iter_mut()
                 .filter_map(|c| c.try_wait().ok().flatten())
                 .collect::<Vec<_>>();
             if !exited.is_empty() {
-                let registered = ex.len();
-                drop(ex);
-                return Err(abandon_startup(
-                    &mut children,
-                    registered,
-                    expected,
-                    format!("executor process(es) exited: {exited:?}"),
-                ));
+                break Some(format!("executor process(es) exited: {exited:?}"));
             }
             state.joined.wait_for(&mut ex, Duration::from_millis(100));
-        }
-        if ex.len() < expected {
+        };
+        if let Some(detail) = failure {
             let registered = ex.len();
             drop(ex);
-            return Err(abandon_startup(
-                &mut children,
-                registered,
-                expected,
-                "timed out".into(),
-            ));
+            return Err(abandon_startup(&mut children, registered, expected, detail));
         }
     }
     let cores = state
