@@ -147,6 +147,9 @@ struct State {
     )>,
     /// The program has published a result: an executor joining now could not catch up.
     running: AtomicBool,
+    /// This start of the driver (random): an executor of a previous run of the driver on
+    /// the same address is told so, and exits.
+    instance: u64,
 }
 
 struct Service(Arc<State>);
@@ -163,6 +166,7 @@ impl Driver for Service {
             Ok(Response::new(RegisterReply {
                 accepted: false,
                 reason,
+                driver_instance: self.0.instance,
             }))
         };
         if r.app_name != self.0.app_name {
@@ -233,18 +237,26 @@ impl Driver for Service {
         Ok(Response::new(RegisterReply {
             accepted: true,
             reason: String::new(),
+            driver_instance: self.0.instance,
         }))
     }
 
     async fn heartbeat(&self, req: Request<Heartbeat>) -> Result<Response<HeartbeatReply>, Status> {
-        let id = req.into_inner().executor_id;
+        let beat = req.into_inner();
+        if beat.driver_instance != self.0.instance {
+            return Ok(Response::new(HeartbeatReply {
+                known: false,
+                restarted: true,
+            }));
+        }
         let ex = self.0.executors.lock();
-        let found = ex.iter().find(|e| e.id == id);
+        let found = ex.iter().find(|e| e.id == beat.executor_id);
         if let Some(e) = found {
             *e.last_seen.lock() = Instant::now();
         }
         Ok(Response::new(HeartbeatReply {
             known: found.is_some(),
+            restarted: false,
         }))
     }
 
@@ -291,6 +303,17 @@ impl Driver for Service {
         req: Request<JobResultRequest>,
     ) -> Result<Response<JobResultReply>, Status> {
         let r = req.into_inner();
+        if r.driver_instance != self.0.instance {
+            // A copy of the program of the driver's previous run: this run's results
+            // are not its.
+            return Ok(Response::new(JobResultReply {
+                outcome: JobOutcome::Failed(
+                    "the driver restarted since this executor joined it: this copy of the \
+                     program belongs to its previous run"
+                        .into(),
+                ),
+            }));
+        }
         let (job, who) = (r.what, r.executor_id);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
@@ -648,6 +671,7 @@ pub(crate) fn start(
         known: Mutex::new(Default::default()),
         gone: Mutex::new(Default::default()),
         running: AtomicBool::new(false),
+        instance: instance_id(),
     });
     let service = InterceptedService::new(
         DriverServer::new(Service(state.clone()))
@@ -753,6 +777,20 @@ pub(crate) fn start(
         children: Mutex::new(children),
     });
     Ok(DriverParts { executor, link })
+}
+
+/// A random id for this start of the driver (never 0).
+fn instance_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    h.finish().max(1)
 }
 
 /// The executors did not all come: the ones started are stopped, and the error says why.

@@ -91,12 +91,17 @@ impl Executor for Service {
         if exit_soon.is_err() {
             std::process::exit(0);
         }
-        Ok(Response::new(HeartbeatReply { known: true }))
+        Ok(Response::new(HeartbeatReply {
+            known: true,
+            restarted: false,
+        }))
     }
 }
 
 struct ExecutorLink {
     id: String,
+    /// The start of the driver this executor registered with.
+    driver_instance: u64,
     driver: String,
     client: Client,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
@@ -116,6 +121,7 @@ impl ExecutorLink {
             let req = JobResultRequest {
                 what: what.clone(),
                 executor_id: self.id.clone(),
+                driver_instance: self.driver_instance,
             };
             let reply = match self.handle.block_on(c.job_result(req)) {
                 Ok(r) => {
@@ -146,30 +152,31 @@ impl ExecutorLink {
             match reply.into_inner().outcome {
                 JobOutcome::Pending => continue,
                 JobOutcome::Done(v) => return Ok(v),
-                JobOutcome::Failed(msg) => {
-                    return Err(spate_core::Error::JobAborted {
-                        job_id: match what {
-                            Published::Job(id) => id as usize,
-                            Published::Named(_) => usize::MAX,
-                        },
-                        reason: format!("on the driver: {msg}"),
-                    })
-                }
+                JobOutcome::Failed(msg) => return Err(unavailable(&what, format!("on the driver: {msg}"))),
                 JobOutcome::Stopped => return Err(spate_core::Error::Stopped),
                 JobOutcome::Gone => {
-                    return Err(spate_core::Error::JobAborted {
-                        job_id: match what {
-                            Published::Job(id) => id as usize,
-                            Published::Named(_) => usize::MAX,
-                        },
-                        reason: format!(
-                            "the driver no longer keeps {what:?}: this executor's copy of the program fell behind (an outage of more than {} s?)",
-                            30
-                        ),
-                    })
+                    return Err(unavailable(
+                        &what,
+                        "the driver no longer keeps it: this executor's copy of the program fell behind (an outage of more than 30 s?)".into(),
+                    ))
                 }
             }
         }
+    }
+}
+
+/// The error for a job result or decision this executor cannot have.
+fn unavailable(what: &Published, reason: String) -> spate_core::Error {
+    match what {
+        Published::Job(id) => spate_core::Error::JobAborted {
+            job_id: *id as usize,
+            reason,
+        },
+        Published::Named(key) => Error::Decision {
+            key: key.clone(),
+            reason,
+        }
+        .into(),
     }
 }
 
@@ -447,6 +454,7 @@ pub(crate) fn start(
             reason: reply.reason,
         });
     }
+    let driver_instance = reply.driver_instance;
     tracing::info!(executor = id, %address, cores, "executor joined the driver at {driver_url}");
     let stopped = Arc::new(AtomicBool::new(false));
     // Heartbeats: a driver gone for good ends this process (its program has no driver).
@@ -463,12 +471,22 @@ pub(crate) fn start(
                     Duration::from_secs(2),
                     c.heartbeat(Heartbeat {
                         executor_id: id.clone(),
+                        driver_instance,
                     }),
                 )
                 .await;
                 if let Ok(Ok(reply)) = beat {
                     last_ok = tokio::time::Instant::now();
-                    if !reply.into_inner().known {
+                    let reply = reply.into_inner();
+                    if reply.restarted {
+                        // A new driver on the same address: this copy of the program
+                        // belongs to its previous run. Exit, so that whatever runs the
+                        // executors (Kubernetes, a supervisor) starts a fresh one, which
+                        // joins the new driver.
+                        tracing::error!(executor = %id, "the driver restarted: this executor belongs to its previous run: exiting");
+                        std::process::exit(1);
+                    }
+                    if !reply.known {
                         // The driver took us as lost (a network outage): join again.
                         match c.register(registration.clone()).await {
                             Ok(r) if r.get_ref().accepted => {
@@ -498,6 +516,7 @@ pub(crate) fn start(
     }));
     Ok(Arc::new(ExecutorLink {
         id: id.to_string(),
+        driver_instance,
         driver: driver_url.to_string(),
         client,
         runtime: Mutex::new(Some(rt)),

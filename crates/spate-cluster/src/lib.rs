@@ -96,6 +96,15 @@ pub enum Error {
         /// The driver's reason.
         reason: String,
     },
+    /// What the driver decided under a name (a streaming plan, the checkpoint it
+    /// recovered from) cannot be had.
+    #[error("the driver's decision `{key}`: {reason}")]
+    Decision {
+        /// The decision's name.
+        key: String,
+        /// Why.
+        reason: String,
+    },
     /// Executors did not come.
     #[error("{registered} of {expected} executor(s) registered within {seconds} s: {detail}")]
     Startup {

@@ -22,6 +22,9 @@ pub struct RegisterReply {
     pub accepted: bool,
     /// Why not.
     pub reason: String,
+    /// Which start of the driver took it (a driver restarted on the same address has
+    /// another): the executor sends it back with every heartbeat and result request.
+    pub driver_instance: u64,
 }
 
 /// An executor is alive.
@@ -29,6 +32,8 @@ pub struct RegisterReply {
 pub struct Heartbeat {
     /// Its id.
     pub executor_id: String,
+    /// The driver instance it registered with ([`RegisterReply::driver_instance`]).
+    pub driver_instance: u64,
 }
 
 /// The answer to a heartbeat (and to a shutdown).
@@ -36,6 +41,9 @@ pub struct Heartbeat {
 pub struct HeartbeatReply {
     /// Whether the driver knows the executor (else it must register again).
     pub known: bool,
+    /// The driver restarted since the executor registered: its copy of the program
+    /// belongs to the driver's previous run, and it must exit (to be started again).
+    pub restarted: bool,
 }
 
 /// Something the driver publishes for the executors' copies of the program.
@@ -55,6 +63,8 @@ pub struct JobResultRequest {
     pub what: Published,
     /// Who asks.
     pub executor_id: String,
+    /// The driver instance it registered with.
+    pub driver_instance: u64,
 }
 
 /// A job's outcome as the executors see it.

@@ -143,14 +143,34 @@ fn garbage_truncated_and_oversized_messages_leave_the_driver_serving() {
     assert_eq!(refused.code(), tonic::Code::Unauthenticated);
     // The driver still serves: a heartbeat of an unknown executor is answered.
     let mut c = client(&rt, port, "right-secret");
+    let mut other_app = register("other", "http://127.0.0.1:1".into());
+    other_app.app_name = "another-program".into();
+    let reply = rt
+        .block_on(c.register(other_app))
+        .expect("the driver answers after the fuzz")
+        .into_inner();
+    assert!(!reply.accepted, "an executor of another program was taken");
+    let instance = reply.driver_instance;
     let beat = rt
         .block_on(c.heartbeat(Heartbeat {
             executor_id: "sneaky".into(),
+            driver_instance: instance,
         }))
-        .expect("the driver answers after the fuzz");
+        .expect("the driver answers after the fuzz")
+        .into_inner();
+    assert!(!beat.known, "the refused executor was registered");
+    assert!(!beat.restarted, "the driver took its own start for another");
+    // An executor of an earlier start of a driver on this address is told to leave.
+    let stale = rt
+        .block_on(c.heartbeat(Heartbeat {
+            executor_id: "sneaky".into(),
+            driver_instance: instance.wrapping_add(1),
+        }))
+        .expect("the driver answers")
+        .into_inner();
     assert!(
-        !beat.into_inner().known,
-        "the refused executor was registered"
+        stale.restarted,
+        "a stale executor was not told the driver restarted"
     );
     ctx.stop();
 }

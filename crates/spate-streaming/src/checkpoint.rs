@@ -371,8 +371,36 @@ impl crate::StreamingContext {
         if set.as_deref() != Some(location.as_str()) {
             ssc.checkpoint(dir.as_ref())?;
         }
-        // Read through the directory the context writes to (opened once).
-        match ssc.latest_checkpoint()? {
+        // Read through the directory the context writes to (opened once). In cluster
+        // mode the driver chooses and the executors' copies take its choice.
+        let plans = crate::scheduler::Plans::of(ssc.ctx(), ssc.inner.scope_owner);
+        let found = match plans {
+            Some(p) if !ssc.ctx().is_driver() => match p.fetch_recovery()? {
+                Ok(Some(bytes)) => Some(MetadataCheckpoint::from_bytes(
+                    &bytes,
+                    "the checkpoint the driver recovered from",
+                )?),
+                Ok(None) => None,
+                Err(reason) => {
+                    return Err(Error::Checkpoint {
+                        what: location,
+                        reason: format!("on the driver: {reason}"),
+                    })
+                }
+            },
+            Some(p) => {
+                let found = ssc.latest_checkpoint();
+                let decision = match &found {
+                    Ok(Some(ck)) => ck.to_bytes().map(Some).map_err(|e| e.to_string()),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e.to_string()),
+                };
+                p.publish_recovery(&decision);
+                found?
+            }
+            None => ssc.latest_checkpoint()?,
+        };
+        match found {
             None => {
                 tracing::info!(dir = %location, "no checkpoint: starting a new context");
             }

@@ -94,6 +94,26 @@ impl Plans {
         Ok(spate_core::codec::decode(&bytes, "streaming plan")?)
     }
 
+    /// Driver: which checkpoint `get_or_create` recovers from (its bytes), none, or why
+    /// none is usable — the executors' copies recover from exactly the same one, though
+    /// the driver writes newer ones meanwhile.
+    pub(crate) fn publish_recovery(&self, found: &std::result::Result<Option<Vec<u8>>, String>) {
+        match spate_core::codec::encode(found, "recovery decision") {
+            Ok(bytes) => self
+                .link
+                .publish(&format!("streaming/{}/recovery", self.owner), bytes),
+            Err(e) => tracing::error!("encoding the recovery decision failed: {e}"),
+        }
+    }
+
+    /// Executor: the driver's [`Self::publish_recovery`] (waits for it).
+    pub(crate) fn fetch_recovery(&self) -> Result<std::result::Result<Option<Vec<u8>>, String>> {
+        let bytes = self
+            .link
+            .fetch(&format!("streaming/{}/recovery", self.owner))?;
+        Ok(spate_core::codec::decode(&bytes, "recovery decision")?)
+    }
+
     fn key(&self, n: u64) -> String {
         format!("streaming/{}/{n}", self.owner)
     }
