@@ -48,6 +48,7 @@ fn main() {
             "BroadcastRequest",
             "FetchReply",
         ))
+        .method(method("send", "Send", "MessageRequest", "MessageReply"))
         .build();
     let executor = Service::builder()
         .name("Executor")
@@ -63,6 +64,12 @@ fn main() {
             "fetch_bucket",
             "FetchBucket",
             "FetchRequest",
+            "FetchReply",
+        ))
+        .method(method(
+            "fetch_block",
+            "FetchBlock",
+            "BlockRequest",
             "FetchReply",
         ))
         .build();

@@ -6,8 +6,8 @@ use crate::proto::driver::driver_server::{Driver, DriverServer};
 use crate::proto::executor::executor_client::ExecutorClient;
 use crate::proto::{
     AddressReply, AddressRequest, BroadcastRequest, FetchReply, Heartbeat, HeartbeatReply,
-    JobOutcome, JobResultReply, JobResultRequest, Published, RegisterReply, RegisterRequest,
-    ShutdownRequest, TaskRequest,
+    JobOutcome, JobResultReply, JobResultRequest, MessageReply, MessageRequest, Published,
+    RegisterReply, RegisterRequest, ShutdownRequest, TaskRequest,
 };
 use crate::{AddSecret, CheckSecret, Error};
 use parking_lot::{Condvar, Mutex};
@@ -150,6 +150,10 @@ struct State {
     /// This start of the driver (random): an executor of a previous run of the driver on
     /// the same address is told so, and exits.
     instance: u64,
+    /// `spate.locality.wait`.
+    locality_wait: Duration,
+    /// What takes executors' messages, by topic.
+    handlers: Mutex<HashMap<String, spate_core::cluster::MessageHandler>>,
 }
 
 struct Service(Arc<State>);
@@ -295,6 +299,32 @@ impl Driver for Service {
         );
         Ok(Response::new(FetchReply {
             bytes: bytes.as_ref().clone(),
+        }))
+    }
+
+    async fn send(&self, req: Request<MessageRequest>) -> Result<Response<MessageReply>, Status> {
+        let m = req.into_inner();
+        let refuse = |error: String| Ok(Response::new(MessageReply { error: Some(error) }));
+        if m.driver_instance != self.0.instance {
+            return refuse("the driver restarted since this executor joined it".into());
+        }
+        if !self
+            .0
+            .executors
+            .lock()
+            .iter()
+            .any(|e| e.id == m.executor_id)
+        {
+            return refuse(format!("executor {} is not registered", m.executor_id));
+        }
+        let Some(handler) = self.0.handlers.lock().get(&m.topic).cloned() else {
+            return refuse(format!("nothing takes messages about `{}` here", m.topic));
+        };
+        let taken = tokio::task::spawn_blocking(move || handler(&m.executor_id, &m.bytes))
+            .await
+            .map_err(|e| Status::internal(format!("the message handler failed: {e}")))?;
+        Ok(Response::new(MessageReply {
+            error: taken.err().map(|e| e.to_string()),
         }))
     }
 
@@ -445,6 +475,25 @@ impl ClusterLink for DriverLink {
         Err(spate_core::Error::BroadcastOnDriver(id))
     }
 
+    fn subscribe(&self, topic: &str, handler: spate_core::cluster::MessageHandler) {
+        self.state
+            .handlers
+            .lock()
+            .insert(topic.to_string(), handler);
+    }
+
+    fn executors(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .state
+            .executors
+            .lock()
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
     fn job_result(&self, _job_id: usize) -> spate_core::Result<Vec<Vec<u8>>> {
         Err(spate_core::Error::InvalidArgument {
             op: "job_result",
@@ -523,10 +572,6 @@ impl Executor for RemoteExecutors {
     fn stop(&self) {}
 }
 
-/// How long a task waits for a free slot on the executor that cached a partition it reads
-/// before it goes to another (Spark's `spark.locality.wait`).
-const LOCALITY_WAIT: Duration = Duration::from_secs(3);
-
 /// Takes one of `e`'s slots if one is free.
 fn reserve(e: &Remote) -> bool {
     let mut cur = e.running.load(Ordering::Acquire);
@@ -543,10 +588,10 @@ fn reserve(e: &Remote) -> bool {
 }
 
 /// The executor a task runs on, with a slot taken: the one that cached a partition it
-/// reads (`preferred`), waiting up to [`LOCALITY_WAIT`] for a free slot there; else the
+/// reads (`preferred`), waiting up to `spate.locality.wait` for a free slot there; else the
 /// one with the most free slots.
 async fn place(state: &State, preferred: Option<&str>) -> Option<Arc<Remote>> {
-    let deadline = tokio::time::Instant::now() + LOCALITY_WAIT;
+    let deadline = tokio::time::Instant::now() + state.locality_wait;
     if let Some(p) = preferred {
         loop {
             // Registered before the check: a slot freed in between wakes this task.
@@ -655,6 +700,13 @@ pub(crate) fn start(
         source,
     })?;
     let max_message = crate::max_message(conf);
+    let locality_wait = conf
+        .get_duration("spate.locality.wait")
+        .map_err(|source| Error::Conf {
+            key: "spate.locality.wait",
+            source,
+        })?
+        .unwrap_or(Duration::from_secs(3));
     let state = Arc::new(State {
         app_name,
         max_message,
@@ -672,6 +724,8 @@ pub(crate) fn start(
         gone: Mutex::new(Default::default()),
         running: AtomicBool::new(false),
         instance: instance_id(),
+        handlers: Mutex::new(HashMap::new()),
+        locality_wait,
     });
     let service = InterceptedService::new(
         DriverServer::new(Service(state.clone()))

@@ -5,9 +5,9 @@ use crate::proto::driver::driver_client::DriverClient;
 use crate::proto::executor::executor_client::ExecutorClient;
 use crate::proto::executor::executor_server::{Executor, ExecutorServer};
 use crate::proto::{
-    AddressRequest, BroadcastRequest, FetchReply, FetchRequest, Heartbeat, HeartbeatReply,
-    JobOutcome, JobResultRequest, Published, RegisterRequest, ShutdownRequest, TaskReply,
-    TaskRequest,
+    AddressRequest, BlockRequest, BroadcastRequest, FetchReply, FetchRequest, Heartbeat,
+    HeartbeatReply, JobOutcome, JobResultRequest, MessageRequest, Published, RegisterRequest,
+    ShutdownRequest, TaskReply, TaskRequest,
 };
 use crate::{AddSecret, CheckSecret, Error};
 use parking_lot::Mutex;
@@ -78,18 +78,41 @@ impl Executor for Service {
         Ok(Response::new(FetchReply { bytes }))
     }
 
+    async fn fetch_block(
+        &self,
+        req: Request<BlockRequest>,
+    ) -> Result<Response<FetchReply>, Status> {
+        let r = req.into_inner();
+        let Some(env) = self.env.upgrade() else {
+            return Err(Status::unavailable("the executor's context is gone"));
+        };
+        let id = spate_core::storage::BlockId::Input {
+            stream: r.stream as usize,
+            seq: r.seq,
+        };
+        let bytes = tokio::task::spawn_blocking(move || env.block_store().get_values::<u8>(id))
+            .await
+            .map_err(|e| Status::internal(format!("the fetch thread failed: {e}")))?
+            .map_err(|e| Status::internal(e.to_string()))?
+            .ok_or_else(|| Status::not_found(format!("block {id:?} is not here")))?;
+        Ok(Response::new(FetchReply {
+            bytes: bytes.as_ref().clone(),
+        }))
+    }
+
     async fn shutdown(
         &self,
         _req: Request<ShutdownRequest>,
     ) -> Result<Response<HeartbeatReply>, Status> {
         tracing::info!("the driver stopped: executor exiting");
         // Answer first, then leave: the program's copy here has nothing more to do.
-        let exit_soon = std::thread::Builder::new().spawn(|| {
+        let dedicated = self.env.upgrade().is_some_and(|e| !e.role().is_driver());
+        let exit_soon = std::thread::Builder::new().spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
-            std::process::exit(0);
+            leave(dedicated, 0);
         });
         if exit_soon.is_err() {
-            std::process::exit(0);
+            leave(dedicated, 0);
         }
         Ok(Response::new(HeartbeatReply {
             known: true,
@@ -215,6 +238,40 @@ impl ClusterLink for ExecutorLink {
         }
     }
 
+    fn send(&self, topic: &str, bytes: Vec<u8>) -> spate_core::Result<()> {
+        let mut c = self.client.clone();
+        let req = MessageRequest {
+            executor_id: self.id.clone(),
+            driver_instance: self.driver_instance,
+            topic: topic.to_string(),
+            bytes,
+        };
+        let reply = self.handle.block_on(async move {
+            tokio::time::timeout(Duration::from_secs(30), c.send(req)).await
+        });
+        let failed = |reason: String| {
+            spate_core::Error::from(Error::Decision {
+                key: topic.to_string(),
+                reason,
+            })
+        };
+        match reply {
+            Ok(Ok(r)) => match r.into_inner().error {
+                None => Ok(()),
+                Some(e) => Err(failed(format!("the driver did not take it: {e}"))),
+            },
+            Ok(Err(status)) => Err(spate_core::Error::from(Error::Call {
+                call: "send",
+                peer: self.driver.clone(),
+                source: Box::new(status),
+            })),
+            Err(_) => Err(failed(format!(
+                "the driver at {} did not answer within 30 s",
+                self.driver
+            ))),
+        }
+    }
+
     fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
         if let Some(rt) = self.runtime.lock().take() {
@@ -277,32 +334,75 @@ impl spate_core::env::ShuffleFetch for ClusterShuffleFetch {
         if status.executor_id == self.me {
             return self.local.fetch(shuffle_id, map_id, bucket, status);
         }
-        let lost = spate_core::Error::FetchFailed { shuffle_id, map_id };
-        let Some(mut peer) = self.peer(&status.executor_id) else {
-            tracing::warn!(shuffle_id, map_id, executor = %status.executor_id, "no address for the executor holding a map output");
-            return Err(lost);
-        };
         let req = FetchRequest {
             shuffle_id: shuffle_id as u64,
             map_id: map_id as u64,
             bucket: bucket as u64,
         };
-        // Made inside the runtime: the timer needs it (this is a task thread).
-        let fetched = self.handle.block_on(async move {
-            tokio::time::timeout(Duration::from_secs(60), peer.fetch_bucket(req)).await
-        });
-        match fetched {
-            Ok(Ok(r)) => Ok(spate_core::env::FetchedOutput::Remote(r.into_inner().bytes)),
-            Ok(Err(status)) => {
-                tracing::warn!(shuffle_id, map_id, code = ?status.code(), "fetching a map output failed: {}", status.message());
-                Err(lost)
-            }
-            Err(_) => {
-                tracing::warn!(shuffle_id, map_id, "fetching a map output timed out");
-                Err(lost)
+        match self.call_peer(&status.executor_id, |mut p| async move {
+            p.fetch_bucket(req).await
+        }) {
+            Ok(r) => Ok(spate_core::env::FetchedOutput::Remote(r.bytes)),
+            Err(e) => {
+                tracing::warn!(shuffle_id, map_id, executor = %status.executor_id, "fetching a map output failed: {e}");
+                Err(spate_core::Error::FetchFailed { shuffle_id, map_id })
             }
         }
     }
+
+    fn fetch_block(
+        &self,
+        executor: &str,
+        id: spate_core::storage::BlockId,
+    ) -> spate_core::Result<Vec<u8>> {
+        let spate_core::storage::BlockId::Input { stream, seq } = id else {
+            return Err(spate_core::Error::Task(format!(
+                "block {id:?}: only received blocks are fetched from other executors"
+            )));
+        };
+        let req = BlockRequest {
+            stream: stream as u64,
+            seq,
+        };
+        self.call_peer(executor, |mut p| async move { p.fetch_block(req).await })
+            .map(|r| r.bytes)
+            .map_err(|e| {
+                spate_core::Error::Task(format!(
+                    "fetching received block {id:?} from executor {executor}: {e}"
+                ))
+            })
+    }
+}
+
+impl ClusterShuffleFetch {
+    /// Calls `call` on executor `executor`'s service, bounded by 60 s.
+    fn call_peer<R, F, Fut>(&self, executor: &str, call: F) -> Result<R, String>
+    where
+        F: FnOnce(PeerClient) -> Fut,
+        Fut: std::future::Future<Output = Result<Response<R>, Status>>,
+    {
+        let Some(peer) = self.peer(executor) else {
+            return Err(format!("no address for executor {executor}"));
+        };
+        // Made inside the runtime: the timer needs it (this is a task thread).
+        match self.handle.block_on(async move {
+            tokio::time::timeout(Duration::from_secs(60), call(peer)).await
+        }) {
+            Ok(Ok(r)) => Ok(r.into_inner()),
+            Ok(Err(status)) => Err(format!("{:?}: {}", status.code(), status.message())),
+            Err(_) => Err("timed out after 60 s".into()),
+        }
+    }
+}
+
+/// Ends an executor process whose driver is gone (`code` 0: it stopped). `dedicated`:
+/// this process is an executor process (`SPATE_EXECUTOR_ID` set); an executor service
+/// started in another process (a test's) only stops answering, and the process goes on.
+fn leave(dedicated: bool, code: i32) {
+    if dedicated {
+        std::process::exit(code);
+    }
+    tracing::warn!("not exiting: this process is not an executor process");
 }
 
 /// `spate://host:port` as the `http(s)://host:port` tonic dials.
@@ -457,6 +557,7 @@ pub(crate) fn start(
     let driver_instance = reply.driver_instance;
     tracing::info!(executor = id, %address, cores, "executor joined the driver at {driver_url}");
     let stopped = Arc::new(AtomicBool::new(false));
+    let dedicated = !env.role().is_driver();
     // Heartbeats: a driver gone for good ends this process (its program has no driver).
     {
         let (mut c, id, stopped) = (client.clone(), id.to_string(), stopped.clone());
@@ -484,7 +585,8 @@ pub(crate) fn start(
                         // executors (Kubernetes, a supervisor) starts a fresh one, which
                         // joins the new driver.
                         tracing::error!(executor = %id, "the driver restarted: this executor belongs to its previous run: exiting");
-                        std::process::exit(1);
+                        leave(dedicated, 1);
+                        return;
                     }
                     if !reply.known {
                         // The driver took us as lost (a network outage): join again.
@@ -498,7 +600,8 @@ pub(crate) fn start(
                     }
                 } else if last_ok.elapsed() > DRIVER_LOST {
                     tracing::error!(executor = %id, "the driver has not answered for {} s: exiting", DRIVER_LOST.as_secs());
-                    std::process::exit(1);
+                    leave(dedicated, 1);
+                    return;
                 }
             }
         });

@@ -105,6 +105,15 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A configuration value the cluster runtime cannot use.
+    #[error("configuration key `{key}`: {source}")]
+    Conf {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        #[source]
+        source: spate_core::Error,
+    },
     /// Executors did not come.
     #[error("{registered} of {expected} executor(s) registered within {seconds} s: {detail}")]
     Startup {

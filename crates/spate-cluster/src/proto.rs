@@ -136,6 +136,35 @@ pub struct BroadcastRequest {
     pub id: u64,
 }
 
+/// A task's executor asks the one holding a received block for it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockRequest {
+    /// The input stream.
+    pub stream: u64,
+    /// The block's sequence number.
+    pub seq: u64,
+}
+
+/// An executor sends the driver a message (a receiver's stored block).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageRequest {
+    /// Who sends.
+    pub executor_id: String,
+    /// The driver instance it registered with.
+    pub driver_instance: u64,
+    /// What it is about (see `ClusterLink::subscribe`).
+    pub topic: String,
+    /// The message.
+    pub bytes: Vec<u8>,
+}
+
+/// The driver's answer to a message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageReply {
+    /// Why the driver did not take it, if it did not.
+    pub error: Option<String>,
+}
+
 /// Where another executor's service is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AddressRequest {

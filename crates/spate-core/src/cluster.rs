@@ -48,9 +48,28 @@ pub trait ClusterLink: Send + Sync {
     /// Executor: the encoded value of broadcast `id`, made on the driver only
     /// (`Context::broadcast_with`); fetched once per executor and cached.
     fn fetch_broadcast(&self, id: usize) -> Result<Vec<u8>>;
+    /// Executor: sends `bytes` to the driver under `topic` (what a receiver running here
+    /// stored); returns once the driver's handler took them, with its error if it did not.
+    fn send(&self, topic: &str, _bytes: Vec<u8>) -> Result<()> {
+        Err(Error::Config(format!(
+            "`{topic}`: only an executor process sends to the driver"
+        )))
+    }
+    /// Driver: `handler` takes what executors send under `topic` (the sender's executor
+    /// id, the bytes).
+    fn subscribe(&self, _topic: &str, _handler: MessageHandler) {}
+    /// Driver: the executors registered now, by id, sorted.
+    fn executors(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The context stops.
     fn stop(&self);
 }
+
+/// What takes the messages executors send to the driver under one topic
+/// ([`ClusterLink::subscribe`]): the sender's executor id and the bytes; an error goes
+/// back to the sender.
+pub type MessageHandler = Arc<dyn Fn(&str, &[u8]) -> Result<()> + Send + Sync>;
 
 /// What `spate-cluster` registers ([`register_backend`]).
 pub trait ClusterBackend: Send + Sync {

@@ -58,6 +58,8 @@ keys! {
         "Where tasks run: `local` (one task thread), `local[N]` (N threads, at most 1,024 or the number of cores if more), `local[*]` (one per core), `local-cluster[N]` / `local-cluster[N,cores]` (N executor processes of this program on this machine) or `spate://host:port` (the driver listens there; executors join it). Cluster masters need the spate-cluster crate (`spate_cluster::register()`).";
     "spate.executor.cores", Count, "2",
         "Task slots of each executor process in cluster mode.";
+    "spate.locality.wait", Duration, "3s",
+        "Cluster mode: how long a task waits for a free slot on the executor that holds what it reads (a cached partition, a received block) before it runs on another one (which fetches it from there). Spark's `spark.locality.wait`.";
     "spate.cluster.minExecutors", Count, "1",
         "With a `spate://host:port` master: how many executors the driver waits for (up to 60 s) before its context is ready.";
     "spate.rpc.message.maxSize", Bytes, "256m",

@@ -92,6 +92,15 @@ pub trait ShuffleFetch: Send + Sync {
         bucket: usize,
         status: &MapStatus,
     ) -> Result<FetchedOutput>;
+
+    /// Block `id` of executor `executor`'s block store, stored there serialized (a
+    /// received block: an encoded `Vec<record>`). This process has no remote fetch by
+    /// default: [`Error::Task`] naming the block.
+    fn fetch_block(&self, executor: &str, id: BlockId) -> Result<Vec<u8>> {
+        Err(Error::Task(format!(
+            "block {id:?} is in executor {executor}'s block store and this process cannot fetch from other executors"
+        )))
+    }
 }
 
 /// The local shuffle fetch: outputs of this process's executor, from its block store.

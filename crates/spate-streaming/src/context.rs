@@ -354,9 +354,6 @@ impl StreamingContext {
         let first = (now / batch + 1) * batch;
         // Cluster mode: the driver decides, an executor process's copy follows.
         let plans = crate::scheduler::Plans::of(&self.inner.ctx, self.inner.scope_owner);
-        if plans.is_some() && self.inner.graph.inputs().iter().any(|i| i.is_receiver()) {
-            return Err(crate::scheduler::receivers_unsupported());
-        }
         if plans.is_some()
             && self
                 .inner
@@ -372,10 +369,18 @@ impl StreamingContext {
             });
         }
         let follower = plans.is_some() && !self.inner.ctx.is_driver();
+        // Where receivers run: the driver decides, executors run theirs once started.
+        let mut receivers = crate::scheduler::Placements::new();
         let proposed =
             match &plans {
                 Some(p) if follower => match p.fetch_start()? {
-                    crate::scheduler::Plan::Start { zero_ms } => zero_ms,
+                    crate::scheduler::Plan::Start {
+                        zero_ms,
+                        receivers: placed,
+                    } => {
+                        receivers = placed;
+                        zero_ms
+                    }
                     crate::scheduler::Plan::Failed { error } => {
                         return Err(Error::DriverStartFailed(error))
                     }
@@ -388,15 +393,24 @@ impl StreamingContext {
                 _ => first - batch,
             };
         // The driver tells the executors' copies how its start went (they wait for it).
-        let announce = if follower {
-            None
-        } else {
-            crate::scheduler::Plans::of(&self.inner.ctx, self.inner.scope_owner)
-        };
+        let announce = if follower { None } else { plans.clone() };
+        if let Some(a) = &announce {
+            receivers = a.place_receivers(&self.inner.graph.inputs());
+        }
         let started = self.start_from(plans, follower, proposed, now, &outputs);
+        if follower && started.is_ok() {
+            crate::input::follow_placements(
+                &self.inner.graph.inputs(),
+                &receivers,
+                self.inner.ctx.env().executor_id(),
+            );
+        }
         if let Some(a) = announce {
             a.publish_start(&match &started {
-                Ok(zero) => crate::scheduler::Plan::Start { zero_ms: *zero },
+                Ok(zero) => crate::scheduler::Plan::Start {
+                    zero_ms: *zero,
+                    receivers,
+                },
                 Err(e) => crate::scheduler::Plan::Failed {
                     error: e.to_string(),
                 },

@@ -6,8 +6,9 @@
 //!   context and must give its expected outputs, as on `local[2]` (`tests/cases.rs`).
 //! - A stateful word count over a file stream on the system clock: every process sees
 //!   the same batches, and the counts are those of the files written.
-//! - A receiver input is refused at `start` (receivers do not run in executor processes
-//!   yet).
+//! - A start that fails on the driver fails in every process.
+//!
+//! Receivers in cluster mode are tested in `spate-cluster/tests/receivers.rs`.
 
 #[allow(dead_code)]
 mod harness;
@@ -106,20 +107,6 @@ fn main() {
     harness::engine::share_context(ctx.clone(), dir.join("cases"));
     harness::run_all();
     let counts = file_word_count(&ctx, &dir.join("wc"));
-    // Receivers do not run in executor processes yet: refused at `start`, in every
-    // process alike (the context goes on serving the others).
-    {
-        let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(500))
-            .expect("streaming context");
-        ssc.socket_text_stream("127.0.0.1", 9)
-            .foreach_rdd(|_, _| Ok(()));
-        let err = ssc.start().expect_err("a receiver is refused on a cluster");
-        assert!(
-            err.to_string()
-                .contains("receivers do not run in cluster mode"),
-            "{err}"
-        );
-    }
     // A start that fails on the driver (a sink that cannot open; sinks open there only)
     // fails in every process, with the driver's reason.
     {

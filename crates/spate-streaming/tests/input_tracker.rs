@@ -56,6 +56,7 @@ fn blocks(id: usize, sizes: &[(u64, u64)]) -> InputSource {
                 records,
                 error: None,
                 wal: None,
+                location: None,
             })
             .collect(),
     )

@@ -162,6 +162,11 @@ pub trait RddBase: Send + Sync + 'static {
     fn partitioner_object(&self) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
         None
     }
+    /// The executor where partition `split` is best computed (a received block's, in
+    /// cluster mode), if any.
+    fn preferred_location(&self, _split: usize) -> Option<String> {
+        None
+    }
 }
 
 /// An RDD node of records `T`.

@@ -98,12 +98,10 @@ impl DagScheduler {
     }
 
     /// The executor that cached partition `partition` of `rdd` or of an ancestor it
-    /// reads one-to-one (through narrow dependencies with as many partitions), if known.
+    /// reads one-to-one (through narrow dependencies with as many partitions), or that
+    /// holds its input (a received block), if known.
     fn preferred_location(&self, rdd: &Arc<dyn RddBase>, partition: usize) -> Option<String> {
         let locs = self.cache_locs.lock();
-        if locs.is_empty() {
-            return None;
-        }
         let n = rdd.info().num_partitions();
         let mut stack = vec![rdd.clone()];
         let mut seen = HashSet::new();
@@ -111,7 +109,10 @@ impl DagScheduler {
             if seen.len() > 64 || !seen.insert(r.info().id()) {
                 continue;
             }
-            if r.info().storage_level().is_some() {
+            if let Some(e) = r.preferred_location(partition) {
+                return Some(e);
+            }
+            if !locs.is_empty() && r.info().storage_level().is_some() {
                 if let Some(e) = locs.get(&(r.info().id(), partition)) {
                     return Some(e.clone());
                 }

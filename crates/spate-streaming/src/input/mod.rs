@@ -14,7 +14,7 @@ pub use direct::{DirectRanges, DirectSource};
 pub(crate) use file::{FileInput, FileLifecycle};
 pub(crate) use queue::QueueInput;
 pub use queue::RddQueue;
-pub(crate) use receiver::{block_interval, ReceiverCompute, ReceiverInput};
+pub(crate) use receiver::{block_interval, follow_placements, ReceiverCompute, ReceiverInput};
 pub use receiver::{Receiver, ReceiverHandle};
 pub(crate) use replay::ReplayInput;
 pub use socket::{
@@ -36,6 +36,9 @@ pub(crate) trait InputStream: Send + Sync + 'static {
     fn start(&self) {}
     /// Stops receiving.
     fn stop(&self) {}
+    /// Cluster mode, in an executor process: runs the receiver here under the driver's
+    /// placement `epoch` (`Some`), or no longer here (`None`).
+    fn place(&self, _epoch: Option<u64>) {}
     /// Gives the data received so far to batch `time`; called once per batch, before its
     /// jobs are generated, whether or not an output reads this input then.
     fn allocate_blocks(&self, _time: Time) {}

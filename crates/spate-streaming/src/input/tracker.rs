@@ -72,6 +72,9 @@ pub struct ReceivedBlock {
     /// reads the block from there.
     #[serde(default)]
     pub wal: Option<String>,
+    /// Cluster mode: the executor whose receiver stored the block (it holds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// One file of a file stream's batch.

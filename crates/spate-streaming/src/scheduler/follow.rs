@@ -31,6 +31,8 @@ pub(crate) enum Plan {
     Start {
         /// Zero time, in ms.
         zero_ms: i64,
+        /// Where each receiver runs: its stream id -> (executor, placement number).
+        receivers: Placements,
     },
     /// A batch is generated.
     Batch {
@@ -41,6 +43,8 @@ pub(crate) enum Plan {
         inputs: Vec<InputRecord>,
         /// Each input's own plan (`InputStream::batch_plan`), by input index.
         plans: BTreeMap<usize, Vec<u8>>,
+        /// Where each receiver runs from now on.
+        receivers: Placements,
     },
     /// The context stopped: no batch follows.
     Stop,
@@ -51,14 +55,21 @@ pub(crate) enum Plan {
     },
 }
 
+/// Where receivers run: stream id -> (executor id, placement number, counted from 1 per
+/// stream).
+pub(crate) type Placements = BTreeMap<usize, (String, u64)>;
+
 /// The plans of one streaming context: published by the driver, fetched by executors.
+#[derive(Clone)]
 pub(crate) struct Plans {
     link: Arc<dyn ClusterLink>,
     /// The context's id-scope owner: tells its plans from another context's over the
     /// same `Context`.
     owner: usize,
     /// The next plan's number (0 is the start's).
-    next: Mutex<u64>,
+    next: Arc<Mutex<u64>>,
+    /// Driver: where its receivers run.
+    placements: Arc<Mutex<Placements>>,
 }
 
 impl Plans {
@@ -67,8 +78,60 @@ impl Plans {
         Some(Plans {
             link: ctx.env().cluster_link()?,
             owner,
-            next: Mutex::new(1),
+            next: Arc::new(Mutex::new(1)),
+            placements: Arc::new(Mutex::new(BTreeMap::new())),
         })
+    }
+
+    /// Driver: places the receivers of `inputs` on the executors registered now — each
+    /// kept where it runs while its executor is alive, a new one or one whose executor
+    /// was lost put on the executor running the fewest — and returns the placements.
+    pub(crate) fn place_receivers(
+        &self,
+        inputs: &[Arc<dyn crate::input::InputStream>],
+    ) -> Placements {
+        let live = self.link.executors();
+        let mut placed = self.placements.lock();
+        if live.is_empty() {
+            return placed.clone();
+        }
+        let streams = inputs
+            .iter()
+            .filter(|i| i.is_receiver())
+            .filter_map(|i| i.checkpoint_id());
+        for stream in streams {
+            let old = placed.get(&stream).cloned();
+            if old.as_ref().is_some_and(|(e, _)| live.contains(e)) {
+                continue;
+            }
+            let mut load: BTreeMap<&String, usize> = live.iter().map(|e| (e, 0)).collect();
+            for (s, (e, _)) in placed.iter() {
+                if *s != stream {
+                    if let Some(n) = load.get_mut(e) {
+                        *n += 1;
+                    }
+                }
+            }
+            let Some(target) = load
+                .into_iter()
+                .min_by_key(|(e, n)| (*n, *e))
+                .map(|(e, _)| e.clone())
+            else {
+                continue;
+            };
+            let epoch = match &old {
+                Some((from, epoch)) => {
+                    tracing::warn!(stream, from = %from, to = %target, "the receiver's executor was lost: the receiver runs on another one now");
+                    epoch + 1
+                }
+                None => {
+                    tracing::info!(stream, executor = %target, "receiver placed");
+                    1
+                }
+            };
+            placed.insert(stream, (target, epoch));
+        }
+        placed.clone()
     }
 
     /// Driver: how its start went (plan 0, whenever the batches' plans are published).
@@ -176,10 +239,12 @@ impl Scheduler {
                 }
             }
         }
+        let receivers = plans.place_receivers(&self.ssc.inner.graph.inputs());
         plans.publish(&Plan::Batch {
             time_ms: time.0,
             inputs: self.ssc.inner.input_tracker.take_unpublished(),
             plans: input_plans,
+            receivers,
         });
     }
 
@@ -211,9 +276,17 @@ impl Scheduler {
             let (time_ms, dictated, input_plans) = match plan {
                 Plan::Batch {
                     time_ms,
-                    inputs,
+                    inputs: dictated,
                     plans,
-                } => (time_ms, inputs, plans),
+                    receivers,
+                } => {
+                    crate::input::follow_placements(
+                        &inputs,
+                        &receivers,
+                        self.ssc.ctx().env().executor_id(),
+                    );
+                    (time_ms, dictated, plans)
+                }
                 Plan::Stop => break,
                 Plan::Start { .. } | Plan::Failed { .. } => continue,
             };
@@ -287,16 +360,5 @@ impl Scheduler {
         if n > MAX_FOLLOWED {
             f.generated.drain(..n - MAX_FOLLOWED);
         }
-    }
-}
-
-/// The error for a streaming context in cluster mode whose graph has receivers, which do
-/// not run in executor processes yet.
-pub(crate) fn receivers_unsupported() -> Error {
-    Error::State {
-        state: "in cluster mode",
-        action: "start with a receiver input (socket_text_stream, receiver_stream): receivers \
-                 do not run in cluster mode yet; use a file stream, a direct source or a \
-                 queue stream, or a local master",
     }
 }

@@ -38,6 +38,8 @@ use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod remote;
+pub(crate) use remote::follow_placements;
 mod supervisor;
 mod wal;
 use wal::{ReceiverState, Wal};
@@ -110,6 +112,8 @@ struct Block {
     lost: Option<LostBlock>,
     /// Its name in the write-ahead log, when the log is on.
     wal: Option<String>,
+    /// Cluster mode: the executor that holds it (serialized).
+    location: Option<String>,
 }
 
 impl Block {
@@ -154,6 +158,9 @@ struct Shared<T> {
     tracker: Arc<Mutex<Tracker>>,
     next_seq: AtomicU64,
     wal: Option<Arc<Wal>>,
+    /// Cluster mode, in an executor process: blocks are stored serialized and reported to
+    /// the driver, which gives them to batches.
+    report: Option<remote::Report>,
 }
 
 impl<T: Data> Shared<T> {
@@ -198,6 +205,9 @@ impl<T: Data> Shared<T> {
             stream: self.stream_id,
             seq,
         };
+        if let Some(report) = &self.report {
+            return self.push_remote(report, records, id, seq, n);
+        }
         // With the write-ahead log, the block is in the log before `store` returns.
         let mut wal = None;
         if let Some(log) = &self.wal {
@@ -240,6 +250,7 @@ impl<T: Data> Shared<T> {
                 records: n,
                 lost: None,
                 wal,
+                location: None,
             });
             return Ok(());
         };
@@ -272,12 +283,17 @@ impl<T: Data> Shared<T> {
         *self.failure.lock() = Some(lost.clone());
         self.refuse.fetch_or(FAILED, Ordering::AcqRel);
         *self.errors.lock() = Some(err.to_string());
-        self.tracker.lock().pending.push(Block {
-            id: Some(id),
-            records: n,
-            lost: Some(lost),
-            wal: None,
-        });
+        match &self.report {
+            // The driver lists it in its batch.
+            Some(report) => self.report_lost(report, seq, &lost),
+            None => self.tracker.lock().pending.push(Block {
+                id: Some(id),
+                records: n,
+                lost: Some(lost),
+                wal: None,
+                location: None,
+            }),
+        }
         self.bus.post(StreamingListenerEvent::ReceiverError(
             self.info(!self.stopped.load(Ordering::Acquire)),
         ));
@@ -427,7 +443,9 @@ pub(crate) struct ReceiverInput<T: Data> {
     name: String,
     level: StorageLevel,
     ctx: Context,
-    receiver: Mutex<Option<Box<dyn Receiver<T>>>>,
+    /// The receiver while it is not running (a supervisor puts it back when it ends, so
+    /// that it can run again: on another placement in cluster mode).
+    receiver: Arc<Mutex<Option<Box<dyn Receiver<T>>>>>,
     shared: Mutex<Option<Arc<Shared<T>>>>,
     tracker: Arc<Mutex<Tracker>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -450,6 +468,10 @@ pub(crate) struct ReceiverInput<T: Data> {
     /// checkpoint keeps, so a recovered run tells blocks no batch had yet (they go to its
     /// first batch) from blocks of batches done and forgotten.
     allocated_through: Mutex<BTreeMap<String, u64>>,
+    /// The streaming context's scope owner (names its messages to the driver).
+    owner: usize,
+    /// Cluster mode, in an executor process: the placement the receiver runs here under.
+    placed: Mutex<Option<u64>>,
 }
 
 /// The block interval a receiver of a context with batches of `batch_ms` uses:
@@ -495,7 +517,7 @@ impl<T: Data> ReceiverInput<T> {
             name: receiver.name(),
             level: receiver.storage_level(),
             ctx: ssc.ctx().clone(),
-            receiver: Mutex::new(Some(receiver)),
+            receiver: Arc::new(Mutex::new(Some(receiver))),
             shared: Mutex::new(None),
             tracker: Arc::new(Mutex::new(Tracker::default())),
             threads: Mutex::new(Vec::new()),
@@ -507,6 +529,8 @@ impl<T: Data> ReceiverInput<T> {
             ssc: ssc.downgrade(),
             wal: Mutex::new(None),
             allocated_through: Mutex::new(BTreeMap::new()),
+            owner: ssc.inner.scope_owner,
+            placed: Mutex::new(None),
         })
     }
 
@@ -524,7 +548,12 @@ impl<T: Data> ReceiverInput<T> {
             if let Some(b) = t.allocated.get(&time.0) {
                 return b.clone();
             }
-            let blocks = if recovered {
+            let blocks = if self.inputs.follows_driver() && !recovered {
+                // An executor process: the blocks the driver gave the batch.
+                let blocks = self.dictated_blocks(time);
+                t.allocated.insert(time.0, blocks.clone());
+                return blocks;
+            } else if recovered {
                 self.recovered_blocks(time)
             } else {
                 std::mem::take(&mut t.pending)
@@ -556,6 +585,7 @@ impl<T: Data> ReceiverInput<T> {
                         records: b.records,
                         error: b.lost.as_ref().map(|l| l.reason.clone()),
                         wal: b.wal.clone(),
+                        location: b.location.clone(),
                     })
                     .collect(),
             ),
@@ -609,7 +639,12 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             .range(..=time.0 - remember)
             .map(|(k, _)| *k)
             .collect();
-        let wal = self.wal.lock().clone();
+        // The driver deletes logged blocks (once).
+        let wal = self
+            .wal
+            .lock()
+            .clone()
+            .filter(|_| !self.inputs.follows_driver());
         for k in old {
             for b in t.allocated.remove(&k).unwrap_or_default() {
                 if b.lost.is_none() {
@@ -651,6 +686,34 @@ impl<T: Data> InputStream for ReceiverInput<T> {
     }
 
     fn start(&self) {
+        // Cluster mode: the receiver runs where the driver places it (`place`); the
+        // driver takes the blocks its executor reports.
+        if let Some(link) = self.ctx.env().cluster_link() {
+            if self.ctx.is_driver() {
+                self.take_reported_blocks(link.as_ref());
+            }
+            return;
+        }
+        self.run_receiver(self.seq_base, None);
+    }
+
+    fn place(&self, epoch: Option<u64>) {
+        self.place_here(epoch);
+    }
+
+    fn stop(&self) {
+        self.stop_receiver();
+    }
+
+    fn has_pending(&self) -> bool {
+        ReceiverInput::has_pending(self)
+    }
+}
+
+impl<T: Data> ReceiverInput<T> {
+    /// Starts the receiver's supervisor and block generator in this process, numbering
+    /// blocks from `first_seq`; `report`: its blocks go to the driver (an executor).
+    fn run_receiver(&self, first_seq: u64, report: Option<remote::Report>) {
         let Some(receiver) = self.receiver.lock().take() else {
             return;
         };
@@ -688,15 +751,25 @@ impl<T: Data> InputStream for ReceiverInput<T> {
             ctx: self.ctx.clone(),
             level: self.level,
             tracker: self.tracker.clone(),
-            next_seq: AtomicU64::new(self.seq_base),
+            next_seq: AtomicU64::new(first_seq),
             wal,
+            report,
         });
         *self.shared.lock() = Some(shared.clone());
-        let threads = supervisor::spawn(shared, receiver, block_interval, restart_delay, stream_id);
+        let threads = supervisor::spawn(
+            shared,
+            receiver,
+            self.receiver.clone(),
+            block_interval,
+            restart_delay,
+            stream_id,
+        );
         self.threads.lock().extend(threads);
     }
 
-    fn stop(&self) {
+    /// Stops the receiver running in this process, if one is (its supervisor puts it
+    /// back in its slot).
+    fn stop_receiver(&self) {
         let shared = self.shared.lock().take();
         if let Some(s) = &shared {
             s.commands
@@ -709,10 +782,6 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         for t in threads {
             let _ = t.join();
         }
-    }
-
-    fn has_pending(&self) -> bool {
-        ReceiverInput::has_pending(self)
     }
 }
 
@@ -738,7 +807,7 @@ impl<T: Data> Compute<T> for ReceiverCompute<T> {
                 });
             }
         }
-        let log = self.input.wal.lock().as_ref().map(|w| w.store.clone());
+        let log = self.input.log_store();
         Ok(Some(BlockRdd::create_logged(
             &self.input.ctx,
             stored
@@ -746,6 +815,7 @@ impl<T: Data> Compute<T> for ReceiverCompute<T> {
                 .map(|b| LoggedBlock {
                     block: b.id,
                     logged: b.wal,
+                    location: b.location,
                 })
                 .collect(),
             log,

@@ -4,6 +4,7 @@
 
 use super::{Command, Receiver, ReceiverHandle, Shared, FAILED, FINISHED};
 use crate::listener::StreamingListenerEvent;
+use parking_lot::Mutex;
 use spate_core::Data;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
@@ -30,6 +31,7 @@ fn cannot_run<T: Data>(s: &Shared<T>, what: &str, e: std::io::Error) {
 pub(super) fn spawn<T: Data>(
     shared: Arc<Shared<T>>,
     mut receiver: Box<dyn Receiver<T>>,
+    slot: Arc<Mutex<Option<Box<dyn Receiver<T>>>>>,
     block_interval: Duration,
     restart_delay: Duration,
     stream_id: usize,
@@ -60,9 +62,11 @@ pub(super) fn spawn<T: Data>(
         Ok(g) => threads.push(g),
         Err(e) => {
             cannot_run(&shared, "block generator", e);
+            *slot.lock() = Some(receiver);
             return threads;
         }
     }
+    let back = slot.clone();
     // Supervisor.
     let s = shared.clone();
     let supervisor = std::thread::Builder::new()
@@ -131,6 +135,8 @@ pub(super) fn spawn<T: Data>(
                     }
                 }
             }
+            // It may run again (placed here again, in cluster mode).
+            *back.lock() = Some(receiver);
         });
     match supervisor {
         Ok(t) => threads.push(t),

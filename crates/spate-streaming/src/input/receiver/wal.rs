@@ -67,6 +67,7 @@ impl<T: Data> ReceiverInput<T> {
                 records: b.records,
                 lost: None,
                 wal: b.wal,
+                location: None,
             });
         }
         out
@@ -108,6 +109,7 @@ impl<T: Data> ReceiverInput<T> {
                         records,
                         lost: None,
                         wal: Some(name),
+                        location: None,
                     },
                 ));
             }
@@ -132,6 +134,38 @@ impl<T: Data> ReceiverInput<T> {
     /// context has a checkpoint directory: checked at its start), with the blocks of a
     /// crashed run that no batch had yet put first in line.
     pub(super) fn open_wal(&self) -> Option<Arc<Wal>> {
+        let wal = self.make_wal("")?;
+        if let Err(e) = self.recover_unallocated(&wal) {
+            tracing::error!(
+                stream = self.id(),
+                "write-ahead log: could not look for blocks of the run before: {e}"
+            );
+        }
+        *self.wal.lock() = Some(wal.clone());
+        Some(wal)
+    }
+
+    /// This process's write-ahead log, made once when the log is on (an executor
+    /// process's: its receiver writes there, its tasks read blocks of lost executors from
+    /// there; recovering is the driver's).
+    pub(super) fn executor_wal(&self) -> Option<Arc<Wal>> {
+        let mut slot = self.wal.lock();
+        if slot.is_none() {
+            let me: String = self
+                .ctx
+                .env()
+                .executor_id()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            *slot = self.make_wal(&me);
+        }
+        slot.clone()
+    }
+
+    /// A write-ahead log whose run name ends with `process` (names of different processes'
+    /// logs never meet), if the log is on.
+    fn make_wal(&self, process: &str) -> Option<Arc<Wal>> {
         let on = self
             .ctx
             .conf()
@@ -148,20 +182,12 @@ impl<T: Data> ReceiverInput<T> {
                 &format!("wal/receiver-{}", self.id()),
             ));
         let run = format!(
-            "r{}",
+            "r{}{process}",
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis())
                 .unwrap_or(0)
         );
-        let wal = Arc::new(Wal { store, run });
-        if let Err(e) = self.recover_unallocated(&wal) {
-            tracing::error!(
-                stream = self.id(),
-                "write-ahead log: could not look for blocks of the run before: {e}"
-            );
-        }
-        *self.wal.lock() = Some(wal.clone());
-        Some(wal)
+        Some(Arc::new(Wal { store, run }))
     }
 }

@@ -1,0 +1,255 @@
+//! Receivers in cluster mode (DESIGN §1; Spark's `ReceiverTracker` and
+//! `ReceiverSupervisorImpl`): the driver places each receiver on an executor process
+//! (the placements travel in the streaming plans, `scheduler::follow`), and places it
+//! again on another one when its executor is lost. There the receiver runs as it does
+//! locally, but each block is encoded once, written to the write-ahead log when the log
+//! is on, kept serialized in that executor's block store, and reported to the driver
+//! before `store` returns. The driver gives reported blocks to batches, and the executors
+//! follow its choice. A batch's partition prefers the executor holding its block; a task
+//! elsewhere fetches the block from it, and a block whose executor is gone is read from
+//! the write-ahead log (without the log it is lost, and its batch fails, as in Spark).
+
+use super::{block_name, Block, LostBlock, ReceiverInput, Shared};
+use crate::input::tracker::InputSource;
+use crate::time::Time;
+use serde::{Deserialize, Serialize};
+use spate_core::cluster::ClusterLink;
+use spate_core::storage::BlockId;
+use spate_core::Data;
+use std::sync::Arc;
+
+/// Where an executor's receiver reports its blocks.
+pub(super) struct Report {
+    link: Arc<dyn ClusterLink>,
+    topic: String,
+}
+
+/// A block an executor's receiver stored (or could not store), as the driver hears of it.
+#[derive(Serialize, Deserialize)]
+struct ReportedBlock {
+    seq: u64,
+    records: u64,
+    wal: Option<String>,
+    /// Why it could not be stored, if it could not.
+    error: Option<String>,
+}
+
+/// The topic of the blocks of stream `stream` of the streaming context with scope owner
+/// `owner`.
+fn topic(owner: usize, stream: usize) -> String {
+    format!("streaming/{owner}/blocks/{stream}")
+}
+
+/// Block sequence numbers per placement: a receiver placed again (on another executor)
+/// numbers its blocks apart from the blocks of its earlier placements.
+const SEQS_PER_PLACEMENT: u64 = 1 << 24;
+
+impl<T: Data> Shared<T> {
+    /// An executor's receiver stores `records` as block `id`: encoded once, logged, kept
+    /// serialized here and reported to the driver. A failure at any step loses the block
+    /// as `push_block` does locally (and tells the driver, which lists it in its batch).
+    pub(super) fn push_remote(
+        &self,
+        report: &Report,
+        records: Vec<T>,
+        id: BlockId,
+        seq: u64,
+        n: u64,
+    ) -> crate::error::Result<()> {
+        let lose = |reason: String, cause: Option<spate_core::Error>, wal: Option<String>| {
+            self.lose_block(id, seq, n, reason, cause.map(Arc::new), wal)
+        };
+        let bytes = match spate_core::codec::encode(&records, "received block") {
+            Ok(b) => b,
+            Err(e) => return lose(format!("it could not be encoded: {e}"), Some(e), None),
+        };
+        drop(records);
+        let mut wal = None;
+        if let Some(log) = &self.wal {
+            let name = log.name(seq, n);
+            if let Err(e) =
+                spate_core::checkpoint_store::put_checked(log.store.as_ref(), &name, &bytes)
+            {
+                return lose(
+                    format!("the write-ahead log refused it: {e}"),
+                    Some(e),
+                    None,
+                );
+            }
+            wal = Some(name);
+        }
+        let store = self.ctx.block_store();
+        match store.put_values(id, Arc::new(bytes), self.level) {
+            Ok(true) => {}
+            Ok(false) => {
+                return lose(
+                    format!(
+                        "it does not fit in the block store's memory (spate.memory.storageBytes) and storage level {} does not allow disk",
+                        self.level.name()
+                    ),
+                    None,
+                    wal,
+                )
+            }
+            Err(e) => return lose(e.to_string(), Some(e), wal),
+        }
+        let reported = ReportedBlock {
+            seq,
+            records: n,
+            wal: wal.clone(),
+            error: None,
+        };
+        let sent = spate_core::codec::encode(&reported, "reported block")
+            .and_then(|b| report.link.send(&report.topic, b));
+        if let Err(e) = sent {
+            store.remove(id);
+            return lose(format!("the driver did not take it: {e}"), Some(e), wal);
+        }
+        Ok(())
+    }
+
+    /// Tells the driver of a block that could not be stored (best effort: the driver may
+    /// be what failed).
+    pub(super) fn report_lost(&self, report: &Report, seq: u64, lost: &LostBlock) {
+        let reported = ReportedBlock {
+            seq,
+            records: lost.records,
+            wal: None,
+            error: Some(lost.reason.clone()),
+        };
+        let sent = spate_core::codec::encode(&reported, "reported block")
+            .and_then(|b| report.link.send(&report.topic, b));
+        if let Err(e) = sent {
+            tracing::warn!(stream = self.stream_id, block = %lost.block, "could not tell the driver of a block that was not stored: {e}");
+        }
+    }
+}
+
+impl<T: Data> ReceiverInput<T> {
+    /// Driver: the blocks executors' receivers report join the blocks waiting for a
+    /// batch.
+    pub(super) fn take_reported_blocks(&self, link: &dyn ClusterLink) {
+        let stream = self.id();
+        let tracker = self.tracker.clone();
+        link.subscribe(
+            &topic(self.owner, stream),
+            Arc::new(move |executor: &str, bytes: &[u8]| {
+                let b: ReportedBlock = spate_core::codec::decode(bytes, "reported block")?;
+                let lost = b.error.map(|reason| LostBlock {
+                    block: block_name(stream, b.seq),
+                    records: b.records,
+                    reason: format!("on executor {executor}: {reason}"),
+                    cause: None,
+                });
+                tracker.lock().pending.push(Block {
+                    id: lost
+                        .is_none()
+                        .then_some(BlockId::Input { stream, seq: b.seq }),
+                    records: b.records,
+                    lost,
+                    wal: b.wal,
+                    location: Some(executor.to_string()),
+                });
+                Ok(())
+            }),
+        );
+    }
+
+    /// Executor: runs the receiver here under placement `epoch`, or stops it here.
+    pub(super) fn place_here(&self, epoch: Option<u64>) {
+        let mut placed = self.placed.lock();
+        if *placed == epoch {
+            return;
+        }
+        if placed.is_some() {
+            tracing::info!(stream = self.id(), receiver = %self.name, "the driver placed this receiver elsewhere: stopping it here");
+            self.stop_receiver();
+        }
+        *placed = epoch;
+        let (Some(epoch), Some(link)) = (epoch, self.ctx.env().cluster_link()) else {
+            return;
+        };
+        if self.wal.lock().is_none() {
+            self.executor_wal();
+        }
+        tracing::info!(stream = self.id(), receiver = %self.name, placement = epoch, "running this receiver here, as the driver placed it");
+        let first_seq = self.seq_base + (epoch % 256) * SEQS_PER_PLACEMENT;
+        self.run_receiver(
+            first_seq,
+            Some(Report {
+                link,
+                topic: topic(self.owner, self.id()),
+            }),
+        );
+    }
+
+    /// Executor: the blocks the driver gave batch `time` (as its input info lists them).
+    pub(super) fn dictated_blocks(&self, time: Time) -> Vec<Block> {
+        let stream = self.id();
+        let Some(info) = self.inputs.dictated(time, stream) else {
+            return Vec::new();
+        };
+        let InputSource::Blocks(blocks) = info.source else {
+            return Vec::new();
+        };
+        blocks
+            .into_iter()
+            .map(|b| {
+                let lost = b.error.clone().map(|reason| LostBlock {
+                    block: b.block.clone(),
+                    records: b.records,
+                    reason,
+                    cause: None,
+                });
+                Block {
+                    id: parse_block_name(&b.block).filter(|_| lost.is_none()),
+                    records: b.records,
+                    lost,
+                    wal: b.wal,
+                    location: b.location,
+                }
+            })
+            .collect()
+    }
+
+    /// The write-ahead log's store, where a partition whose block is gone is read from:
+    /// the driver's (opened at its start), or this executor's (opened when first needed).
+    pub(super) fn log_store(&self) -> Option<Arc<dyn spate_core::CheckpointStore>> {
+        if let Some(w) = self.wal.lock().as_ref() {
+            return Some(w.store.clone());
+        }
+        if self.inputs.follows_driver() {
+            return self.executor_wal().map(|w| w.store.clone());
+        }
+        None
+    }
+}
+
+/// The block id of a block named `input-<stream>-<seq>`.
+fn parse_block_name(name: &str) -> Option<BlockId> {
+    let rest = name.strip_prefix("input-")?;
+    let (stream, seq) = rest.split_once('-')?;
+    Some(BlockId::Input {
+        stream: stream.parse().ok()?,
+        seq: seq.parse().ok()?,
+    })
+}
+
+/// What a follower does with a plan's placements: each receiver input of this process
+/// runs here if the driver placed it on this executor.
+pub(crate) fn follow_placements(
+    inputs: &[Arc<dyn crate::input::InputStream>],
+    placements: &std::collections::BTreeMap<usize, (String, u64)>,
+    me: &str,
+) {
+    for input in inputs.iter().filter(|i| i.is_receiver()) {
+        let Some(stream) = input.checkpoint_id() else {
+            continue;
+        };
+        let epoch = placements
+            .get(&stream)
+            .filter(|(executor, _)| executor == me)
+            .map(|(_, epoch)| *epoch);
+        input.place(epoch);
+    }
+}
