@@ -21,8 +21,11 @@
 //!   else by free slots), and takes an executor that fails a call or misses heartbeats as
 //!   lost (its tasks are retried elsewhere, its map outputs recomputed).
 //!
-//! See `docs/cluster.md` for what works and what does not yet (receivers, executors
-//! joining a running application).
+//! - Receivers run in executor processes, placed by the driver; executors may join a
+//!   running application (they replay it from the driver's replay log); a restarted
+//!   driver's executors are told to leave and their replacements join it.
+//!
+//! See `docs/cluster.md` for what works and its limits.
 
 pub mod codec;
 mod driver;

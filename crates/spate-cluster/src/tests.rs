@@ -18,6 +18,11 @@ fn free_port() -> u16 {
 
 /// A driver on `spate://127.0.0.1:<port>` expecting no executors of its own.
 fn driver(port: u16) -> Context {
+    driver_with(port, "1g")
+}
+
+/// A driver whose replay log holds `replay_log` bytes at most.
+fn driver_with(port: u16, replay_log: &str) -> Context {
     crate::register();
     Context::new(
         SpateConf::new()
@@ -26,6 +31,7 @@ fn driver(port: u16) -> Context {
             .and_then(|c| c.set("spate.authenticate.secret", "right-secret"))
             .and_then(|c| c.set("spate.rpc.message.maxSize", "64k"))
             .and_then(|c| c.set("spate.cluster.minExecutors", "0"))
+            .and_then(|c| c.set("spate.cluster.replayLog.maxBytes", replay_log))
             .expect("conf"),
     )
     .expect("driver")
@@ -282,13 +288,42 @@ fn garbage_truncated_and_oversized_messages_leave_an_executor_serving() {
 }
 
 #[test]
-fn an_executor_joining_a_running_application_is_refused_clearly() {
+fn an_executor_joining_a_running_application_replays_it_or_is_refused_clearly() {
+    // With the replay log on (the default), a late executor joins and is answered what
+    // was published before it came (from the log once no longer kept in memory).
     let port = free_port();
     let ctx = driver(port);
     let (_first, joined) = executor(port, "exec-first");
+    let (first_link, _) = joined.expect("an executor joins before the first job");
+    let link = ctx.env().cluster_link().expect("the driver's link");
+    link.publish("streaming/0/0", b"plan zero".to_vec());
+    // More than the driver keeps in memory: plan zero is then only in the log.
+    for n in 1..5_000 {
+        link.publish(&format!("streaming/0/{n}"), n.to_string().into_bytes());
+    }
+    let (_late, late) = executor(port, "exec-late");
+    let (late_link, _) = late.expect("a late executor joins while the replay log is complete");
+    assert_eq!(
+        late_link
+            .fetch("streaming/0/0")
+            .expect("what was published before it came"),
+        b"plan zero"
+    );
+    assert_eq!(
+        late_link.fetch("streaming/0/4999").expect("the newest"),
+        b"4999"
+    );
+    // A new process under the id of one that is still registered is refused.
+    let (_again, again) = executor(port, "exec-first");
+    let err = again.err().expect("a taken id is refused").to_string();
+    assert!(err.contains("is taken"), "{err}");
+    drop(first_link);
+    ctx.stop();
+    // With the log off, a late executor is refused, and the reason says why.
+    let port = free_port();
+    let ctx = driver_with(port, "0");
+    let (_first, joined) = executor(port, "exec-first");
     joined.expect("an executor joins before the first job");
-    // The application runs: the driver publishes what its executors' copies of the
-    // program follow (a job's result, a batch's plan).
     ctx.env()
         .cluster_link()
         .expect("the driver's link")
@@ -296,7 +331,9 @@ fn an_executor_joining_a_running_application_is_refused_clearly() {
     let (_late, late) = executor(port, "exec-late");
     let err = late.err().expect("a late executor is refused").to_string();
     assert!(
-        err.contains("refused") && err.contains("joins a running application"),
+        err.contains("refused")
+            && err.contains("joins a running application")
+            && err.contains("replayLog.maxBytes is 0"),
         "{err}"
     );
     ctx.stop();

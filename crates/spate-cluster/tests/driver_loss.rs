@@ -4,7 +4,10 @@
 //! The driver is started again: `get_or_create` recovers from the checkpoint and the
 //! executors' copies recover from the same checkpoint (the one the driver chose). The
 //! executors of the dead driver learn that it restarted and exit; their replacements join
-//! the new driver. Every running count is right at the end.
+//! the new driver. Then a new executor joins the running application: its copy of the
+//! program replays it from the driver's replay log and catches up; the two others are
+//! killed for good, and the new one alone computes the next batches. Every running count
+//! is right at each step.
 
 use spate_core::{Context, SpateConf, Str};
 use spate_streaming::StreamingContext;
@@ -131,6 +134,12 @@ fn supervise(
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
                 }
+                if dir.join("retire").exists() {
+                    // Killed for good (the test wants another executor to take over).
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return;
+                }
                 if done.load(Ordering::Acquire) && dir.join("stop").exists() {
                     // The driver stops: its executors exit by themselves; do not wait
                     // for ever.
@@ -198,6 +207,12 @@ fn main() {
         std::env::var("DRIVER_LOSS_PORT"),
     ) {
         let port = port.parse().expect("port");
+        if std::env::var("RUST_LOG").is_ok() {
+            tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_writer(std::io::stderr)
+                .init();
+        }
         if let Err(e) = program(Path::new(&dir), port) {
             eprintln!(
                 "driver_loss {}: {e}",
@@ -222,6 +237,7 @@ fn main() {
         .zip(&starts)
         .map(|(id, s)| supervise(exe.clone(), dir.clone(), port, id, done.clone(), s.clone()))
         .collect();
+    let mut late: Option<Child> = None;
     let result = (|| -> Result<(), String> {
         wait_started(&dir)?;
         for i in 0..4 {
@@ -246,8 +262,18 @@ fn main() {
             std::thread::sleep(Duration::from_millis(400));
         }
         wait_for(&dir, 10, "after more files")?;
-        for (id, s) in ["e0", "e1"].iter().zip(&starts) {
-            let n = s.load(Ordering::Acquire);
+        let starts_now: Vec<usize> = starts.iter().map(|s| s.load(Ordering::Acquire)).collect();
+        // A new executor joins the running application and replays it; then the two
+        // others are killed for good, and it alone computes.
+        late = Some(spawn(&exe, &dir, port, Some("late")));
+        std::thread::sleep(Duration::from_secs(3));
+        std::fs::write(dir.join("retire"), b"").map_err(|e| e.to_string())?;
+        for i in 10..13 {
+            drop_file(&dir, i);
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        wait_for(&dir, 13, "with only the executor that joined late")?;
+        for (id, n) in ["e0", "e1"].iter().zip(starts_now) {
             if n < 2 {
                 return Err(format!(
                     "executor {id} was started {n} time(s): the new driver ran with the old \
@@ -273,6 +299,14 @@ fn main() {
     };
     for s in supervisors {
         let _ = s.join();
+    }
+    if let Some(mut l) = late {
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until && !matches!(l.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = l.kill();
+        let _ = l.wait();
     }
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = result {

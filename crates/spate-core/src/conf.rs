@@ -60,6 +60,8 @@ keys! {
         "Task slots of each executor process in cluster mode.";
     "spate.locality.wait", Duration, "3s",
         "Cluster mode: how long a task waits for a free slot on the executor that holds what it reads (a cached partition, a received block) before it runs on another one (which fetches it from there). Spark's `spark.locality.wait`.";
+    "spate.cluster.replayLog.maxBytes", Bytes, "1g",
+        "Cluster mode: the driver logs every job result and batch plan it publishes (in its scratch directory) so that an executor can join the running application: its copy of the program replays them from the start, then takes tasks. Past this size joining is refused (with the reason); 0 turns the log off.";
     "spate.cluster.minExecutors", Count, "1",
         "With a `spate://host:port` master: how many executors the driver waits for (up to 60 s) before its context is ready.";
     "spate.rpc.message.maxSize", Bytes, "256m",

@@ -236,11 +236,15 @@ fn parse_block_name(name: &str) -> Option<BlockId> {
 }
 
 /// What a follower does with a plan's placements: each receiver input of this process
-/// runs here if the driver placed it on this executor.
+/// runs here if the driver placed it on this executor. `replaying`: the plan is old (this
+/// executor joined the running application and replays it, or fell far behind): a
+/// receiver is stopped here if placed elsewhere, but not started — an earlier process
+/// under this executor's id may have run it then; the current plans say where it runs now.
 pub(crate) fn follow_placements(
     inputs: &[Arc<dyn crate::input::InputStream>],
     placements: &std::collections::BTreeMap<usize, (String, u64)>,
     me: &str,
+    replaying: bool,
 ) {
     for input in inputs.iter().filter(|i| i.is_receiver()) {
         let Some(stream) = input.checkpoint_id() else {
@@ -250,6 +254,9 @@ pub(crate) fn follow_placements(
             .get(&stream)
             .filter(|(executor, _)| executor == me)
             .map(|(_, epoch)| *epoch);
+        if epoch.is_some() && replaying {
+            continue;
+        }
         input.place(epoch);
     }
 }

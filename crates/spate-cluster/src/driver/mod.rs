@@ -24,25 +24,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
+mod results;
+use results::{Kept, ReplayLog};
+
 type Client = ExecutorClient<InterceptedService<Channel, AddSecret>>;
-
-/// Most job results kept for executors that have not fetched them.
-const MAX_KEPT_RESULTS: usize = 4096;
-
-/// Most keys remembered as no longer kept.
-const MAX_GONE: usize = 100_000;
-
-/// How long a job result or decision is kept at least, fetched by every registered
-/// executor or not: an executor taken as lost during a network outage, back within this
-/// time, catches up with what its copy of the program missed.
-const KEEP_AT_LEAST: Duration = Duration::from_secs(30);
-
-/// A published job outcome or decision, and who fetched it.
-struct Kept {
-    outcome: JobOutcome,
-    fetched: std::collections::HashSet<String>,
-    at: Instant,
-}
 
 /// How long `local-cluster[N]` waits for its executors to register.
 const STARTUP: Duration = Duration::from_secs(60);
@@ -56,54 +41,15 @@ struct Remote {
     running: Arc<AtomicUsize>,
     /// When it last answered (a heartbeat or a task).
     last_seen: Mutex<Instant>,
+    /// It joined the running application and its copy of the program is replaying it:
+    /// no task or receiver goes there until it asks for something not published yet.
+    catching_up: AtomicBool,
 }
 
 /// How long an executor may go without a heartbeat before it is taken as lost.
 const EXECUTOR_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl State {
-    /// Forgets the job outcomes and decisions every registered executor fetched, once
-    /// older than [`KEEP_AT_LEAST`].
-    fn sweep(&self) {
-        let registered: Vec<String> = self.executors.lock().iter().map(|e| e.id.clone()).collect();
-        let mut results = self.results.lock();
-        let before = results.len();
-        let mut swept = Vec::new();
-        results.retain(|key, k| {
-            let keep = k.at.elapsed() < KEEP_AT_LEAST
-                || !registered.iter().all(|id| k.fetched.contains(id));
-            if !keep {
-                swept.push(key.clone());
-            }
-            keep
-        });
-        if results.len() < before {
-            let mut order = self.result_order.lock();
-            order.retain(|key| results.contains_key(key));
-        }
-        drop(results);
-        self.forgotten(swept);
-    }
-
-    /// Remembers (a bounded number of) keys no longer kept: a copy of the program that
-    /// asks for one again is told it is gone instead of waiting for ever.
-    fn forgotten(&self, keys: Vec<Published>) {
-        if keys.is_empty() {
-            return;
-        }
-        let mut gone = self.gone.lock();
-        for k in keys {
-            if gone.0.insert(k.clone()) {
-                gone.1.push_back(k);
-            }
-        }
-        while gone.1.len() > MAX_GONE {
-            if let Some(old) = gone.1.pop_front() {
-                gone.0.remove(&old);
-            }
-        }
-    }
-
     /// Forgets executor `id` (killed, unreachable, silent): no task goes there any more;
     /// its tasks fail and are retried elsewhere, and reads of its map outputs fail and
     /// make the scheduler recompute them on the others.
@@ -152,6 +98,8 @@ struct State {
     instance: u64,
     /// `spate.locality.wait`.
     locality_wait: Duration,
+    /// Everything published, for executors that join the running application.
+    replay: ReplayLog,
     /// What takes executors' messages, by topic.
     handlers: Mutex<HashMap<String, spate_core::cluster::MessageHandler>>,
 }
@@ -202,18 +150,23 @@ impl Driver for Service {
         )
         .max_decoding_message_size(self.0.max_message)
         .max_encoding_message_size(self.0.max_message);
-        if self.0.running.load(Ordering::Acquire)
-            && !self
+        // An executor joining the running application (not one coming back) replays the
+        // program from its start; the driver's replay log answers it.
+        let late = self.0.running.load(Ordering::Acquire) && {
+            !self
                 .0
                 .known
                 .lock()
                 .contains(&(r.executor_id.clone(), r.address.clone()))
-        {
-            return refuse(
-                "it joins a running application: its copy of the program cannot catch up with \
-                 the driver's (not supported yet); restart the application to add executors"
-                    .into(),
-            );
+        };
+        if late {
+            if let Err(why) = self.0.replay.complete() {
+                return refuse(format!(
+                    "it joins a running application, and its copy of the program cannot \
+                     catch up with the driver's: {why}; restart the application to add executors"
+                ));
+            }
+            tracing::info!(executor = %r.executor_id, "an executor joins the running application: it replays the program, then takes tasks");
         }
         let mut ex = self.0.executors.lock();
         if let Some(old) = ex.iter().find(|e| e.id == r.executor_id) {
@@ -236,6 +189,7 @@ impl Driver for Service {
             client,
             running: Arc::new(AtomicUsize::new(0)),
             last_seen: Mutex::new(Instant::now()),
+            catching_up: AtomicBool::new(late),
         }));
         self.0.joined.notify_all();
         Ok(Response::new(RegisterReply {
@@ -346,10 +300,14 @@ impl Driver for Service {
         }
         let (job, who) = (r.what, r.executor_id);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let mut first = true;
         loop {
             let waiting = self.0.published.notified();
             if let Some(outcome) = self.take_result(&job, &who) {
                 return Ok(Response::new(JobResultReply { outcome }));
+            }
+            if std::mem::take(&mut first) {
+                self.caught_up(&who);
             }
             if self.0.gone.lock().0.contains(&job) {
                 return Ok(Response::new(JobResultReply {
@@ -371,13 +329,19 @@ impl Driver for Service {
 }
 
 impl Service {
-    /// The outcome of `job` for executor `who` (a fetch repeated after a lost reply
-    /// counts once; see [`State::sweep`]).
-    fn take_result(&self, job: &Published, who: &str) -> Option<JobOutcome> {
-        let mut results = self.0.results.lock();
-        let kept = results.get_mut(job)?;
-        kept.fetched.insert(who.to_string());
-        Some(kept.outcome.clone())
+    /// Executor `who` asked for something not published yet: if it was replaying the
+    /// program, it has caught up and takes tasks from now on.
+    fn caught_up(&self, who: &str) {
+        let ex = self.0.executors.lock();
+        if let Some(e) = ex.iter().find(|e| e.id == who) {
+            if e.catching_up.swap(false, Ordering::AcqRel) {
+                tracing::info!(
+                    executor = who,
+                    "the executor that joined caught up with the driver: it takes tasks now"
+                );
+                self.0.slot_freed.notify_waiters();
+            }
+        }
     }
 }
 
@@ -386,66 +350,6 @@ struct DriverLink {
     state: Arc<State>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     children: Mutex<Vec<std::process::Child>>,
-}
-
-impl DriverLink {
-    /// Keeps `outcome` under `key` until every registered executor fetched it (none
-    /// registered: nobody will).
-    fn keep(&self, key: Published, outcome: JobOutcome) {
-        self.state.running.store(true, Ordering::Release);
-        // Kept once any executor ever joined: one taken as lost may come back for it.
-        if !self.state.known.lock().is_empty() {
-            let registered: Vec<String> = self
-                .state
-                .executors
-                .lock()
-                .iter()
-                .map(|e| e.id.clone())
-                .collect();
-            let mut results = self.state.results.lock();
-            let mut order = self.state.result_order.lock();
-            if results
-                .insert(
-                    key.clone(),
-                    Kept {
-                        outcome,
-                        fetched: Default::default(),
-                        at: Instant::now(),
-                    },
-                )
-                .is_none()
-            {
-                order.push_back(key);
-            }
-            let mut evicted = Vec::new();
-            if results.len() > MAX_KEPT_RESULTS {
-                // Over the bound: first what every registered executor fetched, then the
-                // oldest (an executor that died before fetching leaves its results behind).
-                results.retain(|k, v| {
-                    let fetched = registered.iter().all(|id| v.fetched.contains(id));
-                    if fetched {
-                        evicted.push(k.clone());
-                    }
-                    !fetched
-                });
-                while results.len() > MAX_KEPT_RESULTS {
-                    match order.pop_front() {
-                        Some(old) => {
-                            if results.remove(&old).is_some() {
-                                evicted.push(old);
-                            }
-                        }
-                        None => break,
-                    }
-                }
-                order.retain(|k| results.contains_key(k));
-            }
-            drop(order);
-            drop(results);
-            self.state.forgotten(evicted);
-        }
-        self.state.published.notify_waiters();
-    }
 }
 
 impl ClusterLink for DriverLink {
@@ -488,6 +392,7 @@ impl ClusterLink for DriverLink {
             .executors
             .lock()
             .iter()
+            .filter(|e| !e.catching_up.load(Ordering::Acquire))
             .map(|e| e.id.clone())
             .collect();
         ids.sort();
@@ -596,7 +501,12 @@ async fn place(state: &State, preferred: Option<&str>) -> Option<Arc<Remote>> {
         loop {
             // Registered before the check: a slot freed in between wakes this task.
             let freed = state.slot_freed.notified();
-            let holder = state.executors.lock().iter().find(|e| e.id == p).cloned();
+            let holder = state
+                .executors
+                .lock()
+                .iter()
+                .find(|e| e.id == p && !e.catching_up.load(Ordering::Acquire))
+                .cloned();
             match holder {
                 Some(e) if reserve(&e) => return Some(e),
                 Some(_) if tokio::time::Instant::now() < deadline => {
@@ -609,6 +519,7 @@ async fn place(state: &State, preferred: Option<&str>) -> Option<Arc<Remote>> {
     let ex = state.executors.lock();
     let least_loaded = ex
         .iter()
+        .filter(|e| !e.catching_up.load(Ordering::Acquire))
         .min_by(|a, b| {
             let la = a.running.load(Ordering::Relaxed) * b.cores;
             let lb = b.running.load(Ordering::Relaxed) * a.cores;
@@ -707,6 +618,14 @@ pub(crate) fn start(
             source,
         })?
         .unwrap_or(Duration::from_secs(3));
+    let replay_bytes = conf
+        .get_bytes("spate.cluster.replayLog.maxBytes")
+        .map_err(|source| Error::Conf {
+            key: "spate.cluster.replayLog.maxBytes",
+            source,
+        })?
+        .unwrap_or(1 << 30);
+    let replay = ReplayLog::open(env.local_dir(), replay_bytes);
     let state = Arc::new(State {
         app_name,
         max_message,
@@ -726,6 +645,7 @@ pub(crate) fn start(
         instance: instance_id(),
         handlers: Mutex::new(HashMap::new()),
         locality_wait,
+        replay,
     });
     let service = InterceptedService::new(
         DriverServer::new(Service(state.clone()))
