@@ -6,7 +6,8 @@
 //! blocks the dead executor held are read from the write-ahead log. Every record arrives in
 //! exactly one batch, and the records show the receiver ran in two executors and never in
 //! the driver. With `spate.locality.wait` at 0, partitions also run on executors that do
-//! not hold their block and fetch it from the one that does.
+//! not hold their block and fetch it from the one that does. The driver's listeners hear
+//! the receiver start in each executor it ran in.
 
 use parking_lot::Mutex;
 use spate_core::{Context, SpateConf};
@@ -126,6 +127,15 @@ fn main() {
             }
             Ok(())
         });
+    // Where the driver's listeners heard the receiver start.
+    struct Starts(Mutex<Vec<Option<String>>>);
+    impl spate_streaming::StreamingListener for Starts {
+        fn on_receiver_started(&self, r: &spate_streaming::ReceiverInfo) {
+            self.0.lock().push(r.executor.clone());
+        }
+    }
+    let starts = Arc::new(Starts(Mutex::new(Vec::new())));
+    ssc.add_streaming_listener(starts.clone());
     ssc.start().expect("start");
     if !is_driver {
         let _ = ssc.await_termination();
@@ -171,6 +181,13 @@ fn main() {
     assert!(
         fetched > 0,
         "no partition of {survivor}'s blocks ran on another executor (no remote fetch)"
+    );
+    let heard = starts.0.lock().clone();
+    let heard_in: std::collections::BTreeSet<&str> =
+        heard.iter().flatten().map(String::as_str).collect();
+    assert!(
+        heard_in.len() >= 2 && heard_in.iter().all(|e| receivers.contains(e)),
+        "the driver's listeners heard the receiver start in {heard:?}, it received in {receivers:?}"
     );
     println!(
         "receivers: ok ({RECORDS} records, received by {receivers:?}; {fetched} records of {survivor}'s blocks computed on other executors)"

@@ -64,7 +64,7 @@ pub struct OutputOperationInfo {
 }
 
 /// A receiver's state change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReceiverInfo {
     /// The input stream's id.
     pub stream_id: usize,
@@ -74,6 +74,9 @@ pub struct ReceiverInfo {
     pub active: bool,
     /// The last error it reported.
     pub last_error: Option<String>,
+    /// The executor process it runs in (cluster mode; `None` in local mode). In cluster
+    /// mode the driver's listeners hear its events too.
+    pub executor: Option<String>,
 }
 
 /// A problem with an input's data that did not fail its batch: a file skipped because it

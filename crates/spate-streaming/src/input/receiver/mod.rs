@@ -174,6 +174,10 @@ impl<T: Data> Shared<T> {
             name: self.name.clone(),
             active,
             last_error: self.errors.lock().clone(),
+            executor: self
+                .report
+                .as_ref()
+                .map(|_| self.ctx.env().executor_id().to_string()),
         }
     }
 
@@ -294,7 +298,7 @@ impl<T: Data> Shared<T> {
                 location: None,
             }),
         }
-        self.bus.post(StreamingListenerEvent::ReceiverError(
+        self.announce(StreamingListenerEvent::ReceiverError(
             self.info(!self.stopped.load(Ordering::Acquire)),
         ));
         Err(err)
@@ -410,7 +414,7 @@ impl<T: Data> ReceiverHandle<T> {
         let message = message.into();
         tracing::warn!(stream = self.shared.stream_id, receiver = %self.shared.name, "receiver error: {message}");
         *self.shared.errors.lock() = Some(message);
-        self.shared.bus.post(StreamingListenerEvent::ReceiverError(
+        self.shared.announce(StreamingListenerEvent::ReceiverError(
             self.shared.info(!self.is_stopped()),
         ));
     }

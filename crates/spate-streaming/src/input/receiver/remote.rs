@@ -11,6 +11,7 @@
 
 use super::{block_name, Block, LostBlock, ReceiverInput, Shared};
 use crate::input::tracker::InputSource;
+use crate::listener::{ReceiverInfo, StreamingListenerEvent};
 use crate::time::Time;
 use serde::{Deserialize, Serialize};
 use spate_core::cluster::ClusterLink;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 pub(super) struct Report {
     link: Arc<dyn ClusterLink>,
     topic: String,
+    events: String,
 }
 
 /// A block an executor's receiver stored (or could not store), as the driver hears of it.
@@ -40,11 +42,48 @@ fn topic(owner: usize, stream: usize) -> String {
     format!("streaming/{owner}/blocks/{stream}")
 }
 
+/// The topic of the events of stream `stream`'s receiver.
+fn events_topic(owner: usize, stream: usize) -> String {
+    format!("streaming/{owner}/receiver-events/{stream}")
+}
+
+/// A receiver event as an executor sends it to the driver.
+#[derive(Serialize, Deserialize)]
+enum Announced {
+    Started(ReceiverInfo),
+    Stopped(ReceiverInfo),
+    Error(ReceiverInfo),
+}
+
 /// Block sequence numbers per placement: a receiver placed again (on another executor)
 /// numbers its blocks apart from the blocks of its earlier placements.
 const SEQS_PER_PLACEMENT: u64 = 1 << 24;
 
 impl<T: Data> Shared<T> {
+    /// Tells listeners of a receiver event: this process's, and in an executor the
+    /// driver's too (best effort: a driver that cannot be told is logged).
+    pub(super) fn announce(&self, event: StreamingListenerEvent) {
+        if let Some(report) = &self.report {
+            let announced = match &event {
+                StreamingListenerEvent::ReceiverStarted(i) => Some(Announced::Started(i.clone())),
+                StreamingListenerEvent::ReceiverStopped(i) => Some(Announced::Stopped(i.clone())),
+                StreamingListenerEvent::ReceiverError(i) => Some(Announced::Error(i.clone())),
+                _ => None,
+            };
+            if let Some(a) = announced {
+                let sent = spate_core::codec::encode(&a, "receiver event")
+                    .and_then(|b| report.link.send(&report.events, b));
+                if let Err(e) = sent {
+                    tracing::warn!(
+                        stream = self.stream_id,
+                        "could not tell the driver of a receiver event: {e}"
+                    );
+                }
+            }
+        }
+        self.bus.post(event);
+    }
+
     /// An executor's receiver stores `records` as block `id`: encoded once, logged, kept
     /// serialized here and reported to the driver. A failure at any step loses the block
     /// as `push_block` does locally (and tells the driver, which lists it in its batch).
@@ -153,6 +192,19 @@ impl<T: Data> ReceiverInput<T> {
                 Ok(())
             }),
         );
+        let bus = self.bus.clone();
+        link.subscribe(
+            &events_topic(self.owner, stream),
+            Arc::new(move |_executor: &str, bytes: &[u8]| {
+                let a: Announced = spate_core::codec::decode(bytes, "receiver event")?;
+                bus.post(match a {
+                    Announced::Started(i) => StreamingListenerEvent::ReceiverStarted(i),
+                    Announced::Stopped(i) => StreamingListenerEvent::ReceiverStopped(i),
+                    Announced::Error(i) => StreamingListenerEvent::ReceiverError(i),
+                });
+                Ok(())
+            }),
+        );
     }
 
     /// Executor: runs the receiver here under placement `epoch`, or stops it here.
@@ -179,6 +231,7 @@ impl<T: Data> ReceiverInput<T> {
             Some(Report {
                 link,
                 topic: topic(self.owner, self.id()),
+                events: events_topic(self.owner, self.id()),
             }),
         );
     }

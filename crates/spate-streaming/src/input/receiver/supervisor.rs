@@ -22,8 +22,7 @@ fn cannot_run<T: Data>(s: &Shared<T>, what: &str, e: std::io::Error) {
     tracing::error!(stream = s.stream_id, "{message}");
     *s.errors.lock() = Some(message);
     s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
-    s.bus
-        .post(StreamingListenerEvent::ReceiverError(s.info(false)));
+    s.announce(StreamingListenerEvent::ReceiverError(s.info(false)));
 }
 
 /// Starts the supervisor and the block generator of `shared`'s receiver; returns the
@@ -88,8 +87,7 @@ pub(super) fn spawn<T: Data>(
                         spate_core::scheduler::panic_message(p.as_ref())
                     ));
                 } else {
-                    s.bus
-                        .post(StreamingListenerEvent::ReceiverStarted(s.info(true)));
+                    s.announce(StreamingListenerEvent::ReceiverStarted(s.info(true)));
                     tracing::info!(stream = stream_id, receiver = %s.name, "receiver started");
                 }
                 let cmd = {
@@ -106,15 +104,13 @@ pub(super) fn spawn<T: Data>(
                 match cmd {
                     Command::Stop(reason) => {
                         tracing::info!(stream = stream_id, "receiver stopped: {reason}");
-                        s.bus
-                            .post(StreamingListenerEvent::ReceiverStopped(s.info(false)));
+                        s.announce(StreamingListenerEvent::ReceiverStopped(s.info(false)));
                         s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
                         break;
                     }
                     Command::Restart(reason) => {
                         *s.errors.lock() = Some(reason);
-                        s.bus
-                            .post(StreamingListenerEvent::ReceiverStopped(s.info(false)));
+                        s.announce(StreamingListenerEvent::ReceiverStopped(s.info(false)));
                         // Wait out the delay unless a stop arrives.
                         let deadline = Instant::now() + restart_delay;
                         let mut q = s.commands.lock();
