@@ -123,6 +123,8 @@ impl Executor for Service {
 
 struct ExecutorLink {
     id: String,
+    /// This process is an executor process (it may exit or start again on its own).
+    dedicated: bool,
     /// The start of the driver this executor registered with.
     driver_instance: u64,
     driver: String,
@@ -177,6 +179,15 @@ impl ExecutorLink {
                 JobOutcome::Done(v) => return Ok(v),
                 JobOutcome::Failed(msg) => return Err(unavailable(&what, format!("on the driver: {msg}"))),
                 JobOutcome::Stopped => return Err(spate_core::Error::Stopped),
+                JobOutcome::DriverRestarted => {
+                    rejoin(self.dedicated);
+                    return Err(unavailable(
+                        &what,
+                        "the driver restarted since this executor joined it: this copy of the \
+                         program belongs to its previous run"
+                            .into(),
+                    ));
+                }
                 JobOutcome::Gone => {
                     return Err(unavailable(
                         &what,
@@ -405,6 +416,27 @@ fn leave(dedicated: bool, code: i32) {
     tracing::warn!("not exiting: this process is not an executor process");
 }
 
+/// The driver restarted on its address: this executor process starts its program again
+/// (the same binary, arguments and environment, in place: `exec`), so that a fresh copy
+/// joins the new driver. Returns only if it cannot (then the process exits with status
+/// 1, for its supervisor to start it again), or when this is not an executor process.
+fn rejoin(dedicated: bool) {
+    if !dedicated {
+        tracing::warn!("not starting again: this process is not an executor process");
+        return;
+    }
+    tracing::warn!("the driver restarted: this executor starts its program again to join it");
+    use std::os::unix::process::CommandExt;
+    let err = match std::env::current_exe() {
+        Ok(exe) => std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .exec(),
+        Err(e) => e,
+    };
+    tracing::error!("starting the program again failed ({err}): exiting");
+    std::process::exit(1);
+}
+
 /// `spate://host:port` as the `http(s)://host:port` tonic dials.
 fn http_url(driver_url: &str, scheme: &str) -> Result<String, Error> {
     let addr = driver_url
@@ -584,8 +616,7 @@ pub(crate) fn start(
                         // belongs to its previous run. Exit, so that whatever runs the
                         // executors (Kubernetes, a supervisor) starts a fresh one, which
                         // joins the new driver.
-                        tracing::error!(executor = %id, "the driver restarted: this executor belongs to its previous run: exiting");
-                        leave(dedicated, 1);
+                        rejoin(dedicated);
                         return;
                     }
                     if !reply.known {
@@ -619,6 +650,7 @@ pub(crate) fn start(
     }));
     Ok(Arc::new(ExecutorLink {
         id: id.to_string(),
+        dedicated,
         driver_instance,
         driver: driver_url.to_string(),
         client,

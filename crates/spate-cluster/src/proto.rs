@@ -81,6 +81,9 @@ pub enum JobOutcome {
     /// The driver no longer keeps it (every executor then registered fetched it, or it
     /// was evicted): the asking copy of the program fell too far behind.
     Gone,
+    /// The driver restarted since the asking executor registered: its copy of the program
+    /// belongs to the driver's previous run.
+    DriverRestarted,
 }
 
 /// The answer to [`JobResultRequest`].

@@ -3,8 +3,8 @@
 //! Mid-stream the driver is killed with SIGKILL; files keep arriving while it is down.
 //! The driver is started again: `get_or_create` recovers from the checkpoint and the
 //! executors' copies recover from the same checkpoint (the one the driver chose). The
-//! executors of the dead driver learn that it restarted and exit; their replacements join
-//! the new driver. Then a new executor joins the running application: its copy of the
+//! executors of the dead driver learn that it restarted and start their program again in
+//! place (`exec`: the supervisor never has to), and join the new driver. Then a new executor joins the running application: its copy of the
 //! program replays it from the driver's replay log and catches up; the two others are
 //! killed for good, and the new one alone computes the next batches. Every running count
 //! is right at each step.
@@ -58,6 +58,16 @@ fn program(dir: &Path, port: u16) -> Result<(), Box<dyn std::error::Error>> {
             .set("spate.executor.cores", "1")?
             .set("spate.task.maxFailures", "8")?,
     )?;
+    if !ctx.is_driver() {
+        // One line per start of this executor's program.
+        use std::io::Write;
+        let id = std::env::var("SPATE_EXECUTOR_ID")?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("starts-{id}")))?
+            .write_all(b"started\n")?;
+    }
     let checkpoint = dir.join("checkpoint");
     let c = ctx.clone();
     let out = dir.to_path_buf();
@@ -274,10 +284,20 @@ fn main() {
         }
         wait_for(&dir, 13, "with only the executor that joined late")?;
         for (id, n) in ["e0", "e1"].iter().zip(starts_now) {
-            if n < 2 {
+            let programs = std::fs::read_to_string(dir.join(format!("starts-{id}")))
+                .unwrap_or_default()
+                .lines()
+                .count();
+            if programs < 2 {
                 return Err(format!(
-                    "executor {id} was started {n} time(s): the new driver ran with the old \
-                     driver's executor"
+                    "executor {id}'s program started {programs} time(s): the new driver ran \
+                     with the old driver's executor"
+                ));
+            }
+            if n != 1 {
+                return Err(format!(
+                    "executor {id}'s process was started {n} times by its supervisor: it did \
+                     not start its program again by itself"
                 ));
             }
         }
@@ -317,7 +337,7 @@ fn main() {
         "the recovered driver did not stop cleanly: {status:?}"
     );
     println!(
-        "driver_loss: ok (executor starts: {:?})",
+        "driver_loss: ok (executor processes started by the supervisor: {:?})",
         starts
             .iter()
             .map(|s| s.load(Ordering::Acquire))

@@ -609,13 +609,16 @@ impl StreamingContext {
     fn finish_stop(&self, was: State, stop_context: bool, graceful: bool) {
         drop(self.inner.shutdown_hook.lock().take());
         if was == State::Active {
-            // Receivers stop first; their last records become a final block.
+            // Receivers stop first; their last records become a final block (on a
+            // cluster, the driver has the executors running them stop them, and a
+            // graceful stop waits until they have reported their last blocks).
+            let deadline = std::time::Instant::now() + self.graceful_stop_timeout();
             for i in self.inner.graph.inputs().iter() {
+                i.stop_elsewhere(graceful.then_some(deadline));
                 i.stop();
             }
             let sched = self.inner.scheduler.lock().take();
             if let Some(sched) = sched {
-                let deadline = std::time::Instant::now() + self.graceful_stop_timeout();
                 if graceful {
                     sched.drain_inputs(deadline);
                 }

@@ -291,11 +291,7 @@ impl Driver for Service {
             // A copy of the program of the driver's previous run: this run's results
             // are not its.
             return Ok(Response::new(JobResultReply {
-                outcome: JobOutcome::Failed(
-                    "the driver restarted since this executor joined it: this copy of the \
-                     program belongs to its previous run"
-                        .into(),
-                ),
+                outcome: JobOutcome::DriverRestarted,
             }));
         }
         let (job, who) = (r.what, r.executor_id);

@@ -39,6 +39,10 @@ pub(crate) trait InputStream: Send + Sync + 'static {
     /// Cluster mode, in an executor process: runs the receiver here under the driver's
     /// placement `epoch` (`Some`), or no longer here (`None`).
     fn place(&self, _epoch: Option<u64>) {}
+    /// Cluster mode, on the driver, at the stop: has the executor running the receiver
+    /// stop it, and waits until `until` (a graceful stop) for it to have reported its last
+    /// blocks.
+    fn stop_elsewhere(&self, _until: Option<std::time::Instant>) {}
     /// Gives the data received so far to batch `time`; called once per batch, before its
     /// jobs are generated, whether or not an output reads this input then.
     fn allocate_blocks(&self, _time: Time) {}

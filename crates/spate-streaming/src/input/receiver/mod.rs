@@ -450,9 +450,9 @@ pub(crate) struct ReceiverInput<T: Data> {
     /// The receiver while it is not running (a supervisor puts it back when it ends, so
     /// that it can run again: on another placement in cluster mode).
     receiver: Arc<Mutex<Option<Box<dyn Receiver<T>>>>>,
-    shared: Mutex<Option<Arc<Shared<T>>>>,
+    shared: Arc<Mutex<Option<Arc<Shared<T>>>>>,
     tracker: Arc<Mutex<Tracker>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
     bus: Arc<ListenerBus>,
     inputs: Arc<InputTracker>,
     /// The stream's node, for its remember duration.
@@ -476,6 +476,9 @@ pub(crate) struct ReceiverInput<T: Data> {
     owner: usize,
     /// Cluster mode, in an executor process: the placement the receiver runs here under.
     placed: Mutex<Option<u64>>,
+    /// Cluster mode: the driver stopped the receivers (an executor does not start it
+    /// again); on the driver, also whether the executor running it said it stopped.
+    remote_stop: Arc<remote::RemoteStop>,
 }
 
 /// The block interval a receiver of a context with batches of `batch_ms` uses:
@@ -522,9 +525,9 @@ impl<T: Data> ReceiverInput<T> {
             level: receiver.storage_level(),
             ctx: ssc.ctx().clone(),
             receiver: Arc::new(Mutex::new(Some(receiver))),
-            shared: Mutex::new(None),
+            shared: Arc::default(),
             tracker: Arc::new(Mutex::new(Tracker::default())),
-            threads: Mutex::new(Vec::new()),
+            threads: Arc::default(),
             bus: ssc.inner.bus.clone(),
             inputs: ssc.inner.input_tracker.clone(),
             stream: Mutex::new(None),
@@ -535,6 +538,7 @@ impl<T: Data> ReceiverInput<T> {
             allocated_through: Mutex::new(BTreeMap::new()),
             owner: ssc.inner.scope_owner,
             placed: Mutex::new(None),
+            remote_stop: Arc::default(),
         })
     }
 
@@ -705,87 +709,16 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         self.place_here(epoch);
     }
 
+    fn stop_elsewhere(&self, until: Option<std::time::Instant>) {
+        self.stop_remote(until);
+    }
+
     fn stop(&self) {
         self.stop_receiver();
     }
 
     fn has_pending(&self) -> bool {
         ReceiverInput::has_pending(self)
-    }
-}
-
-impl<T: Data> ReceiverInput<T> {
-    /// Starts the receiver's supervisor and block generator in this process, numbering
-    /// blocks from `first_seq`; `report`: its blocks go to the driver (an executor).
-    fn run_receiver(&self, first_seq: u64, report: Option<remote::Report>) {
-        let Some(receiver) = self.receiver.lock().take() else {
-            return;
-        };
-        let conf = self.ctx.conf().clone();
-        // Checked by `StreamingContext::start`; the fallback only guards against a spin.
-        let block_interval = block_interval(&self.ctx, self.batch_ms)
-            .unwrap_or(Duration::from_millis(200))
-            .max(Duration::from_millis(1));
-        let restart_delay = conf
-            .get_duration("spate.streaming.receiverRestartDelay")
-            .ok()
-            .flatten()
-            .unwrap_or(Duration::from_secs(2));
-        let max_rate = conf
-            .get_count("spate.streaming.receiver.maxRate")
-            .ok()
-            .flatten()
-            .unwrap_or(0) as u64;
-        let stream_id = self.id();
-        let wal = self.wal.lock().clone();
-        let shared = Arc::new(Shared {
-            stream_id,
-            name: self.name.clone(),
-            buffer: Mutex::new(Vec::new()),
-            stopped: AtomicBool::new(false),
-            refuse: AtomicU8::new(0),
-            failure: Mutex::new(None),
-            commands: Mutex::new(VecDeque::new()),
-            wake: Condvar::new(),
-            max_rate,
-            rate: Mutex::new((Instant::now(), 0)),
-            stored: AtomicU64::new(0),
-            errors: Mutex::new(None),
-            bus: self.bus.clone(),
-            ctx: self.ctx.clone(),
-            level: self.level,
-            tracker: self.tracker.clone(),
-            next_seq: AtomicU64::new(first_seq),
-            wal,
-            report,
-        });
-        *self.shared.lock() = Some(shared.clone());
-        let threads = supervisor::spawn(
-            shared,
-            receiver,
-            self.receiver.clone(),
-            block_interval,
-            restart_delay,
-            stream_id,
-        );
-        self.threads.lock().extend(threads);
-    }
-
-    /// Stops the receiver running in this process, if one is (its supervisor puts it
-    /// back in its slot).
-    fn stop_receiver(&self) {
-        let shared = self.shared.lock().take();
-        if let Some(s) = &shared {
-            s.commands
-                .lock()
-                .push_back(Command::Stop("streaming context stopped".into()));
-            s.wake.notify_all();
-        }
-        let threads: Vec<_> = self.threads.lock().drain(..).collect();
-        drop(shared);
-        for t in threads {
-            let _ = t.join();
-        }
     }
 }
 

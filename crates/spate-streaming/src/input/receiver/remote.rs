@@ -13,10 +13,12 @@ use super::{block_name, Block, LostBlock, ReceiverInput, Shared};
 use crate::input::tracker::InputSource;
 use crate::listener::{ReceiverInfo, StreamingListenerEvent};
 use crate::time::Time;
+use parking_lot::{Condvar, Mutex};
 use serde::{Deserialize, Serialize};
 use spate_core::cluster::ClusterLink;
 use spate_core::storage::BlockId;
 use spate_core::Data;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Where an executor's receiver reports its blocks.
@@ -40,6 +42,29 @@ struct ReportedBlock {
 /// `owner`.
 fn topic(owner: usize, stream: usize) -> String {
     format!("streaming/{owner}/blocks/{stream}")
+}
+
+/// The decision that stops stream `stream`'s receiver for good, and the topic of its
+/// executor's answer that it stopped (its last blocks reported).
+fn stop_keys(owner: usize, stream: usize) -> (String, String) {
+    (
+        format!("streaming/{owner}/stop-receiver/{stream}"),
+        format!("streaming/{owner}/receiver-stopped/{stream}"),
+    )
+}
+
+/// Stopping a receiver that runs in an executor.
+#[derive(Default)]
+pub(super) struct RemoteStop {
+    /// Executor: the driver stopped it for good (placements do not start it again).
+    stopped: AtomicBool,
+    /// Executor: a thread waits for the driver's stop.
+    watching: AtomicBool,
+    /// Driver: the executor it runs in, from its events.
+    running_on: Mutex<Option<String>>,
+    /// Driver: that executor said it stopped.
+    acked: Mutex<bool>,
+    acked_cv: Condvar,
 }
 
 /// The topic of the events of stream `stream`'s receiver.
@@ -193,10 +218,21 @@ impl<T: Data> ReceiverInput<T> {
             }),
         );
         let bus = self.bus.clone();
+        let rs = self.remote_stop.clone();
         link.subscribe(
             &events_topic(self.owner, stream),
-            Arc::new(move |_executor: &str, bytes: &[u8]| {
+            Arc::new(move |executor: &str, bytes: &[u8]| {
                 let a: Announced = spate_core::codec::decode(bytes, "receiver event")?;
+                match &a {
+                    Announced::Started(_) => *rs.running_on.lock() = Some(executor.to_string()),
+                    Announced::Stopped(_) => {
+                        let mut on = rs.running_on.lock();
+                        if on.as_deref() == Some(executor) {
+                            *on = None;
+                        }
+                    }
+                    Announced::Error(_) => {}
+                }
                 bus.post(match a {
                     Announced::Started(i) => StreamingListenerEvent::ReceiverStarted(i),
                     Announced::Stopped(i) => StreamingListenerEvent::ReceiverStopped(i),
@@ -205,6 +241,81 @@ impl<T: Data> ReceiverInput<T> {
                 Ok(())
             }),
         );
+        let rs = self.remote_stop.clone();
+        link.subscribe(
+            &stop_keys(self.owner, stream).1,
+            Arc::new(move |executor: &str, _: &[u8]| {
+                let on = rs.running_on.lock().clone();
+                if on.is_none() || on.as_deref() == Some(executor) {
+                    *rs.acked.lock() = true;
+                    rs.acked_cv.notify_all();
+                }
+                Ok(())
+            }),
+        );
+    }
+
+    /// Driver, at the stop: the executor running the receiver stops it for good; with
+    /// `until` (a graceful stop), waits until it said its last blocks are reported (or
+    /// its executor is gone, or `until`).
+    pub(super) fn stop_remote(&self, until: Option<std::time::Instant>) {
+        let Some(link) = self.ctx.env().cluster_link() else {
+            return;
+        };
+        if !self.ctx.is_driver() {
+            return;
+        }
+        let (stop_key, _) = stop_keys(self.owner, self.id());
+        link.publish(&stop_key, Vec::new());
+        let Some(until) = until else { return };
+        let mut acked = self.remote_stop.acked.lock();
+        while !*acked && std::time::Instant::now() < until {
+            let on = self.remote_stop.running_on.lock().clone();
+            let Some(executor) = on else { break };
+            if !link.executors().contains(&executor) {
+                tracing::warn!(stream = self.id(), %executor, "the receiver's executor is gone: its last blocks are not waited for");
+                break;
+            }
+            let step =
+                (std::time::Instant::now() + std::time::Duration::from_millis(200)).min(until);
+            self.remote_stop.acked_cv.wait_until(&mut acked, step);
+        }
+    }
+
+    /// Executor: a thread that waits for the driver's stop of this receiver, then stops
+    /// it here for good and tells the driver once its last blocks are reported.
+    fn watch_for_stop(&self, link: Arc<dyn ClusterLink>) {
+        if self.remote_stop.watching.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (stop_key, ack_topic) = stop_keys(self.owner, self.id());
+        let (shared, threads, rs) = (
+            self.shared.clone(),
+            self.threads.clone(),
+            self.remote_stop.clone(),
+        );
+        let stream = self.id();
+        let spawned = std::thread::Builder::new()
+            .name(format!("spate-receiver-stop-{stream}"))
+            .spawn(move || {
+                if link.fetch(&stop_key).is_err() {
+                    return;
+                }
+                rs.stopped.store(true, Ordering::Release);
+                let running = shared.lock().is_some();
+                super::supervisor::stop_running(&shared, &threads);
+                if running {
+                    if let Err(e) = link.send(&ack_topic, Vec::new()) {
+                        tracing::warn!(
+                            stream,
+                            "could not tell the driver the receiver stopped: {e}"
+                        );
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(stream, "the receiver's stop watcher could not start ({e}): a graceful stop will not wait for its last blocks");
+        }
     }
 
     /// Executor: runs the receiver here under placement `epoch`, or stops it here.
@@ -221,6 +332,11 @@ impl<T: Data> ReceiverInput<T> {
         let (Some(epoch), Some(link)) = (epoch, self.ctx.env().cluster_link()) else {
             return;
         };
+        if self.remote_stop.stopped.load(Ordering::Acquire) {
+            *placed = None;
+            return;
+        }
+        self.watch_for_stop(link.clone());
         if self.wal.lock().is_none() {
             self.executor_wal();
         }

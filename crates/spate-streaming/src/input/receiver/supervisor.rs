@@ -2,12 +2,17 @@
 //! block every block interval, and the supervisor, which starts the receiver, restarts it
 //! (after the restart delay) when it asks or its `on_start` panics, and stops it.
 
-use super::{Command, Receiver, ReceiverHandle, Shared, FAILED, FINISHED};
+use super::{
+    block_interval, remote, Command, Receiver, ReceiverHandle, ReceiverInput, Shared, FAILED,
+    FINISHED,
+};
 use crate::listener::StreamingListenerEvent;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use spate_core::Data;
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -140,4 +145,88 @@ pub(super) fn spawn<T: Data>(
         Err(e) => cannot_run(&shared, "supervisor", e),
     }
     threads
+}
+
+impl<T: Data> ReceiverInput<T> {
+    /// Starts the receiver's supervisor and block generator in this process, numbering
+    /// blocks from `first_seq`; `report`: its blocks go to the driver (an executor).
+    pub(super) fn run_receiver(&self, first_seq: u64, report: Option<remote::Report>) {
+        let Some(receiver) = self.receiver.lock().take() else {
+            return;
+        };
+        let conf = self.ctx.conf().clone();
+        // Checked by `StreamingContext::start`; the fallback only guards against a spin.
+        let block_interval = block_interval(&self.ctx, self.batch_ms)
+            .unwrap_or(Duration::from_millis(200))
+            .max(Duration::from_millis(1));
+        let restart_delay = conf
+            .get_duration("spate.streaming.receiverRestartDelay")
+            .ok()
+            .flatten()
+            .unwrap_or(Duration::from_secs(2));
+        let max_rate = conf
+            .get_count("spate.streaming.receiver.maxRate")
+            .ok()
+            .flatten()
+            .unwrap_or(0) as u64;
+        let stream_id = self.id();
+        let wal = self.wal.lock().clone();
+        let shared = Arc::new(Shared {
+            stream_id,
+            name: self.name.clone(),
+            buffer: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
+            refuse: AtomicU8::new(0),
+            failure: Mutex::new(None),
+            commands: Mutex::new(VecDeque::new()),
+            wake: Condvar::new(),
+            max_rate,
+            rate: Mutex::new((Instant::now(), 0)),
+            stored: AtomicU64::new(0),
+            errors: Mutex::new(None),
+            bus: self.bus.clone(),
+            ctx: self.ctx.clone(),
+            level: self.level,
+            tracker: self.tracker.clone(),
+            next_seq: AtomicU64::new(first_seq),
+            wal,
+            report,
+        });
+        *self.shared.lock() = Some(shared.clone());
+        let threads = spawn(
+            shared,
+            receiver,
+            self.receiver.clone(),
+            block_interval,
+            restart_delay,
+            stream_id,
+        );
+        self.threads.lock().extend(threads);
+    }
+
+    /// Stops the receiver running in this process, if one is (its supervisor puts it
+    /// back in its slot).
+    pub(super) fn stop_receiver(&self) {
+        stop_running(&self.shared, &self.threads);
+    }
+}
+
+/// Stops the receiver whose supervisor and block generator are `threads`, and waits for
+/// them: its last buffered records are a block by then.
+pub(super) fn stop_running<T: Data>(
+    shared: &Mutex<Option<Arc<Shared<T>>>>,
+    threads: &Mutex<Vec<JoinHandle<()>>>,
+) {
+    let shared = shared.lock().take();
+    if let Some(s) = &shared {
+        s.commands
+            .lock()
+            .push_back(Command::Stop("streaming context stopped".into()));
+        s.wake.notify_all();
+    }
+    let threads: Vec<_> = threads.lock().drain(..).collect();
+    drop(shared);
+    for t in threads {
+        let _ = t.join();
+    }
 }
