@@ -411,6 +411,7 @@ impl ClusterShuffleFetch {
 /// started in another process (a test's) only stops answering, and the process goes on.
 fn leave(dedicated: bool, code: i32) {
     if dedicated {
+        spate_core::scratch::remove_live_dirs();
         std::process::exit(code);
     }
     tracing::warn!("not exiting: this process is not an executor process");
@@ -426,6 +427,7 @@ fn rejoin(dedicated: bool) {
         return;
     }
     tracing::warn!("the driver restarted: this executor starts its program again to join it");
+    spate_core::scratch::remove_live_dirs();
     use std::os::unix::process::CommandExt;
     let err = match std::env::current_exe() {
         Ok(exe) => std::process::Command::new(exe)

@@ -9,7 +9,10 @@
 //! killed for good, and the new one alone computes the next batches. Every running count
 //! is right at each step.
 
-use spate_core::{Context, SpateConf, Str};
+#[path = "common/streaming.rs"]
+mod streaming;
+
+use spate_core::{Context, SpateConf};
 use spate_streaming::StreamingContext;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -74,14 +77,7 @@ fn program(dir: &Path, port: u16) -> Result<(), Box<dyn std::error::Error>> {
     let ssc = StreamingContext::get_or_create(checkpoint.clone(), move || {
         let ssc = StreamingContext::with_context(c.clone(), Duration::from_millis(500))?;
         ssc.checkpoint(&checkpoint)?;
-        let counts = ssc
-            .text_file_stream(out.join("in"))?
-            .flat_map(|l: Str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-            .map(|w| (w, 1u64))
-            .reduce_by_key_with(|a, b| a + b, 3)
-            .update_state_by_key(|new: Vec<u64>, old: Option<u64>| {
-                Some(old.unwrap_or(0) + new.iter().sum::<u64>())
-            });
+        let counts = streaming::running_word_counts(&ssc, &out.join("in"))?;
         let is_driver = c.is_driver();
         let out = out.clone();
         counts.foreach_rdd(move |rdd, _| {
@@ -217,12 +213,7 @@ fn main() {
         std::env::var("DRIVER_LOSS_PORT"),
     ) {
         let port = port.parse().expect("port");
-        if std::env::var("RUST_LOG").is_ok() {
-            tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-                .with_writer(std::io::stderr)
-                .init();
-        }
+        streaming::log_if_asked();
         if let Err(e) = program(Path::new(&dir), port) {
             eprintln!(
                 "driver_loss {}: {e}",

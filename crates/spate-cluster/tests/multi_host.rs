@@ -8,8 +8,12 @@
 //!
 //! Needs root and iproute2 (CI has both); elsewhere it says SKIPPED and passes.
 
+#[allow(dead_code)]
+#[path = "common/streaming.rs"]
+mod streaming;
+
 use parking_lot::Mutex;
-use spate_core::{Context, SpateConf, Str};
+use spate_core::{Context, SpateConf};
 use spate_streaming::StreamingContext;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -92,14 +96,7 @@ fn program(go_file: &Path) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir.join("in"))?;
     let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(500))?;
     ssc.checkpoint(dir.join("checkpoint"))?;
-    let counts = ssc
-        .text_file_stream(dir.join("in"))?
-        .flat_map(|l: Str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-        .map(|w| (w, 1u64))
-        .reduce_by_key_with(|a, b| a + b, 3)
-        .update_state_by_key(|new: Vec<u64>, old: Option<u64>| {
-            Some(old.unwrap_or(0) + new.iter().sum::<u64>())
-        });
+    let counts = streaming::running_word_counts(&ssc, &dir.join("in"))?;
     let last = Arc::new(Mutex::new(Vec::new()));
     let l = last.clone();
     counts.foreach_rdd(move |rdd, _| {

@@ -11,6 +11,10 @@
 //! the driver stops gracefully while it receives, and every number it acknowledged by
 //! then was processed.
 
+#[allow(dead_code)]
+#[path = "common/streaming.rs"]
+mod streaming;
+
 use parking_lot::Mutex;
 use spate_core::{Context, SpateConf};
 use spate_streaming::input::{Receiver, ReceiverHandle};
@@ -81,12 +85,7 @@ impl Receiver<(String, u64)> for Numbers {
 }
 
 fn main() {
-    if std::env::var("RUST_LOG").is_ok() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_writer(std::io::stderr)
-            .init();
-    }
+    streaming::log_if_asked();
     spate_cluster::register();
     // The executors inherit the directory from the driver.
     let dir = match std::env::var("RECEIVERS_TEST_DIR") {

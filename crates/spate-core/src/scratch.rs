@@ -36,6 +36,15 @@ pub fn live_dirs() -> Vec<PathBuf> {
     LIVE.lock().values().cloned().collect()
 }
 
+/// Removes the scratch directories of every live context of this process: for a process
+/// about to end (or `exec` itself) without dropping its contexts, such as an executor
+/// process whose driver stopped.
+pub fn remove_live_dirs() {
+    for dir in live_dirs() {
+        remove_dir(&dir);
+    }
+}
+
 /// Removes `dir` and everything in it (a missing directory is not an error). A task still
 /// writing can add a file while it goes, so a few attempts are made.
 pub(crate) fn remove_dir(dir: &Path) {

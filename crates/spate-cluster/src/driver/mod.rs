@@ -607,20 +607,10 @@ pub(crate) fn start(
         source,
     })?;
     let max_message = crate::max_message(conf);
-    let locality_wait = conf
-        .get_duration("spate.locality.wait")
-        .map_err(|source| Error::Conf {
-            key: "spate.locality.wait",
-            source,
-        })?
-        .unwrap_or(Duration::from_secs(3));
-    let replay_bytes = conf
-        .get_bytes("spate.cluster.replayLog.maxBytes")
-        .map_err(|source| Error::Conf {
-            key: "spate.cluster.replayLog.maxBytes",
-            source,
-        })?
-        .unwrap_or(1 << 30);
+    let locality_wait =
+        setting("spate.locality.wait", |k| conf.get_duration(k))?.unwrap_or(Duration::from_secs(3));
+    let replay_bytes =
+        setting("spate.cluster.replayLog.maxBytes", |k| conf.get_bytes(k))?.unwrap_or(1 << 30);
     let replay = ReplayLog::open(env.local_dir(), replay_bytes);
     let state = Arc::new(State {
         app_name,
@@ -747,6 +737,14 @@ pub(crate) fn start(
         children: Mutex::new(children),
     });
     Ok(DriverParts { executor, link })
+}
+
+/// The value of configuration key `key`, read by `read`, or the error naming the key.
+fn setting<T>(
+    key: &'static str,
+    read: impl FnOnce(&str) -> spate_core::Result<Option<T>>,
+) -> Result<Option<T>, Error> {
+    read(key).map_err(|source| Error::Conf { key, source })
 }
 
 /// A random id for this start of the driver (never 0).
