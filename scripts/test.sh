@@ -9,8 +9,15 @@
 #   spate-object-store's tests. Installed on first use into a virtualenv under
 #   ${SPATE_SERVICES_DIR:-$HOME/.cache/spate-services}/venv-moto (about 40 s; needs PyPI).
 #
-# Exported for the tests: SPATE_TEST_S3_ENDPOINT, SPATE_TEST_S3_BUCKET, and the standard
-# AWS_* variables (endpoint, test credentials, region, plain HTTP allowed).
+# - Kafka: tansu 0.6.0 (a Kafka-protocol broker, SQLite storage) on 127.0.0.1 at a free
+#   port, for spate-kafka's tests. Installed on first use with `cargo install` into
+#   ${SPATE_SERVICES_DIR:-$HOME/.cache/spate-services}/tansu (7 to 12 minutes on 2 cores;
+#   needs crates.io). See ../shared/kafka.md.
+#
+# Exported for the tests: SPATE_TEST_S3_ENDPOINT, SPATE_TEST_S3_BUCKET, the standard
+# AWS_* variables (endpoint, test credentials, region, plain HTTP allowed),
+# SPATE_TEST_KAFKA_BROKERS and SPATE_TEST_TANSU, and SPATE_TEST_REQUIRE_SERVICES (a test
+# whose service is missing fails instead of saying SKIPPED).
 #
 #   bash scripts/test.sh                          # the whole workspace
 #   bash scripts/test.sh -p spate-object-store    # arguments go to cargo test
@@ -22,6 +29,17 @@ VENV="$SERVICES_DIR/venv-moto"
 MOTO_SERVER="$VENV/bin/moto_server"
 
 log() { echo "scripts/test.sh: $*" >&2; }
+
+TANSU_ROOT="$SERVICES_DIR/tansu"
+TANSU="$TANSU_ROOT/bin/tansu"
+
+install_tansu() {
+  mkdir -p "$SERVICES_DIR"
+  local started=$SECONDS
+  log "installing tansu 0.6.0 (a Kafka-protocol broker) into $TANSU_ROOT: 7 to 12 minutes"
+  cargo install --quiet tansu@0.6.0 --locked --features libsql --root "$TANSU_ROOT"
+  log "tansu installed in $((SECONDS - started)) s"
+}
 
 install_moto() {
   mkdir -p "$SERVICES_DIR"
@@ -76,16 +94,32 @@ if ! { [ -x "$MOTO_SERVER" ] && "$VENV/bin/python" -c 'import moto.server' 2> /d
   install_moto
 fi
 
+# An earlier install (here or in ~/.cargo/bin) is used as it is.
+if ! "$TANSU" --version 2> /dev/null | grep -q '0\.6\.0'; then
+  if command -v tansu > /dev/null && tansu --version 2> /dev/null | grep -q '0\.6\.0'; then
+    TANSU="$(command -v tansu)"
+  else
+    install_tansu
+  fi
+fi
+
 MOTO_PORT="$(free_port)"
 MOTO_LOG="$(mktemp -t spate-moto.XXXXXX.log)"
 "$MOTO_SERVER" -H 127.0.0.1 -p "$MOTO_PORT" > "$MOTO_LOG" 2>&1 &
 MOTO_PID=$!
-stop_moto() {
-  kill -TERM "$MOTO_PID" 2> /dev/null || true
-  wait "$MOTO_PID" 2> /dev/null || true
+KAFKA_PORT="$(free_port)"
+KAFKA_DIR="$(mktemp -d -t spate-tansu.XXXXXX)"
+(cd "$KAFKA_DIR" && exec "$TANSU" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+  --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine sqlite://tansu.db \
+  > "$KAFKA_DIR/tansu.log" 2>&1) &
+KAFKA_PID=$!
+stop_services() {
+  kill -TERM "$MOTO_PID" "$KAFKA_PID" 2> /dev/null || true
+  wait "$MOTO_PID" "$KAFKA_PID" 2> /dev/null || true
   rm -f "$MOTO_LOG"
+  rm -rf "$KAFKA_DIR"
 }
-trap stop_moto EXIT
+trap stop_services EXIT
 
 ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 ready=""
@@ -112,6 +146,22 @@ if [ "$status" != 200 ]; then
   exit 1
 fi
 log "moto on $ENDPOINT (pid $MOTO_PID), bucket $BUCKET"
+
+for _ in $(seq 1 200); do
+  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $KAFKA_PORT), 1)" 2> /dev/null; then
+    break
+  fi
+  if ! kill -0 "$KAFKA_PID" 2> /dev/null; then
+    log "tansu exited; its log:"
+    cat "$KAFKA_DIR/tansu.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+log "tansu (Kafka) on 127.0.0.1:$KAFKA_PORT (pid $KAFKA_PID)"
+export SPATE_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export SPATE_TEST_TANSU="$TANSU"
+export SPATE_TEST_REQUIRE_SERVICES=1
 
 export SPATE_TEST_S3_ENDPOINT="$ENDPOINT"
 export SPATE_TEST_S3_BUCKET="$BUCKET"

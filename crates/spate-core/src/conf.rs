@@ -116,6 +116,12 @@ keys! {
         "Write every block a receiver stores to a write-ahead log in the checkpoint directory (`wal/`) before `store` returns, so a reliable receiver can acknowledge its source and a recovered run (`StreamingContext::get_or_create`) processes every block: those of the batches that were pending, and those no batch had yet. Needs `StreamingContext::checkpoint(dir)` (checked at `start`). Blocks are deleted when their batch is forgotten.";
     "spate.streaming.receiver.maxRate", Count, "0",
         "Most records per second one receiver stores; 0 means no limit.";
+    "spate.streaming.kafka.maxRatePerPartition", Count, "0",
+        "Kafka direct streams: most records per second of batch interval one batch reads from one topic-partition; 0 means no limit.";
+    "spate.streaming.kafka.consumer.poll.ms", Duration, "120s",
+        "Kafka direct streams: how long a task polls for the records of its offset range before the task fails.";
+    "spate.streaming.kafka.offsetOutOfRange", Text, "fail",
+        "Kafka direct streams: what a batch does when its range starts before the partition's earliest offset (records aged out): `fail` the batch with an error naming the range, or `earliest`: skip to the earliest offset, with a warning and the skipped count in the log.";
     "spate.streaming.maxLineBytes", Bytes, "64m",
         "Longest line (in bytes, before its `\\n`) that `socket_text_stream` and `text_file_stream` accept; a longer line is dropped without being buffered whole, counted (`InputFile::dropped_lines`, or the socket receiver's error event) and warned about.";
     "spate.streaming.listenerBus.capacity", Count, "10000",
@@ -131,8 +137,9 @@ pub const APP_PREFIX: &str = "spate.app.";
 /// `SPATE_*` environment variables that are not configuration: the process roles
 /// (`SPATE_EXECUTOR_ID`, `SPATE_DRIVER_URL`, set by a driver for the executors it starts),
 /// the test harness's (`SPATE_BLESS`, `SPATE_CASES`, `SPATE_VERBOSE`) and the test
-/// services' (`SPATE_TEST_S3_ENDPOINT`, `SPATE_TEST_S3_BUCKET`, `SPATE_SERVICES_DIR`, set
-/// or read by `scripts/test.sh`; the examples the tests run inherit them).
+/// services' (`SPATE_TEST_S3_ENDPOINT`, `SPATE_TEST_S3_BUCKET`, `SPATE_SERVICES_DIR`,
+/// `SPATE_TEST_KAFKA_BROKERS`, `SPATE_TEST_TANSU`, `SPATE_TEST_REQUIRE_SERVICES`, set or
+/// read by `scripts/test.sh`; the examples the tests run inherit them).
 pub const NON_CONF_VARS: &[&str] = &[
     "SPATE_EXECUTOR_ID",
     "SPATE_DRIVER_URL",
@@ -142,6 +149,9 @@ pub const NON_CONF_VARS: &[&str] = &[
     "SPATE_TEST_S3_ENDPOINT",
     "SPATE_TEST_S3_BUCKET",
     "SPATE_SERVICES_DIR",
+    "SPATE_TEST_KAFKA_BROKERS",
+    "SPATE_TEST_TANSU",
+    "SPATE_TEST_REQUIRE_SERVICES",
 ];
 
 /// Whether `key` is an application's own setting (see [`APP_PREFIX`]).

@@ -164,6 +164,17 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+
+    /// An error of a connector crate (`spate-kafka`, ...), its own typed error kept as
+    /// the cause.
+    #[error("{connector}: {source}")]
+    Connector {
+        /// The connector (`kafka`, ...).
+        connector: &'static str,
+        /// Its error.
+        #[source]
+        source: crate::output::BoxError,
+    },
 }
 
 /// `Result` with spate-streaming's [`Error`].

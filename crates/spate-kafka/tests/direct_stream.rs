@@ -1,0 +1,152 @@
+//! The direct stream against a real Kafka-protocol broker (tansu): known data on a
+//! three-partition topic, every record counted once; the ranges each batch read; the
+//! group's committed offsets after the batches; a missing topic and an unreachable broker
+//! refused at the start with the reason.
+
+#[path = "common/broker.rs"]
+mod broker;
+
+use parking_lot::Mutex;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use spate_core::Context;
+use spate_kafka::{create_direct_stream, ConsumerRecord, KafkaParams, Subscription};
+use spate_streaming::StreamingContext;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PARTITIONS: i32 = 3;
+
+fn records(n: usize) -> Vec<(i32, String, String)> {
+    (0..n)
+        .map(|i| {
+            (
+                (i % PARTITIONS as usize) as i32,
+                format!("k{i}"),
+                format!("v{i}"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_record_of_a_multi_partition_topic_once_with_ranges_and_commits() {
+    let Some(b) = broker::broker("direct_stream") else {
+        return;
+    };
+    let topic = format!("direct-{}", std::process::id());
+    b.create_topic(&topic, PARTITIONS as u32);
+    let first = records(900);
+    b.produce(&topic, &first);
+    let ctx = Context::local(2).expect("context");
+    let ssc = StreamingContext::with_context(ctx, Duration::from_millis(300)).expect("ssc");
+    let params = KafkaParams::new(&b.brokers)
+        .set("group.id", format!("g-{topic}"))
+        .set("auto.offset.reset", "earliest");
+    let (stream, ranges) =
+        create_direct_stream(&ssc, params, Subscription::topics([topic.clone()])).expect("stream");
+    let got: Arc<Mutex<Vec<ConsumerRecord>>> = Arc::default();
+    let g = got.clone();
+    stream.foreach_rdd(move |rdd, _| {
+        g.lock().extend(rdd.collect()?);
+        Ok(())
+    });
+    ssc.start().expect("start");
+    // More records while it runs.
+    let second: Vec<_> = records(1_500).split_off(900);
+    b.produce(&topic, &second);
+    let until = Instant::now() + Duration::from_secs(60);
+    while got.lock().len() < 1_500 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A little longer: a record read twice would show.
+    std::thread::sleep(Duration::from_millis(900));
+    ssc.stop(false, true);
+    let got = got.lock().clone();
+    let mut seen: Vec<(i32, i64)> = got.iter().map(|r| (r.partition, r.offset)).collect();
+    seen.sort_unstable();
+    let before = seen.len();
+    seen.dedup();
+    assert_eq!(before, seen.len(), "a record was read twice");
+    let mut values: Vec<String> = got
+        .iter()
+        .map(|r| r.value_str().expect("text").to_string())
+        .collect();
+    values.sort();
+    let mut want: Vec<String> = records(1_500).into_iter().map(|(_, _, v)| v).collect();
+    want.sort();
+    assert_eq!(values, want, "the records read are not those produced");
+    for r in &got {
+        let i: usize = r.value_str().unwrap_or_default()[1..]
+            .parse()
+            .expect("index");
+        assert_eq!(r.partition, (i % PARTITIONS as usize) as i32, "{r:?}");
+        assert_eq!(r.key_str(), Some(format!("k{i}").as_str()), "{r:?}");
+        assert_eq!(r.topic, topic);
+    }
+    // The batches' ranges cover each partition's offsets once, in order.
+    let all = ranges.all();
+    for p in 0..PARTITIONS {
+        let mut next = 0;
+        for (_, rs) in &all {
+            for r in rs.iter().filter(|r| r.partition == p) {
+                assert_eq!(r.from_offset, next, "partition {p}: ranges {all:?}");
+                next = r.until_offset;
+            }
+        }
+        assert_eq!(next, 500, "partition {p} read up to {next}");
+    }
+    // The group's committed offsets are the ends of the ranges of completed batches.
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &b.brokers)
+        .set("group.id", format!("g-{topic}"))
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition(&topic, p);
+    }
+    let committed = c
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("committed offsets");
+    for e in committed.elements() {
+        assert_eq!(
+            e.offset(),
+            Offset::Offset(500),
+            "partition {} committed {:?}",
+            e.partition(),
+            e.offset()
+        );
+    }
+}
+
+#[test]
+fn a_missing_topic_and_an_unreachable_broker_fail_the_start_with_the_reason() {
+    let Some(b) = broker::broker("direct_stream") else {
+        return;
+    };
+    let ctx = Context::local(1).expect("context");
+    let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(300)).expect("ssc");
+    let (s, _) = create_direct_stream(
+        &ssc,
+        KafkaParams::new(&b.brokers),
+        Subscription::topics(["no-such-topic-here"]),
+    )
+    .expect("stream");
+    s.foreach_rdd(|_, _| Ok(()));
+    let err = ssc.start().expect_err("a missing topic").to_string();
+    assert!(
+        err.contains("no-such-topic-here") && err.contains("does not exist"),
+        "{err}"
+    );
+    let ssc = StreamingContext::with_context(ctx, Duration::from_millis(300)).expect("ssc");
+    let (s, _) = create_direct_stream(
+        &ssc,
+        KafkaParams::new("127.0.0.1:1").set("socket.timeout.ms", "2000"),
+        Subscription::topics(["t"]),
+    )
+    .expect("stream");
+    s.foreach_rdd(|_, _| Ok(()));
+    let err = ssc.start().expect_err("an unreachable broker").to_string();
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+}
