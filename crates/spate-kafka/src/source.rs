@@ -10,11 +10,16 @@ use spate_core::{Context, Rdd};
 use spate_streaming::input::{DirectRanges, DirectSource};
 use spate_streaming::{DStream, StreamingContext, Time};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a metadata or offset request to the brokers may take.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a running stream's planning keeps asking brokers that do not answer (a broker
+/// restarting) before its batch fails: Kafka's own `default.api.timeout.ms`.
+const BROKER_WAIT: Duration = Duration::from_secs(60);
 
 /// The client settings (Spark's `kafkaParams`): any librdkafka consumer setting.
 /// `bootstrap.servers` is required. With `group.id`, each batch's ranges are committed to
@@ -167,6 +172,9 @@ struct KafkaSource {
     restored: Mutex<Option<BTreeMap<TopicPartition, i64>>>,
     /// The driver's client: metadata, offsets, commits.
     client: Mutex<Option<BaseConsumer>>,
+    /// Started: brokers that do not answer are waited for (up to [`BROKER_WAIT`]); at the
+    /// start they fail it at once.
+    running: AtomicBool,
 }
 
 impl KafkaSource {
@@ -239,6 +247,7 @@ impl KafkaSource {
             next: Mutex::new(BTreeMap::new()),
             restored: Mutex::new(None),
             client: Mutex::new(None),
+            running: AtomicBool::new(false),
         })
     }
 
@@ -248,6 +257,39 @@ impl KafkaSource {
             what: what.into(),
             source: Box::new(source),
         }
+    }
+
+    /// `call`, asked again while the brokers do not answer and the stream runs (up to
+    /// [`BROKER_WAIT`]: librdkafka reconnects to a restarted broker by itself).
+    fn ask<T>(
+        &self,
+        what: impl Fn() -> String,
+        mut call: impl FnMut() -> rdkafka::error::KafkaResult<T>,
+    ) -> Result<T, Error> {
+        let started = std::time::Instant::now();
+        let mut warned = false;
+        loop {
+            match call() {
+                Ok(v) => return Ok(v),
+                Err(e)
+                    if self.running.load(Ordering::Acquire) && started.elapsed() < BROKER_WAIT =>
+                {
+                    if !std::mem::replace(&mut warned, true) {
+                        tracing::warn!(brokers = %self.params.brokers(), "kafka: {} failed ({e}); asking again for up to {} s", what(), BROKER_WAIT.as_secs());
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                Err(e) => return Err(self.client_error(what(), e)),
+            }
+        }
+    }
+
+    /// The earliest and the next offset of `tp`.
+    fn watermarks(&self, client: &BaseConsumer, tp: &TopicPartition) -> Result<(i64, i64), Error> {
+        self.ask(
+            || format!("reading the offsets of {}-{}", tp.topic, tp.partition),
+            || client.fetch_watermarks(&tp.topic, tp.partition, METADATA_TIMEOUT),
+        )
     }
 
     fn connect(&self) -> Result<BaseConsumer, Error> {
@@ -270,9 +312,10 @@ impl KafkaSource {
             Kind::Topics(t) => t.clone(),
             Kind::Pattern(_) => Vec::new(),
         };
-        let metadata = client
-            .fetch_metadata(None, METADATA_TIMEOUT)
-            .map_err(|e| self.client_error("reading the topics' metadata", e))?;
+        let metadata = self.ask(
+            || "reading the topics' metadata".into(),
+            || client.fetch_metadata(None, METADATA_TIMEOUT),
+        )?;
         let pattern = match &self.subscription.kind {
             Kind::Pattern(p) => regex::Regex::new(&format!("^(?:{p})$")).ok(),
             _ => None,
@@ -319,14 +362,7 @@ impl KafkaSource {
         if let Some(o) = committed.get(tp) {
             return Ok(*o);
         }
-        let (low, high) = client
-            .fetch_watermarks(&tp.topic, tp.partition, METADATA_TIMEOUT)
-            .map_err(|e| {
-                self.client_error(
-                    format!("reading the offsets of {}-{}", tp.topic, tp.partition),
-                    e,
-                )
-            })?;
+        let (low, high) = self.watermarks(client, tp)?;
         Ok(match reset {
             StartingOffsets::Earliest => low,
             StartingOffsets::Latest => high,
@@ -347,9 +383,10 @@ impl KafkaSource {
         for tp in tps {
             tpl.add_partition(&tp.topic, tp.partition);
         }
-        let got = client
-            .committed_offsets(tpl, METADATA_TIMEOUT)
-            .map_err(|e| self.client_error("reading the group's committed offsets", e))?;
+        let got = self.ask(
+            || "reading the group's committed offsets".into(),
+            || client.committed_offsets(tpl.clone(), METADATA_TIMEOUT),
+        )?;
         for e in got.elements() {
             if let Offset::Offset(o) = e.offset() {
                 out.insert(
@@ -393,14 +430,7 @@ impl KafkaSource {
             let Some(from) = next.get(tp).copied() else {
                 continue;
             };
-            let (low, high) = client
-                .fetch_watermarks(&tp.topic, tp.partition, METADATA_TIMEOUT)
-                .map_err(|e| {
-                    self.client_error(
-                        format!("reading the offsets of {}-{}", tp.topic, tp.partition),
-                        e,
-                    )
-                })?;
+            let (low, high) = self.watermarks(client, tp)?;
             let mut from = from;
             if from < low {
                 let range = OffsetRange {
@@ -489,6 +519,7 @@ impl DirectSource<ConsumerRecord> for KafkaSource {
             }
         }
         *self.client.lock() = Some(client);
+        self.running.store(true, Ordering::Release);
         Ok(())
     }
 

@@ -150,3 +150,51 @@ fn a_missing_topic_and_an_unreachable_broker_fail_the_start_with_the_reason() {
     let err = ssc.start().expect_err("an unreachable broker").to_string();
     assert!(err.contains("127.0.0.1:1"), "{err}");
 }
+
+#[test]
+fn a_broker_restart_mid_stream_is_survived_and_every_record_read_once() {
+    let Some(mut b) = broker::own_broker("direct_stream") else {
+        return;
+    };
+    let topic = "restart";
+    b.create_topic(topic, PARTITIONS as u32);
+    b.produce(topic, &records(300));
+    let ctx = Context::local(2).expect("context");
+    let ssc = StreamingContext::with_context(ctx, Duration::from_millis(300)).expect("ssc");
+    let params = KafkaParams::new(&b.brokers).set("auto.offset.reset", "earliest");
+    let (stream, _) =
+        create_direct_stream(&ssc, params, Subscription::topics([topic])).expect("stream");
+    let got: Arc<Mutex<Vec<ConsumerRecord>>> = Arc::default();
+    let g = got.clone();
+    stream.foreach_rdd(move |rdd, _| {
+        g.lock().extend(rdd.collect()?);
+        Ok(())
+    });
+    ssc.start().expect("start");
+    let wait = |n: usize| {
+        let until = Instant::now() + Duration::from_secs(90);
+        while got.lock().len() < n && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait(300);
+    // Down for 3 s (several batch intervals), then back with its data.
+    b.restart(Duration::from_secs(3));
+    b.produce(topic, &records(600).split_off(300));
+    wait(600);
+    std::thread::sleep(Duration::from_millis(900));
+    ssc.stop(false, true);
+    let failure = ssc.await_termination_or_timeout(Duration::from_millis(10));
+    let got = got.lock().clone();
+    let mut values: Vec<String> = got
+        .iter()
+        .map(|r| r.value_str().expect("text").to_string())
+        .collect();
+    values.sort();
+    let mut want: Vec<String> = records(600).into_iter().map(|(_, _, v)| v).collect();
+    want.sort();
+    assert_eq!(
+        values, want,
+        "records after a broker restart (the stream ended with {failure:?})"
+    );
+}

@@ -6,6 +6,7 @@
 //! offset ranges, and the next ones start where those end. Across all batch files every
 //! record appears exactly once.
 
+#[allow(dead_code)]
 #[path = "common/broker.rs"]
 mod broker;
 

@@ -15,7 +15,7 @@ pub struct Broker {
     pub brokers: String,
     tansu: PathBuf,
     child: Option<Child>,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Broker {
@@ -49,7 +49,7 @@ pub fn broker(test: &str) -> Option<Broker> {
             brokers: b,
             tansu: find_tansu().unwrap_or_else(|| PathBuf::from("tansu")),
             child: None,
-            _dir: None,
+            dir: None,
         });
     }
     let Some(tansu) = find_tansu() else {
@@ -59,41 +59,83 @@ pub fn broker(test: &str) -> Option<Broker> {
         println!("{test}: SKIPPED (no Kafka broker: run scripts/test.sh, which installs tansu)");
         return None;
     };
+    Some(start_own(tansu))
+}
+
+/// A broker of the test's own (one it may restart), or `None` (after saying SKIPPED).
+pub fn own_broker(test: &str) -> Option<Broker> {
+    match find_tansu() {
+        Some(t) => Some(start_own(t)),
+        None => {
+            if std::env::var("SPATE_TEST_REQUIRE_SERVICES").is_ok() {
+                panic!("{test}: no tansu binary");
+            }
+            println!("{test}: SKIPPED (no tansu: run scripts/test.sh, which installs it)");
+            None
+        }
+    }
+}
+
+fn start_own(tansu: PathBuf) -> Broker {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
     let dir = tempfile::tempdir().expect("broker dir");
-    let url = format!("tcp://127.0.0.1:{port}");
-    let child = Command::new(&tansu)
-        .current_dir(dir.path())
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-            "--storage-engine",
-            "sqlite://tansu.db",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tansu");
-    let until = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "tansu did not listen on {url}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(Broker {
+    let mut b = Broker {
         brokers: format!("127.0.0.1:{port}"),
         tansu,
-        child: Some(child),
-        _dir: Some(dir),
-    })
+        child: None,
+        dir: Some(dir),
+    };
+    b.start();
+    b
 }
 
 impl Broker {
+    /// Starts this (own) broker's process, on its port and data directory.
+    fn start(&mut self) {
+        let dir = self
+            .dir
+            .as_ref()
+            .expect("an own broker")
+            .path()
+            .to_path_buf();
+        let url = format!("tcp://{}", self.brokers);
+        let child = Command::new(&self.tansu)
+            .current_dir(&dir)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "sqlite://tansu.db",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        let until = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(&self.brokers).is_err() {
+            assert!(Instant::now() < until, "tansu did not listen on {url}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.child = Some(child);
+    }
+
+    /// Kills this (own) broker, waits `down`, and starts it again on the same port and
+    /// data.
+    pub fn restart(&mut self, down: Duration) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        std::thread::sleep(down);
+        self.start();
+    }
+
     /// Creates `topic` with `partitions` partitions.
     pub fn create_topic(&self, topic: &str, partitions: u32) {
         let status = Command::new(&self.tansu)
