@@ -27,8 +27,10 @@
 
 mod error;
 mod range;
+mod sink;
 mod source;
 
 pub use error::Error;
 pub use range::{ConsumerRecord, OffsetRange, TopicPartition};
+pub use sink::{KafkaSink, ProducerRecord};
 pub use source::{create_direct_stream, KafkaParams, OffsetRanges, StartingOffsets, Subscription};

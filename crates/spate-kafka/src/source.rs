@@ -49,14 +49,14 @@ impl KafkaParams {
         self.settings.get(key).map(String::as_str)
     }
 
-    fn brokers(&self) -> String {
+    pub(crate) fn brokers(&self) -> String {
         self.get("bootstrap.servers")
             .unwrap_or_default()
             .to_string()
     }
 
     /// The settings given to librdkafka (spate's own are not).
-    fn client_settings(&self) -> Vec<(String, String)> {
+    pub(crate) fn client_settings(&self) -> Vec<(String, String)> {
         self.settings
             .iter()
             .filter(|(k, _)| k.as_str() != "auto.offset.reset")
