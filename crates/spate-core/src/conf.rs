@@ -27,6 +27,8 @@ pub enum ValueKind {
     Duration,
     /// `true` or `false`.
     Bool,
+    /// A non-negative decimal number: `0.2`, `100`.
+    Number,
     /// A master URL: `local`, `local[N]`, `local[*]`.
     Master,
 }
@@ -116,6 +118,18 @@ keys! {
         "Write every block a receiver stores to a write-ahead log in the checkpoint directory (`wal/`) before `store` returns, so a reliable receiver can acknowledge its source and a recovered run (`StreamingContext::get_or_create`) processes every block: those of the batches that were pending, and those no batch had yet. Needs `StreamingContext::checkpoint(dir)` (checked at `start`). Blocks are deleted when their batch is forgotten.";
     "spate.streaming.receiver.maxRate", Count, "0",
         "Most records per second one receiver stores; 0 means no limit.";
+    "spate.streaming.backpressure.enabled", Bool, "false",
+        "Backpressure: each input's rate (receivers, direct streams) follows what the job processes, estimated after every batch from its processing time and scheduling delay by Spark's PID estimator, and logged. Spark's `spark.streaming.backpressure.enabled`.";
+    "spate.streaming.backpressure.initialRate", Count, "0",
+        "Backpressure: records per second an input reads before the first estimate; 0 means no limit then.";
+    "spate.streaming.backpressure.pid.proportional", Number, "1.0",
+        "Backpressure: the PID estimator's weight of the current error (the rate read minus the rate processed).";
+    "spate.streaming.backpressure.pid.integral", Number, "0.2",
+        "Backpressure: the PID estimator's weight of the accumulated error (the scheduling delay, as records behind).";
+    "spate.streaming.backpressure.pid.derived", Number, "0.0",
+        "Backpressure: the PID estimator's weight of the error's change.";
+    "spate.streaming.backpressure.pid.minRate", Number, "100",
+        "Backpressure: the lowest rate (records per second) the estimator gives.";
     "spate.streaming.kafka.maxRatePerPartition", Count, "0",
         "Kafka direct streams: most records per second of batch interval one batch reads from one topic-partition; 0 means no limit.";
     "spate.streaming.kafka.consumer.poll.ms", Duration, "120s",
@@ -426,6 +440,12 @@ impl SpateConf {
             .map_err(|r| Error::Config(format!("key `{key}`: `{v}`: {r}")))
     }
 
+    /// A non-negative decimal value (the default when unset).
+    pub fn get_number(&self, key: &str) -> Result<f64> {
+        let (v, _) = self.get_or_default(key)?;
+        parse_number(v).map_err(|r| Error::Config(format!("key `{key}`: `{v}`: {r}")))
+    }
+
     /// A boolean value.
     pub fn get_bool(&self, key: &str) -> Result<bool> {
         let (v, _) = self.get_or_default(key)?;
@@ -451,6 +471,7 @@ fn validate(doc: &KeyDoc, v: &str) -> std::result::Result<(), String> {
         ValueKind::Bytes => parse_bytes(v).map(|_| ()),
         ValueKind::Duration => parse_duration(v).map(|_| ()),
         ValueKind::Bool => parse_bool(v).map(|_| ()),
+        ValueKind::Number => parse_number(v).map(|_| ()),
         ValueKind::Master => parse_master(v).map(|_| ()),
     }
 }
@@ -459,6 +480,13 @@ fn parse_count(v: &str) -> std::result::Result<usize, String> {
     v.trim()
         .parse::<usize>()
         .map_err(|_| "expected a non-negative integer".to_string())
+}
+
+fn parse_number(v: &str) -> std::result::Result<f64, String> {
+    match v.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err("expected a non-negative number (`0.2`, `100`)".into()),
+    }
 }
 
 fn parse_bool(v: &str) -> std::result::Result<bool, String> {

@@ -35,6 +35,7 @@ fn render() -> String {
             ValueKind::Bytes => "bytes (`64k`, `512m`, `2g`)",
             ValueKind::Duration => "duration (`200ms`, `10s`)",
             ValueKind::Bool => "bool",
+            ValueKind::Number => "number",
             ValueKind::Master => "master URL",
         };
         let default = if k.default.is_empty() {

@@ -172,6 +172,8 @@ struct KafkaSource {
     restored: Mutex<Option<BTreeMap<TopicPartition, i64>>>,
     /// The driver's client: metadata, offsets, commits.
     client: Mutex<Option<BaseConsumer>>,
+    /// Backpressure's rate (records per second of batch, over all partitions).
+    rate_limit: Mutex<Option<f64>>,
     /// Started: brokers that do not answer are waited for (up to [`BROKER_WAIT`]); at the
     /// start they fail it at once.
     running: AtomicBool,
@@ -248,6 +250,7 @@ impl KafkaSource {
             restored: Mutex::new(None),
             client: Mutex::new(None),
             running: AtomicBool::new(false),
+            rate_limit: Mutex::new(None),
         })
     }
 
@@ -424,8 +427,8 @@ impl KafkaSource {
                 next.insert(tp, o);
             }
         }
-        let cap = (self.max_rate > 0).then(|| (self.max_rate as i64 * self.batch_ms / 1000).max(1));
-        let mut ranges = Vec::with_capacity(partitions.len());
+        // Where each partition stands: its next offset and its end.
+        let mut spans = Vec::with_capacity(partitions.len());
         for tp in &partitions {
             let Some(from) = next.get(tp).copied() else {
                 continue;
@@ -449,18 +452,33 @@ impl KafkaSource {
                 tracing::warn!(range = %range, earliest = low, skipped = low - from, "kafka: records aged out before they were read; skipping to the earliest offset (spate.streaming.kafka.offsetOutOfRange=earliest)");
                 from = low;
             }
-            let until = match cap {
-                Some(c) => high.min(from + c),
-                None => high,
+            spans.push((tp.clone(), from, high.max(from)));
+        }
+        // At most: maxRatePerPartition, and backpressure's rate shared out by each
+        // partition's lag (Spark's maxMessagesPerPartition), per second of batch; at least
+        // one record.
+        let secs = self.batch_ms as f64 / 1000.0;
+        let total_lag: i64 = spans.iter().map(|(_, f, h)| h - f).sum();
+        let rate = *self.rate_limit.lock();
+        let mut ranges = Vec::with_capacity(spans.len());
+        for (tp, from, high) in spans {
+            let lag = high - from;
+            let mut per_s: Option<f64> = (self.max_rate > 0).then_some(self.max_rate as f64);
+            if let (Some(r), true) = (rate, total_lag > 0) {
+                let share = r * lag as f64 / total_lag as f64;
+                per_s = Some(per_s.map_or(share, |m| m.min(share)));
             }
-            .max(from);
+            let until = match per_s {
+                Some(r) => high.min(from + ((r * secs).floor() as i64).max(1)),
+                None => high,
+            };
             ranges.push(OffsetRange {
                 topic: tp.topic.clone(),
                 partition: tp.partition,
                 from_offset: from,
                 until_offset: until,
             });
-            next.insert(tp.clone(), until);
+            next.insert(tp, until);
         }
         Ok(ranges)
     }
@@ -560,5 +578,9 @@ impl DirectSource<ConsumerRecord> for KafkaSource {
 
     fn stop(&self) {
         self.client.lock().take();
+    }
+
+    fn set_rate_limit(&self, records_per_s: Option<f64>) {
+        *self.rate_limit.lock() = records_per_s;
     }
 }

@@ -51,6 +51,8 @@ pub(crate) struct Inner {
     pub(crate) bus: Arc<ListenerBus>,
     /// What every input contributed to every batch.
     pub(crate) input_tracker: Arc<InputTracker>,
+    /// Backpressure's rates, one per input that has one (fed by a listener from the start).
+    pub(crate) rate_controllers: Mutex<Vec<Arc<crate::input::rate::RateController>>>,
     scheduler: Mutex<Option<Arc<Scheduler>>>,
     /// The SIGTERM/SIGINT hook of `spate.streaming.stopGracefullyOnShutdown`, while active.
     shutdown_hook: Mutex<Option<spate_core::shutdown::ShutdownHook>>,
@@ -143,6 +145,7 @@ impl StreamingContext {
                 recovery: Mutex::new(None),
                 bus: Arc::new(ListenerBus::new(bus_capacity)),
                 input_tracker: Arc::new(InputTracker::new()),
+                rate_controllers: Mutex::new(Vec::new()),
                 scheduler: Mutex::new(None),
                 shutdown_hook: Mutex::new(None),
                 error: Mutex::new(None),
@@ -475,6 +478,11 @@ impl StreamingContext {
         // Sources and sinks are the driver's (it plans, commits and writes once).
         if !follower {
             self.open_sources_and_sinks(outputs)?;
+        }
+        // Backpressure learns from the driver's completed batches.
+        let rates = self.inner.rate_controllers.lock().clone();
+        if !follower && !rates.is_empty() {
+            self.add_streaming_listener(Arc::new(crate::input::rate::RateListener(rates)));
         }
         self.inner.bus.start();
         self.inner

@@ -20,6 +20,10 @@ pub struct BatchInfo {
     /// What each input stream contributed, by stream id (Spark's `streamIdToInputInfo`),
     /// from the input tracker.
     pub input_info: BTreeMap<usize, InputInfo>,
+    /// Backpressure (`spate.streaming.backpressure.enabled`): the rate each input was
+    /// limited to (records per second, rounded) when the batch was planned, by stream id; empty
+    /// when backpressure is off or before its first estimate.
+    pub rate_limits: BTreeMap<usize, u64>,
     /// Its output operations.
     pub output_operations: Vec<OutputOperationInfo>,
     /// The direct sources whose `commit` failed after the batch's output operations all

@@ -82,6 +82,10 @@ pub trait DirectSource<T: Data>: Send + Sync + 'static {
     }
     /// Called once when a started context stops, after its last batch.
     fn stop(&self) {}
+    /// Backpressure (`spate.streaming.backpressure.enabled`): the most records per second
+    /// of batch interval the next [`Self::plan`] should take (`None`: no limit yet).
+    /// Called before every plan. The default ignores it.
+    fn set_rate_limit(&self, _records_per_s: Option<f64>) {}
 }
 
 /// The ranges a direct input read, by batch time.
@@ -242,6 +246,8 @@ pub(crate) struct DirectInput<T: Data, S: DirectSource<T>> {
     pub(crate) source: Arc<S>,
     pub(crate) ranges: DirectRanges<S::Range>,
     pub(crate) tracker: Arc<InputTracker>,
+    /// Backpressure's rate for this input, when on.
+    pub(crate) rate: Option<Arc<crate::input::rate::RateController>>,
     pub(crate) _t: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -250,6 +256,7 @@ impl<T: Data, S: DirectSource<T>> DirectInput<T, S> {
         ctx: Context,
         source: S,
         tracker: Arc<InputTracker>,
+        rate: Option<Arc<crate::input::rate::RateController>>,
     ) -> (Self, DirectRanges<S::Range>) {
         let ranges = DirectRanges {
             inner: Arc::new(Mutex::new(BTreeMap::new())),
@@ -260,6 +267,7 @@ impl<T: Data, S: DirectSource<T>> DirectInput<T, S> {
                 source: Arc::new(source),
                 ranges: ranges.clone(),
                 tracker,
+                rate,
                 _t: std::marker::PhantomData,
             },
             ranges,
@@ -290,6 +298,9 @@ impl<T: Data, S: DirectSource<T>> Compute<T> for DirectInput<T, S> {
             // batch's plan); it plans nothing itself.
             None if self.tracker.follows_driver() => None,
             None => {
+                if let Some(rate) = &self.rate {
+                    self.source.set_rate_limit(rate.rate());
+                }
                 let planned = self.source.plan(time)?;
                 if let Some(r) = &planned {
                     tracing::debug!(batch = time.0, range = ?r, "direct input planned");

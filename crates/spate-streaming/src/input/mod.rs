@@ -3,6 +3,7 @@
 mod direct;
 mod file;
 mod queue;
+pub mod rate;
 mod receiver;
 mod replay;
 mod socket;

@@ -152,19 +152,43 @@ impl StreamingContext {
             .map_or(64 << 20, |b| usize::try_from(b).unwrap_or(usize::MAX))
     }
 
+    /// Backpressure's rate for a new input, when `spate.streaming.backpressure.enabled`
+    /// (a setting that cannot be read is logged and leaves the input without one).
+    pub(crate) fn rate_controller(&self) -> Option<Arc<crate::input::rate::RateController>> {
+        match crate::input::rate::RateController::from_conf(
+            self.inner.ctx.conf(),
+            self.inner.batch_ms,
+        ) {
+            Ok(Some(r)) => {
+                self.inner.rate_controllers.lock().push(r.clone());
+                Some(r)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!("backpressure is off for an input: {e}");
+                None
+            }
+        }
+    }
+
     /// A receiver-less stream over a replayable source: each batch's range is planned,
     /// recorded (see the returned [`DirectRanges`]) and read.
     pub fn direct_stream<T: Data, S: DirectSource<T>>(
         &self,
         source: S,
     ) -> (DStream<T>, DirectRanges<S::Range>) {
+        let rate = self.rate_controller();
         let (input, ranges) = DirectInput::new(
             self.inner.ctx.clone(),
             source,
             self.inner.input_tracker.clone(),
+            rate.clone(),
         );
         let lifecycle = input.lifecycle(usize::MAX);
         let stream = DStream::create(self, "direct_stream", self.inner.batch_ms, false, input);
+        if let Some(r) = rate {
+            r.bind(stream.base().meta().id());
+        }
         let lifecycle = DirectLifecycle {
             stream: stream.base().meta().id(),
             ..lifecycle

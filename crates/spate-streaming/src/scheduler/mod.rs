@@ -292,6 +292,15 @@ impl Scheduler {
         let outputs = self.ssc.inner.graph.outputs();
         let mut jobs: Vec<(usize, &'static str, JobFn)> = Vec::new();
         // Inputs counted as the jobs read them are finished when this batch completes.
+        // Backpressure: the rates the inputs plan this batch under.
+        let rate_limits = self
+            .ssc
+            .inner
+            .rate_controllers
+            .lock()
+            .iter()
+            .filter_map(|c| Some((c.stream()?, c.rate()?.round() as u64)))
+            .collect();
         crate::input::generating(time, || {
             for (i, o) in outputs.iter().enumerate() {
                 if let Some(job) = self.make_job(i, o.as_ref(), time) {
@@ -311,6 +320,7 @@ impl Scheduler {
             processing_end_ms: None,
             num_records: input_info.values().map(|i| i.num_records).sum(),
             input_info,
+            rate_limits,
             commit_failures: Vec::new(),
             output_operations: jobs
                 .iter()

@@ -148,7 +148,10 @@ struct Shared<T> {
     commands: Mutex<VecDeque<Command>>,
     wake: Condvar,
     max_rate: u64,
-    rate: Mutex<(Instant, u64)>,
+    /// When the next record may be stored (pacing to the rate in force).
+    rate: Mutex<Instant>,
+    /// Backpressure's rate for this receiver, when on.
+    backpressure: Option<Arc<crate::input::rate::RateController>>,
     stored: AtomicU64,
     errors: Mutex<Option<String>>,
     /// Where receiver events go (read by the bus at each event: listeners added later hear).
@@ -326,17 +329,22 @@ impl<T: Data> Clone for ReceiverHandle<T> {
 }
 
 impl<T: Data> ReceiverHandle<T> {
-    /// Paces stores to `max_rate` per second since the receiver started.
+    /// Paces stores to the rate in force: `spate.streaming.receiver.maxRate`, or
+    /// backpressure's estimate when lower.
     fn throttle(&self, n: u64) {
-        let max = self.shared.max_rate;
-        if max == 0 {
-            return;
-        }
+        let conf_max = self.shared.max_rate as f64;
+        let estimated = self.shared.backpressure.as_ref().and_then(|c| c.rate());
+        let max = match (conf_max > 0.0, estimated) {
+            (true, Some(e)) => conf_max.min(e),
+            (true, None) => conf_max,
+            (false, Some(e)) => e,
+            (false, None) => return,
+        };
         let due = {
-            let mut r = self.shared.rate.lock();
-            let before = r.1;
-            r.1 += n;
-            r.0 + Duration::from_secs_f64(before as f64 / max as f64)
+            let mut next = self.shared.rate.lock();
+            let start = (*next).max(Instant::now());
+            *next = start + Duration::from_secs_f64(n as f64 / max.max(1e-3));
+            start
         };
         while Instant::now() < due && !self.is_stopped() {
             std::thread::sleep(
@@ -476,6 +484,8 @@ pub(crate) struct ReceiverInput<T: Data> {
     owner: usize,
     /// Cluster mode, in an executor process: the placement the receiver runs here under.
     placed: Mutex<Option<u64>>,
+    /// Backpressure's rate, when on (`spate.streaming.backpressure.enabled`).
+    backpressure: Option<Arc<crate::input::rate::RateController>>,
     /// Cluster mode: the driver stopped the receivers (an executor does not start it
     /// again); on the driver, also whether the executor running it said it stopped.
     remote_stop: Arc<remote::RemoteStop>,
@@ -539,6 +549,7 @@ impl<T: Data> ReceiverInput<T> {
             owner: ssc.inner.scope_owner,
             placed: Mutex::new(None),
             remote_stop: Arc::default(),
+            backpressure: ssc.rate_controller(),
         })
     }
 
@@ -607,6 +618,9 @@ impl<T: Data> ReceiverInput<T> {
     pub(crate) fn bind_stream(&self, stream: std::sync::Weak<dyn DStreamBase>) {
         if let Some(s) = stream.upgrade() {
             let _ = self.id.set(s.meta().id());
+            if let Some(r) = &self.backpressure {
+                r.bind(s.meta().id());
+            }
         }
         *self.stream.lock() = Some(stream);
     }
