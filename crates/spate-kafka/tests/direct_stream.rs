@@ -11,7 +11,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use spate_core::Context;
 use spate_kafka::{create_direct_stream, ConsumerRecord, KafkaParams, Subscription};
-use spate_streaming::StreamingContext;
+use spate_streaming::{DStream, StreamingContext};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,17 @@ fn records(n: usize) -> Vec<(i32, String, String)> {
             )
         })
         .collect()
+}
+
+/// Every record of the stream's batches, as they complete.
+fn collected(stream: &DStream<ConsumerRecord>) -> Arc<Mutex<Vec<ConsumerRecord>>> {
+    let got: Arc<Mutex<Vec<ConsumerRecord>>> = Arc::default();
+    let g = got.clone();
+    stream.foreach_rdd(move |rdd, _| {
+        g.lock().extend(rdd.collect()?);
+        Ok(())
+    });
+    got
 }
 
 #[test]
@@ -45,12 +56,7 @@ fn every_record_of_a_multi_partition_topic_once_with_ranges_and_commits() {
         .set("auto.offset.reset", "earliest");
     let (stream, ranges) =
         create_direct_stream(&ssc, params, Subscription::topics([topic.clone()])).expect("stream");
-    let got: Arc<Mutex<Vec<ConsumerRecord>>> = Arc::default();
-    let g = got.clone();
-    stream.foreach_rdd(move |rdd, _| {
-        g.lock().extend(rdd.collect()?);
-        Ok(())
-    });
+    let got = collected(&stream);
     ssc.start().expect("start");
     // More records while it runs.
     let second: Vec<_> = records(1_500).split_off(900);
@@ -164,12 +170,7 @@ fn a_broker_restart_mid_stream_is_survived_and_every_record_read_once() {
     let params = KafkaParams::new(&b.brokers).set("auto.offset.reset", "earliest");
     let (stream, _) =
         create_direct_stream(&ssc, params, Subscription::topics([topic])).expect("stream");
-    let got: Arc<Mutex<Vec<ConsumerRecord>>> = Arc::default();
-    let g = got.clone();
-    stream.foreach_rdd(move |rdd, _| {
-        g.lock().extend(rdd.collect()?);
-        Ok(())
-    });
+    let got = collected(&stream);
     ssc.start().expect("start");
     let wait = |n: usize| {
         let until = Instant::now() + Duration::from_secs(90);

@@ -48,13 +48,18 @@ pub fn ctx() -> Context {
     }
     if !RAN_ON_CLUSTER.with(|r| r.replace(true)) {
         let started = std::time::Instant::now();
-        let status = std::process::Command::new(std::env::current_exe().expect("this test"))
+        let out = std::process::Command::new(std::env::current_exe().expect("this test"))
             .args([test.as_str(), "--exact", "--test-threads=1", "--quiet"])
             .env("ORACLE_CHILD", "1")
-            .stdout(std::process::Stdio::null())
-            .status()
+            .output()
             .expect("running the test on the cluster");
-        assert!(status.success(), "{test} failed on {master}: {status}");
+        assert!(
+            out.status.success(),
+            "{test} failed on {master}: {}; its output:\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         eprintln!(
             "{test}: passed on {master} in {:.1} s",
             started.elapsed().as_secs_f64()
