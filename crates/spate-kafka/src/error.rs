@@ -53,6 +53,21 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A failed call to the brokers at `brokers`, while doing `what`.
+    pub(crate) fn client(
+        brokers: &str,
+        what: impl Into<String>,
+        source: rdkafka::error::KafkaError,
+    ) -> Error {
+        Error::Client {
+            brokers: brokers.to_string(),
+            what: what.into(),
+            source: Box::new(source),
+        }
+    }
+}
+
 impl From<Error> for spate_streaming::Error {
     fn from(e: Error) -> Self {
         spate_streaming::Error::Connector {

@@ -100,11 +100,8 @@ impl Reader {
             .set("group.id", "spate-direct-reader")
             .set("enable.partition.eof", "false")
             .set("auto.offset.reset", "error");
-        c.create().map_err(|source| Error::Client {
-            brokers: self.brokers.clone(),
-            what: "creating a consumer".into(),
-            source: Box::new(source),
-        })
+        c.create()
+            .map_err(|source| Error::client(&self.brokers, "creating a consumer", source))
     }
 
     /// The records of `range`, in offset order.
@@ -167,11 +164,7 @@ impl Reader {
     }
 
     fn client_error(&self, range: &OffsetRange, source: rdkafka::error::KafkaError) -> Error {
-        Error::Client {
-            brokers: self.brokers.clone(),
-            what: format!("reading {range}"),
-            source: Box::new(source),
-        }
+        Error::client(&self.brokers, format!("reading {range}"), source)
     }
 }
 

@@ -80,10 +80,12 @@ impl<T> KafkaSink<T> {
             }
         }
         c.set("enable.idempotence", "true");
-        c.create().map_err(|source| Error::Client {
-            brokers: self.brokers.clone(),
-            what: format!("creating a producer for topic {}", self.topic),
-            source: Box::new(source),
+        c.create().map_err(|source| {
+            Error::client(
+                &self.brokers,
+                format!("creating a producer for topic {}", self.topic),
+                source,
+            )
         })
     }
 }
@@ -102,10 +104,12 @@ impl<T: Data> Sink<T> for KafkaSink<T> {
         producer
             .client()
             .fetch_metadata(Some(&self.topic), Duration::from_secs(10))
-            .map_err(|source| Error::Client {
-                brokers: self.brokers.clone(),
-                what: format!("reading the metadata of topic {}", self.topic),
-                source: Box::new(source),
+            .map_err(|source| {
+                Error::client(
+                    &self.brokers,
+                    format!("reading the metadata of topic {}", self.topic),
+                    source,
+                )
             })
             .and_then(|m| match m.topics().first() {
                 Some(t) if t.error().is_none() && !t.partitions().is_empty() => Ok(()),
@@ -159,24 +163,26 @@ impl<T: Data> Sink<T> for KafkaSink<T> {
                     e.rdkafka_error_code(),
                     Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
                 ) {
-                    return Err(Box::new(Error::Client {
-                        brokers: self.brokers.clone(),
-                        what: format!("sending to topic {}", self.topic),
-                        source: Box::new(e),
-                    }));
+                    return Err(Box::new(Error::client(
+                        &self.brokers,
+                        format!("sending to topic {}", self.topic),
+                        e,
+                    )));
                 }
                 producer.poll(Duration::from_millis(20));
                 record = again;
             }
             sent += 1;
         }
-        producer.flush(self.flush).map_err(|source| Error::Client {
-            brokers: self.brokers.clone(),
-            what: format!(
+        producer.flush(self.flush).map_err(|source| {
+            Error::client(
+                &self.brokers,
+                format!(
                 "delivering {sent} record(s) of batch {} ms, partition {partition}, to topic {}",
                 time.0, self.topic
             ),
-            source: Box::new(source),
+                source,
+            )
         })?;
         Ok(sent)
     }

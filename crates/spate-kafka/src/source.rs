@@ -255,11 +255,7 @@ impl KafkaSource {
     }
 
     fn client_error(&self, what: impl Into<String>, source: rdkafka::error::KafkaError) -> Error {
-        Error::Client {
-            brokers: self.params.brokers(),
-            what: what.into(),
-            source: Box::new(source),
-        }
+        Error::client(&self.params.brokers(), what, source)
     }
 
     /// `call`, asked again while the brokers do not answer and the stream runs (up to
