@@ -404,13 +404,11 @@ impl StreamingContext {
         if follower && started.is_ok() {
             // A start long ago (this executor joined the running application): the
             // plans of the batches since say where receivers run now.
-            let replaying = matches!(self.inner.clock, crate::clock::Clock::System)
-                && crate::clock::system_now_ms() - proposed > 10_000 + self.inner.batch_ms;
             crate::input::follow_placements(
                 &self.inner.graph.inputs(),
                 &receivers,
                 self.inner.ctx.env().executor_id(),
-                replaying,
+                crate::scheduler::replaying(self, proposed),
             );
         }
         if let Some(a) = announce {

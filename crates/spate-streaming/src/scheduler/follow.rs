@@ -218,6 +218,14 @@ pub(crate) struct Followed {
 /// replaying the driver's plans rather than following them live.
 const REPLAYING_AFTER_MS: i64 = 10_000;
 
+/// Executor: whether a plan for time `time_ms` is old (on the system clock, more than
+/// [`REPLAYING_AFTER_MS`] or four batch intervals ago): this copy replays the driver's
+/// plans (it joined late, or fell behind) instead of following them live.
+pub(crate) fn replaying(ssc: &crate::StreamingContext, time_ms: i64) -> bool {
+    matches!(ssc.inner.clock, crate::clock::Clock::System)
+        && crate::clock::system_now_ms() - time_ms > REPLAYING_AFTER_MS.max(4 * ssc.batch_ms())
+}
+
 /// Most generated batches kept for a manual clock's `advance` (a system-clock context
 /// never waits for them).
 const MAX_FOLLOWED: usize = 1000;
@@ -288,7 +296,7 @@ impl Scheduler {
                         &inputs,
                         &receivers,
                         self.ssc.ctx().env().executor_id(),
-                        self.replaying(time_ms),
+                        replaying(&self.ssc, time_ms),
                     );
                     (time_ms, dictated, plans)
                 }
@@ -320,15 +328,6 @@ impl Scheduler {
         if ssc.state() == crate::context::State::Active {
             ssc.stop(false, true);
         }
-    }
-
-    /// Executor: whether the plan of batch `time_ms` is old (on the system clock, more
-    /// than [`REPLAYING_AFTER_MS`] or four batch intervals ago): this copy replays the
-    /// driver's plans (it joined late, or fell behind) instead of following them live.
-    fn replaying(&self, time_ms: i64) -> bool {
-        matches!(self.ssc.inner.clock, crate::clock::Clock::System)
-            && crate::clock::system_now_ms() - time_ms
-                > REPLAYING_AFTER_MS.max(4 * self.ssc.batch_ms())
     }
 
     /// Executor, on a manual clock: waits until the batches up to `target` that the

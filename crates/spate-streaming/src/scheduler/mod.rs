@@ -25,7 +25,7 @@ use std::thread::JoinHandle;
 mod follow;
 mod policy;
 mod stop;
-pub(crate) use follow::{Placements, Plan, Plans};
+pub(crate) use follow::{replaying, Placements, Plan, Plans};
 pub(crate) use policy::OutputFailurePolicy;
 
 const KEEP_COMPLETED: usize = 1000;
