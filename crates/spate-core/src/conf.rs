@@ -134,6 +134,10 @@ keys! {
         "Kafka direct streams: most records per second of batch interval one batch reads from one topic-partition; 0 means no limit.";
     "spate.streaming.kafka.consumer.poll.ms", Duration, "120s",
         "Kafka direct streams: how long a task polls for the records of its offset range before the task fails.";
+    "spate.streaming.kafka.consumer.cache.enabled", Bool, "true",
+        "Kafka direct streams: keep each process's consumers between batches, so a task reading the range after the one a consumer read last continues where it stopped (with the records it fetched ahead); `false`: a new consumer per task.";
+    "spate.streaming.kafka.consumer.cache.maxCapacity", Count, "64",
+        "Kafka direct streams: most idle consumers a process keeps (one per topic-partition read).";
     "spate.streaming.kafka.offsetOutOfRange", Text, "fail",
         "Kafka direct streams: what a batch does when its range starts before the partition's earliest offset (records aged out): `fail` the batch with an error naming the range, or `earliest`: skip to the earliest offset, with a warning and the skipped count in the log.";
     "spate.streaming.maxLineBytes", Bytes, "64m",

@@ -41,6 +41,19 @@ pub enum Error {
         /// The partition's earliest offset now.
         earliest: i64,
     },
+    /// A partition ends before the offset the stream reads next: the topic was deleted and
+    /// created again, or truncated.
+    #[error("kafka {topic}-{partition}: the next offset to read, {from}, is past the partition's end, {latest} (the topic was recreated or truncated); set spate.streaming.kafka.offsetOutOfRange=earliest to read from the earliest offset")]
+    PastTheEnd {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The offset the stream reads next.
+        from: i64,
+        /// The partition's end now.
+        latest: i64,
+    },
     /// Reading a range did not get all its records in time.
     #[error("kafka {range}: got records up to offset {reached} after polling for {waited_ms} ms (spate.streaming.kafka.consumer.poll.ms)")]
     Incomplete {

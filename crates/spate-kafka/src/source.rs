@@ -215,6 +215,16 @@ impl KafkaSource {
             .get_duration("spate.streaming.kafka.consumer.poll.ms")
             .map_err(|e| conf_err("spate.streaming.kafka.consumer.poll.ms", e))?
             .unwrap_or(Duration::from_secs(120));
+        let cache_capacity = if conf
+            .get_bool("spate.streaming.kafka.consumer.cache.enabled")
+            .map_err(|e| conf_err("spate.streaming.kafka.consumer.cache.enabled", e))?
+        {
+            conf.get_count("spate.streaming.kafka.consumer.cache.maxCapacity")
+                .map_err(|e| conf_err("spate.streaming.kafka.consumer.cache.maxCapacity", e))?
+                .unwrap_or(64)
+        } else {
+            0
+        };
         let skip_out_of_range = match conf
             .get_raw("spate.streaming.kafka.offsetOutOfRange")
             .unwrap_or("fail")
@@ -236,6 +246,7 @@ impl KafkaSource {
                 .collect(),
             brokers: params.brokers(),
             poll,
+            cache_capacity,
         });
         Ok(KafkaSource {
             group: params.get("group.id").map(str::to_string),
@@ -430,25 +441,8 @@ impl KafkaSource {
                 continue;
             };
             let (low, high) = self.watermarks(client, tp)?;
-            let mut from = from;
-            if from < low {
-                let range = OffsetRange {
-                    topic: tp.topic.clone(),
-                    partition: tp.partition,
-                    from_offset: from,
-                    until_offset: high,
-                };
-                if !self.skip_out_of_range {
-                    return Err(Error::OffsetOutOfRange {
-                        range: range.to_string(),
-                        from,
-                        earliest: low,
-                    });
-                }
-                tracing::warn!(range = %range, earliest = low, skipped = low - from, "kafka: records aged out before they were read; skipping to the earliest offset (spate.streaming.kafka.offsetOutOfRange=earliest)");
-                from = low;
-            }
-            spans.push((tp.clone(), from, high.max(from)));
+            let from = checked_start(tp, from, (low, high), self.skip_out_of_range)?;
+            spans.push((tp.clone(), from, high));
         }
         // At most: maxRatePerPartition, and backpressure's rate shared out by each
         // partition's lag (Spark's maxMessagesPerPartition), per second of batch; at least
@@ -477,6 +471,49 @@ impl KafkaSource {
             next.insert(tp, until);
         }
         Ok(ranges)
+    }
+}
+
+/// Where `tp`'s next range starts when it would start at `from` and the partition holds
+/// offsets `low..high`: `from`, unless the records there aged out (`from < low`) or the
+/// partition now ends before it (recreated or truncated: `from > high`). Then the batch
+/// fails naming both, or with `skip` (`offsetOutOfRange=earliest`) it starts at `low`,
+/// with a warning.
+fn checked_start(
+    tp: &TopicPartition,
+    from: i64,
+    (low, high): (i64, i64),
+    skip: bool,
+) -> Result<i64, Error> {
+    if (low..=high).contains(&from) {
+        return Ok(from);
+    }
+    let range = OffsetRange {
+        topic: tp.topic.clone(),
+        partition: tp.partition,
+        from_offset: from,
+        until_offset: high,
+    };
+    match (skip, from < low) {
+        (false, true) => Err(Error::OffsetOutOfRange {
+            range: range.to_string(),
+            from,
+            earliest: low,
+        }),
+        (false, false) => Err(Error::PastTheEnd {
+            topic: tp.topic.clone(),
+            partition: tp.partition,
+            from,
+            latest: high,
+        }),
+        (true, true) => {
+            tracing::warn!(range = %range, earliest = low, skipped = low - from, "kafka: records aged out before they were read; skipping to the earliest offset (spate.streaming.kafka.offsetOutOfRange=earliest)");
+            Ok(low)
+        }
+        (true, false) => {
+            tracing::warn!(topic = %tp.topic, partition = tp.partition, next = from, end = high, earliest = low, "kafka: the partition ends before the next offset (recreated or truncated); reading from its earliest offset (spate.streaming.kafka.offsetOutOfRange=earliest)");
+            Ok(low)
+        }
     }
 }
 
@@ -574,9 +611,57 @@ impl DirectSource<ConsumerRecord> for KafkaSource {
 
     fn stop(&self) {
         self.client.lock().take();
+        self.reader.close_idle();
     }
 
     fn set_rate_limit(&self, records_per_s: Option<f64>) {
         *self.rate_limit.lock() = records_per_s;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_outside_the_partition_fails_or_moves_to_the_earliest_offset() {
+        let tp = TopicPartition {
+            topic: "t".into(),
+            partition: 2,
+        };
+        // Inside (the end included: nothing new yet).
+        for from in [10, 15, 20] {
+            assert_eq!(checked_start(&tp, from, (10, 20), false).ok(), Some(from));
+        }
+        // Aged out.
+        let e = checked_start(&tp, 4, (10, 20), false).expect_err("aged out");
+        assert!(
+            matches!(
+                e,
+                Error::OffsetOutOfRange {
+                    from: 4,
+                    earliest: 10,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("t-2 [4, 20)"), "{e}");
+        assert_eq!(checked_start(&tp, 4, (10, 20), true).ok(), Some(10));
+        // Past the end (recreated or truncated).
+        let e = checked_start(&tp, 30, (0, 20), false).expect_err("past the end");
+        assert!(
+            matches!(
+                e,
+                Error::PastTheEnd {
+                    from: 30,
+                    latest: 20,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("t-2"), "{e}");
+        assert_eq!(checked_start(&tp, 30, (0, 20), true).ok(), Some(0));
     }
 }

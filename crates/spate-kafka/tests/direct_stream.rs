@@ -1,8 +1,11 @@
 //! The direct stream against a real Kafka-protocol broker (tansu): known data on a
 //! three-partition topic, every record counted once; the ranges each batch read; the
 //! group's committed offsets after the batches; a missing topic and an unreachable broker
-//! refused at the start with the reason.
+//! refused at the start with the reason; a broker restart; offsets out of range (a topic
+//! recreated while the job was down) failing the batch, or read from the earliest offset
+//! as configured.
 
+#[allow(dead_code)]
 #[path = "common/broker.rs"]
 mod broker;
 
@@ -10,7 +13,9 @@ use parking_lot::Mutex;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use spate_core::Context;
-use spate_kafka::{create_direct_stream, ConsumerRecord, KafkaParams, Subscription};
+use spate_kafka::{
+    create_direct_stream, ConsumerRecord, KafkaParams, OffsetRange, Subscription, TopicPartition,
+};
 use spate_streaming::{DStream, StreamingContext};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -198,4 +203,114 @@ fn a_broker_restart_mid_stream_is_survived_and_every_record_read_once() {
         values, want,
         "records after a broker restart (the stream ended with {failure:?})"
     );
+}
+
+/// Runs a stream of `sub` until `want` records arrived (or 30 s passed) and stops it; the
+/// records, where the last batch's ranges ended, and how the stream ended.
+fn run_until(
+    b: &broker::Broker,
+    sub: Subscription,
+    out_of_range: &str,
+    want: usize,
+) -> (
+    Vec<ConsumerRecord>,
+    Vec<OffsetRange>,
+    Result<bool, spate_streaming::Error>,
+) {
+    let ctx = Context::new(
+        spate_core::SpateConf::new()
+            .master("local[2]")
+            .and_then(|c| c.set("spate.streaming.kafka.offsetOutOfRange", out_of_range))
+            .expect("conf"),
+    )
+    .expect("context");
+    let ssc = StreamingContext::with_context(ctx, Duration::from_millis(300)).expect("ssc");
+    let params = KafkaParams::new(&b.brokers).set("auto.offset.reset", "earliest");
+    let (stream, ranges) = create_direct_stream(&ssc, params, sub).expect("stream");
+    let got = collected(&stream);
+    ssc.start().expect("start");
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut ended = Ok(false);
+    while got.lock().len() < want && Instant::now() < until {
+        ended = ssc.await_termination_or_timeout(Duration::from_millis(50));
+        if !matches!(ended, Ok(false)) {
+            break;
+        }
+    }
+    // A little longer: a record read twice would show.
+    if matches!(ended, Ok(false)) {
+        ended = ssc.await_termination_or_timeout(Duration::from_millis(900));
+    }
+    ssc.stop(false, true);
+    let got = got.lock().clone();
+    let last = ranges.all().pop().map(|(_, r)| r).unwrap_or_default();
+    (got, last, ended)
+}
+
+/// An error and its causes, one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+#[test]
+fn offsets_past_the_end_of_a_recreated_topic_fail_the_batch_or_read_from_the_earliest() {
+    let Some(b) = broker::broker("direct_stream") else {
+        return;
+    };
+    let topic = format!("recreated-{}", std::process::id());
+    let tp = TopicPartition {
+        topic: topic.clone(),
+        partition: 0,
+    };
+    b.create_topic(&topic, 1);
+    let first: Vec<_> = records(150)
+        .into_iter()
+        .map(|(_, k, v)| (0, k, v))
+        .collect();
+    b.produce(&topic, &first);
+    // A job that stores its offsets itself (here: where the last batch's range ended).
+    let (got, last, ended) = run_until(&b, Subscription::topics([topic.clone()]), "fail", 150);
+    assert_eq!(got.len(), 150, "first run: {ended:?}");
+    let stored = last.iter().map(|r| r.until_offset).max().expect("a range");
+    assert_eq!(stored, 150);
+    // While it is down the topic is deleted and created again, with fewer records.
+    b.delete_topic(&topic);
+    b.create_topic(&topic, 1);
+    let fresh: Vec<_> = (0..20)
+        .map(|i| (0, format!("n{i}"), format!("new{i}")))
+        .collect();
+    b.produce(&topic, &fresh);
+    let resume = || Subscription::topics([topic.clone()]).starting_at(tp.clone(), stored);
+    // offsetOutOfRange=fail: the first batch fails, naming the partition and both
+    // offsets; nothing is read.
+    let (got, _, ended) = run_until(&b, resume(), "fail", 1);
+    let err = match ended {
+        Err(e) => chain(&e),
+        other => panic!("the stream went on ({other:?}) with {} records", got.len()),
+    };
+    assert!(
+        err.contains(&format!("{topic}-0"))
+            && err.contains("150")
+            && err.contains("past the partition's end, 20"),
+        "{err}"
+    );
+    assert!(got.is_empty(), "read {} records", got.len());
+    // offsetOutOfRange=earliest: the new records are read, each once.
+    let (got, _, ended) = run_until(&b, resume(), "earliest", 20);
+    assert!(matches!(ended, Ok(false)), "{ended:?}");
+    let mut values: Vec<String> = got
+        .iter()
+        .map(|r| r.value_str().expect("text").to_string())
+        .collect();
+    values.sort();
+    let mut want: Vec<String> = fresh.into_iter().map(|(_, _, v)| v).collect();
+    want.sort();
+    assert_eq!(values, want);
 }

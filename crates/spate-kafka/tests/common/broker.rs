@@ -154,6 +154,22 @@ impl Broker {
         assert!(status.success(), "creating topic {topic}: {status:?}");
     }
 
+    /// Deletes `topic`.
+    pub fn delete_topic(&self, topic: &str) {
+        let status = Command::new(&self.tansu)
+            .args([
+                "topic",
+                "delete",
+                "--broker",
+                &format!("tcp://{}", self.brokers),
+                topic,
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .expect("tansu topic delete");
+        assert!(status.success(), "deleting topic {topic}: {status:?}");
+    }
+
     /// Produces `records` (partition, key, value) and waits until the broker has them.
     pub fn produce(&self, topic: &str, records: &[(i32, String, String)]) {
         let producer: BaseProducer = ClientConfig::new()
