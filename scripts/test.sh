@@ -13,10 +13,15 @@
 #   port, for spate-kafka's tests. Installed on first use with `cargo install` into
 #   ${SPATE_SERVICES_DIR:-$HOME/.cache/spate-services}/tansu (7 to 12 minutes on 2 cores;
 #   needs crates.io). See ../shared/kafka.md.
+# - Kinesis: kinesalite 3.3.3 (a Kinesis-API server on Node.js, in memory) on 127.0.0.1 at
+#   a free port, for spate-kinesis' tests. Installed on first use with npm into
+#   ${SPATE_SERVICES_DIR:-$HOME/.cache/spate-services}/kinesalite (seconds; needs the npm
+#   registry; Node.js and npm come from apt when missing). See ../shared/services.md.
 #
 # Exported for the tests: SPATE_TEST_S3_ENDPOINT, SPATE_TEST_S3_BUCKET, the standard
 # AWS_* variables (endpoint, test credentials, region, plain HTTP allowed),
-# SPATE_TEST_KAFKA_BROKERS and SPATE_TEST_TANSU, and SPATE_TEST_REQUIRE_SERVICES (a test
+# SPATE_TEST_KAFKA_BROKERS and SPATE_TEST_TANSU, SPATE_TEST_KINESIS_ENDPOINT, and
+# SPATE_TEST_REQUIRE_SERVICES (a test
 # whose service is missing fails instead of saying SKIPPED).
 #
 #   bash scripts/test.sh                          # the whole workspace
@@ -39,6 +44,32 @@ install_tansu() {
   log "installing tansu 0.6.0 (a Kafka-protocol broker) into $TANSU_ROOT: 7 to 12 minutes"
   cargo install --quiet tansu@0.6.0 --locked --features libsql --root "$TANSU_ROOT"
   log "tansu installed in $((SECONDS - started)) s"
+}
+
+KINESALITE_DIR="$SERVICES_DIR/kinesalite"
+
+install_kinesalite() {
+  mkdir -p "$KINESALITE_DIR"
+  local started=$SECONDS
+  if ! command -v npm > /dev/null || ! command -v node > /dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+      log "node/npm missing: installing them with apt-get"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm > /dev/null
+    else
+      log "Node.js and npm are needed for kinesalite; install them (or run as root)"
+      exit 1
+    fi
+  fi
+  (cd "$KINESALITE_DIR" && npm install --silent --no-audit --no-fund kinesalite@3.3.3 > /dev/null)
+  # The CLI listens on every interface; this wrapper binds loopback only.
+  cat > "$KINESALITE_DIR/start-kinesalite.js" << 'EOF_JS'
+const port = parseInt(process.env.KINESALITE_PORT || '4567', 10);
+const server = require('kinesalite')({ createStreamMs: 50, deleteStreamMs: 50, updateStreamMs: 50, shardLimit: 100 });
+server.listen(port, '127.0.0.1', () => console.log('kinesalite listening', server.address()));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+EOF_JS
+  log "kinesalite installed in $((SECONDS - started)) s ($KINESALITE_DIR)"
 }
 
 install_moto() {
@@ -103,6 +134,10 @@ if ! "$TANSU" --version 2> /dev/null | grep -q '0\.6\.0'; then
   fi
 fi
 
+if [ ! -f "$KINESALITE_DIR/start-kinesalite.js" ] || [ ! -d "$KINESALITE_DIR/node_modules/kinesalite" ]; then
+  install_kinesalite
+fi
+
 MOTO_PORT="$(free_port)"
 MOTO_LOG="$(mktemp -t spate-moto.XXXXXX.log)"
 "$MOTO_SERVER" -H 127.0.0.1 -p "$MOTO_PORT" > "$MOTO_LOG" 2>&1 &
@@ -113,10 +148,14 @@ KAFKA_DIR="$(mktemp -d -t spate-tansu.XXXXXX)"
   --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine sqlite://tansu.db \
   > "$KAFKA_DIR/tansu.log" 2>&1) &
 KAFKA_PID=$!
+KINESIS_PORT="$(free_port)"
+KINESIS_LOG="$(mktemp -t spate-kinesalite.XXXXXX.log)"
+KINESALITE_PORT="$KINESIS_PORT" node "$KINESALITE_DIR/start-kinesalite.js" > "$KINESIS_LOG" 2>&1 &
+KINESIS_PID=$!
 stop_services() {
-  kill -TERM "$MOTO_PID" "$KAFKA_PID" 2> /dev/null || true
-  wait "$MOTO_PID" "$KAFKA_PID" 2> /dev/null || true
-  rm -f "$MOTO_LOG"
+  kill -TERM "$MOTO_PID" "$KAFKA_PID" "$KINESIS_PID" 2> /dev/null || true
+  wait "$MOTO_PID" "$KAFKA_PID" "$KINESIS_PID" 2> /dev/null || true
+  rm -f "$MOTO_LOG" "$KINESIS_LOG"
   rm -rf "$KAFKA_DIR"
 }
 trap stop_services EXIT
@@ -161,6 +200,20 @@ done
 log "tansu (Kafka) on 127.0.0.1:$KAFKA_PORT (pid $KAFKA_PID)"
 export SPATE_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export SPATE_TEST_TANSU="$TANSU"
+
+for _ in $(seq 1 200); do
+  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $KINESIS_PORT), 1)" 2> /dev/null; then
+    break
+  fi
+  if ! kill -0 "$KINESIS_PID" 2> /dev/null; then
+    log "kinesalite exited; its log:"
+    cat "$KINESIS_LOG" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+log "kinesalite (Kinesis) on 127.0.0.1:$KINESIS_PORT (pid $KINESIS_PID)"
+export SPATE_TEST_KINESIS_ENDPOINT="http://127.0.0.1:$KINESIS_PORT"
 export SPATE_TEST_REQUIRE_SERVICES=1
 
 export SPATE_TEST_S3_ENDPOINT="$ENDPOINT"

@@ -140,6 +140,10 @@ keys! {
         "Kafka direct streams: most idle consumers a process keeps (one per topic-partition read).";
     "spate.streaming.kafka.offsetOutOfRange", Text, "fail",
         "Kafka direct streams: what a batch does when its range starts before the partition's earliest offset (records aged out): `fail` the batch with an error naming the range, or `earliest`: skip to the earliest offset, with a warning and the skipped count in the log.";
+    "spate.streaming.kinesis.maxRatePerShard", Count, "0",
+        "Kinesis streams: most records per second of batch interval one batch reads from one shard; 0 means no limit (up to 50,000 a shard a batch: five `GetRecords` calls).";
+    "spate.streaming.kinesis.poll.ms", Duration, "120s",
+        "Kinesis streams: how long a task reading its range again from Kinesis (in another process than the driver, or after a restart) may take before the task fails.";
     "spate.streaming.maxLineBytes", Bytes, "64m",
         "Longest line (in bytes, before its `\\n`) that `socket_text_stream` and `text_file_stream` accept; a longer line is dropped without being buffered whole, counted (`InputFile::dropped_lines`, or the socket receiver's error event) and warned about.";
     "spate.streaming.listenerBus.capacity", Count, "10000",
@@ -169,6 +173,7 @@ pub const NON_CONF_VARS: &[&str] = &[
     "SPATE_SERVICES_DIR",
     "SPATE_TEST_KAFKA_BROKERS",
     "SPATE_TEST_TANSU",
+    "SPATE_TEST_KINESIS_ENDPOINT",
     "SPATE_TEST_REQUIRE_SERVICES",
 ];
 

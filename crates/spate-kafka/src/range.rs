@@ -81,6 +81,12 @@ impl ConsumerRecord {
     }
 }
 
+impl spate_streaming::dstream::RecordOrigin for ConsumerRecord {
+    fn origin(&self) -> String {
+        format!("kafka {}-{}@{}", self.topic, self.partition, self.offset)
+    }
+}
+
 /// How tasks read ranges: the client settings (no group: a task's consumer is assigned its
 /// partition), how long to poll for a range's records, and how many idle consumers this
 /// process keeps for the next batches (0: a consumer per task).

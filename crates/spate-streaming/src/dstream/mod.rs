@@ -6,12 +6,14 @@
 //! dropped), persistence and periodic checkpointing. User operations are methods on the
 //! [`DStream`] handle, one file per family: `ops.rs`, `pair.rs`, `window.rs`, `state.rs`.
 
+mod decode;
 mod ops;
 pub(crate) use ops::{transform_of, union_of};
 mod pair;
 mod state;
 mod window;
 
+pub use decode::{BadRecords, RecordOrigin};
 pub use state::{MapWithStateDStream, State, StateRecord, StateSpec};
 
 use crate::context::StreamingContext;
