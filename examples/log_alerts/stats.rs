@@ -73,6 +73,20 @@ pub struct Thresholds {
     pub min_requests: u64,
 }
 
+impl Thresholds {
+    /// The alert `endpoint` raises with `counts` in a window, if any.
+    pub fn check(&self, endpoint: &str, c: &Counts) -> Option<Alert> {
+        let by_count = c.server_errors >= self.min_errors;
+        let by_ratio = c.requests >= self.min_requests && c.error_ratio() > self.max_error_ratio;
+        (by_count || by_ratio).then(|| Alert {
+            endpoint: endpoint.to_string(),
+            counts: *c,
+            by_count,
+            by_ratio,
+        })
+    }
+}
+
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
@@ -94,6 +108,35 @@ pub struct Alert {
     pub by_count: bool,
     /// Whether the error ratio passed `max_error_ratio` (over `min_requests`).
     pub by_ratio: bool,
+}
+
+impl Alert {
+    /// The alert as one `ALERT` line, for the window from `start_ms` to `end_ms`.
+    pub fn line(&self, th: &Thresholds, start_ms: i64, end_ms: i64) -> String {
+        let c = &self.counts;
+        let mut why = Vec::new();
+        if self.by_count {
+            why.push(format!("5xx >= {}", th.min_errors));
+        }
+        if self.by_ratio {
+            why.push(format!(
+                "ratio > {:.2}% over >= {} requests",
+                th.max_error_ratio * 100.0,
+                th.min_requests
+            ));
+        }
+        format!(
+            "ALERT {} window {}-{}: 5xx {} of {} requests ({:.2}%), 4xx {} [{}]",
+            self.endpoint,
+            clock(start_ms),
+            clock(end_ms),
+            c.server_errors,
+            c.requests,
+            c.error_ratio() * 100.0,
+            c.client_errors,
+            why.join("; ")
+        )
+    }
 }
 
 /// One window: its totals, its endpoints and its alerts.
@@ -134,17 +177,7 @@ impl WindowReport {
             .fold(Counts::default(), |t, (_, c)| t.merge(*c));
         let alerts = endpoints
             .iter()
-            .filter_map(|(e, c)| {
-                let by_count = c.server_errors >= thresholds.min_errors;
-                let by_ratio = c.requests >= thresholds.min_requests
-                    && c.error_ratio() > thresholds.max_error_ratio;
-                (by_count || by_ratio).then(|| Alert {
-                    endpoint: e.clone(),
-                    counts: *c,
-                    by_count,
-                    by_ratio,
-                })
-            })
+            .filter_map(|(e, c)| thresholds.check(e, c))
             .collect();
         WindowReport {
             end_ms,
@@ -201,34 +234,9 @@ impl WindowReport {
 
     /// One `ALERT` line per alerting endpoint.
     pub fn alert_lines(&self) -> Vec<String> {
-        let th = &self.thresholds;
         self.alerts
             .iter()
-            .map(|a| {
-                let c = &a.counts;
-                let mut why = Vec::new();
-                if a.by_count {
-                    why.push(format!("5xx >= {}", th.min_errors));
-                }
-                if a.by_ratio {
-                    why.push(format!(
-                        "ratio > {:.2}% over >= {} requests",
-                        th.max_error_ratio * 100.0,
-                        th.min_requests
-                    ));
-                }
-                format!(
-                    "ALERT {} window {}-{}: 5xx {} of {} requests ({:.2}%), 4xx {} [{}]",
-                    a.endpoint,
-                    clock(self.end_ms - self.span_ms),
-                    clock(self.end_ms),
-                    c.server_errors,
-                    c.requests,
-                    c.error_ratio() * 100.0,
-                    c.client_errors,
-                    why.join("; ")
-                )
-            })
+            .map(|a| a.line(&self.thresholds, self.end_ms - self.span_ms, self.end_ms))
             .collect()
     }
 
