@@ -93,6 +93,11 @@ pub struct RateController {
     estimator: Mutex<PidRateEstimator>,
     /// f64 bits; `u64::MAX`: no limit.
     rate: AtomicU64,
+    /// In an executor process of a cluster: the rate is the driver's, never estimated
+    /// here.
+    follows_driver: std::sync::atomic::AtomicBool,
+    /// Driver in a cluster: tells the executors each new rate.
+    on_change: Mutex<Option<Box<dyn Fn(&[u8]) + Send + Sync>>>,
 }
 
 impl RateController {
@@ -123,6 +128,8 @@ impl RateController {
             } else {
                 u64::MAX
             }),
+            follows_driver: std::sync::atomic::AtomicBool::new(false),
+            on_change: Mutex::new(None),
         })))
     }
 
@@ -144,8 +151,26 @@ impl RateController {
         }
     }
 
+    /// Cluster mode, on the driver: `f` gets every new rate, encoded, as it is estimated
+    /// (the executor running the receiver paces to it: [`Self::follow`]).
+    pub(crate) fn on_change(&self, f: impl Fn(&[u8]) + Send + Sync + 'static) {
+        *self.on_change.lock() = Some(Box::new(f));
+    }
+
+    /// Cluster mode, in an executor process: takes a rate the driver estimated.
+    pub(crate) fn follow(&self, encoded: &[u8]) -> crate::Result<()> {
+        let rate: Option<f64> = spate_core::codec::decode(encoded, "backpressure rate")?;
+        self.follows_driver.store(true, Ordering::Release);
+        self.rate
+            .store(rate.map_or(u64::MAX, f64::to_bits), Ordering::Release);
+        Ok(())
+    }
+
     /// Learns from a completed batch.
     fn learn(&self, info: &BatchInfo) {
+        if self.follows_driver.load(Ordering::Acquire) {
+            return;
+        }
         let Some(stream) = *self.stream.lock() else {
             return;
         };
@@ -161,6 +186,14 @@ impl RateController {
                 .compute(info.batch_time.0, elements, processing, scheduling);
         if let Some(rate) = new {
             self.rate.store(rate.to_bits(), Ordering::Release);
+            if let Some(tell) = self.on_change.lock().as_ref() {
+                match spate_core::codec::encode(&Some(rate), "backpressure rate") {
+                    Ok(b) => tell(&b),
+                    Err(e) => {
+                        tracing::warn!(stream, "the executors are not told the new rate: {e}")
+                    }
+                }
+            }
             tracing::info!(
                 stream,
                 batch = info.batch_time.0,

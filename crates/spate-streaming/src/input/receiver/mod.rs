@@ -713,6 +713,7 @@ impl<T: Data> InputStream for ReceiverInput<T> {
         if let Some(link) = self.ctx.env().cluster_link() {
             if self.ctx.is_driver() {
                 self.take_reported_blocks(link.as_ref());
+                self.publish_rates(link);
             }
             return;
         }

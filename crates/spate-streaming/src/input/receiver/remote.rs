@@ -53,6 +53,11 @@ fn stop_keys(owner: usize, stream: usize) -> (String, String) {
     )
 }
 
+/// The `n`th rate (from 1) backpressure estimated for stream `stream`.
+fn rate_key(owner: usize, stream: usize, n: u64) -> String {
+    format!("streaming/{owner}/rate/{stream}/{n}")
+}
+
 /// Stopping a receiver that runs in an executor.
 #[derive(Default)]
 pub(super) struct RemoteStop {
@@ -60,6 +65,8 @@ pub(super) struct RemoteStop {
     stopped: AtomicBool,
     /// Executor: a thread waits for the driver's stop.
     watching: AtomicBool,
+    /// Executor: a thread takes the driver's backpressure rates.
+    watching_rates: AtomicBool,
     /// Driver: the executor it runs in, from its events.
     running_on: Mutex<Option<String>>,
     /// Driver: that executor said it stopped.
@@ -282,6 +289,52 @@ impl<T: Data> ReceiverInput<T> {
         }
     }
 
+    /// Driver: publishes every rate backpressure estimates for this receiver, in order,
+    /// for the executor running it (`watch_rates`). Published at once, not with the
+    /// batches' plans, which an executor takes only as it runs the batches (behind by the
+    /// scheduling delay the rate is meant to bring down).
+    pub(super) fn publish_rates(&self, link: Arc<dyn ClusterLink>) {
+        let Some(controller) = &self.backpressure else {
+            return;
+        };
+        let (owner, stream) = (self.owner, self.id());
+        let n = std::sync::atomic::AtomicU64::new(0);
+        controller.on_change(move |rate| {
+            let k = n.fetch_add(1, Ordering::AcqRel) + 1;
+            link.publish(&rate_key(owner, stream, k), rate.to_vec());
+        });
+    }
+
+    /// Executor: a thread that takes the driver's rates for this receiver in order, until
+    /// the driver stops (its receiver paces its stores to them).
+    fn watch_rates(&self, link: Arc<dyn ClusterLink>) {
+        let Some(controller) = self.backpressure.clone() else {
+            return;
+        };
+        if self.remote_stop.watching_rates.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (owner, stream) = (self.owner, self.id());
+        let spawned = std::thread::Builder::new()
+            .name(format!("spate-receiver-rate-{stream}"))
+            .spawn(move || {
+                for n in 1.. {
+                    let Ok(rate) = link.fetch(&rate_key(owner, stream, n)) else {
+                        return;
+                    };
+                    if let Err(e) = controller.follow(&rate) {
+                        tracing::warn!(stream, "a backpressure rate from the driver: {e}");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(
+                stream,
+                "the receiver's rate watcher could not start ({e}): backpressure does not pace it"
+            );
+        }
+    }
+
     /// Executor: a thread that waits for the driver's stop of this receiver, then stops
     /// it here for good and tells the driver once its last blocks are reported.
     fn watch_for_stop(&self, link: Arc<dyn ClusterLink>) {
@@ -337,6 +390,7 @@ impl<T: Data> ReceiverInput<T> {
             return;
         }
         self.watch_for_stop(link.clone());
+        self.watch_rates(link.clone());
         if self.wal.lock().is_none() {
             self.executor_wal();
         }
