@@ -322,13 +322,9 @@ impl KafkaSource {
             Kind::Topics(t) => t.clone(),
             Kind::Pattern(_) => Vec::new(),
         };
-        // Named topics are asked for by name; only a pattern needs every topic.
         let metadata = self.ask(
             || "reading the topics' metadata".into(),
-            || match wanted.as_slice() {
-                [one] => client.fetch_metadata(Some(one), METADATA_TIMEOUT),
-                _ => client.fetch_metadata(None, METADATA_TIMEOUT),
-            },
+            || client.fetch_metadata(None, METADATA_TIMEOUT),
         )?;
         let pattern = match &self.subscription.kind {
             Kind::Pattern(p) => regex::Regex::new(&format!("^(?:{p})$")).ok(),
