@@ -10,32 +10,23 @@
 //! on this broker, whatever the rate.)
 
 #[allow(dead_code)]
+#[path = "../../spate-streaming/tests/support/backpressure.rs"]
+mod backpressure;
+#[allow(dead_code)]
 #[path = "common/broker.rs"]
 mod broker;
 
-use parking_lot::Mutex;
+use backpressure::{now_ms, Batches, Phases};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 use spate_core::{Context, SpateConf};
 use spate_kafka::{create_direct_stream, KafkaParams, Subscription};
-use spate_streaming::{BatchInfo, StreamingContext, StreamingListener};
+use spate_streaming::StreamingContext;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 const PARTITIONS: i32 = 3;
-
-/// Batches as they are submitted: (batch time, records, rate planned under).
-struct Batches(Mutex<Vec<(i64, u64, Option<u64>)>>);
-
-impl StreamingListener for Batches {
-    fn on_batch_submitted(&self, info: &BatchInfo) {
-        let rate = info.rate_limits.values().next().copied();
-        self.0
-            .lock()
-            .push((info.batch_time.0, info.num_records, rate));
-    }
-}
 
 /// Produces 40 records every 100 ms, round robin over the partitions, until told to stop;
 /// returns how many.
@@ -62,13 +53,6 @@ fn produce_steadily(brokers: &str, topic: &str, producing: &AtomicBool) -> u64 {
     }
     producer.flush(Duration::from_secs(10)).expect("flush");
     i
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[test]
@@ -109,7 +93,7 @@ fn a_direct_streams_rate_falls_when_processing_slows_and_rises_again() {
         }
         Ok(())
     });
-    let batches = Arc::new(Batches(Mutex::new(Vec::new())));
+    let batches = Arc::new(Batches::default());
     ssc.add_streaming_listener(batches.clone());
     ssc.start().expect("start");
     std::thread::sleep(Duration::from_secs(4));
@@ -126,27 +110,9 @@ fn a_direct_streams_rate_falls_when_processing_slows_and_rises_again() {
     let produced = producer.join().expect("producer thread");
     println!("produced {produced} records");
     let seen = batches.0.lock().clone();
-    let pick = |from: i64, to: i64, f: fn(&(i64, u64, Option<u64>)) -> Option<u64>| {
-        seen.iter()
-            .filter(|b| b.0 >= from && b.0 < to)
-            .filter_map(f)
-            .collect::<Vec<u64>>()
-    };
-    let rate = |b: &(i64, u64, Option<u64>)| b.2;
-    let fast = pick(0, slow_from, rate).into_iter().max().unwrap_or(0);
-    let slow = pick(slow_from, fast_from, rate)
-        .into_iter()
-        .min()
-        .unwrap_or(u64::MAX);
-    let again = pick(fast_from, i64::MAX, rate)
-        .into_iter()
-        .max()
-        .unwrap_or(0);
-    println!("rates (records/s): fast {fast}, slow (lowest) {slow}, fast again (highest) {again}");
-    assert!(
-        slow.saturating_mul(3) < fast && again > slow.saturating_mul(3),
-        "rates planned under: fast {fast}, slow {slow}, fast again {again}; batches {seen:?}"
-    );
+    let rates = seen.iter().filter_map(|b| Some((b.time, b.rate?)));
+    Phases::of(rates, slow_from, fast_from)
+        .assert_falls_and_rises("rates planned under (records/s)", &seen);
     // The batches' offset ranges follow the rate: the slow phase leaves a lag, which the
     // fast phase reads at the higher rate.
     let spans: Vec<(i64, u64)> = ranges
@@ -154,18 +120,8 @@ fn a_direct_streams_rate_falls_when_processing_slows_and_rises_again() {
         .iter()
         .map(|(t, rs)| (*t, rs.iter().map(|r| r.count()).sum()))
         .collect();
-    let span = |from: i64, to: i64| spans.iter().filter(move |s| s.0 >= from && s.0 < to);
-    let fast_n = span(0, slow_from).map(|s| s.1).max().unwrap_or(0);
-    let fewest = span(slow_from, fast_from)
-        .map(|s| s.1)
-        .min()
-        .unwrap_or(u64::MAX);
-    let again_n = span(fast_from, i64::MAX).map(|s| s.1).max().unwrap_or(0);
-    println!("offsets per batch: fast {fast_n}, slow (fewest) {fewest}, fast again {again_n}");
-    assert!(
-        fewest.saturating_mul(3) < fast_n && again_n > fewest.saturating_mul(3),
-        "offsets per batch: fast {fast_n}, slow {fewest}, fast again {again_n}; {spans:?}"
-    );
+    Phases::of(spans.iter().copied(), slow_from, fast_from)
+        .assert_falls_and_rises("offsets per batch", &spans);
     // maxRatePerPartition caps every batch: 1,000/s a partition, half a second a batch.
     let cap = 500 * PARTITIONS as u64;
     assert!(

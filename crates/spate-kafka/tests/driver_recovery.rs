@@ -7,16 +7,18 @@
 //! record appears exactly once.
 
 #[allow(dead_code)]
+#[path = "common/batch_files.rs"]
+mod batch_files;
+#[allow(dead_code)]
 #[path = "common/broker.rs"]
 mod broker;
 
 use spate_core::{Context, SpateConf};
 use spate_kafka::{create_direct_stream, KafkaParams, Subscription};
 use spate_streaming::StreamingContext;
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 const PARTITIONS: i32 = 3;
 
@@ -49,10 +51,7 @@ fn program(dir: &Path, brokers: &str, topic: &str) -> Result<(), Box<dyn std::er
                 )
             })
             .foreach_rdd(move |rdd, time| {
-                let lines = rdd.collect()?;
-                let tmp = out.join(format!(".batch-{}", time.0));
-                std::fs::write(&tmp, lines.join("\n"))?;
-                std::fs::rename(&tmp, out.join(format!("batch-{}", time.0)))?;
+                batch_files::write_batch(&out, time.0, &rdd.collect()?)?;
                 Ok(())
             });
         Ok(ssc)
@@ -67,55 +66,14 @@ fn program(dir: &Path, brokers: &str, topic: &str) -> Result<(), Box<dyn std::er
     Ok(())
 }
 
-/// Every (partition, offset) -> value in the batch files, and how many times each was
-/// written by different batches.
-fn read_out(dir: &Path) -> (BTreeMap<(i32, i64), String>, usize) {
-    let mut seen = BTreeMap::new();
-    let mut dups = 0;
-    for e in std::fs::read_dir(dir.join("out"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let name = e.file_name().to_string_lossy().to_string();
-        if !name.starts_with("batch-") {
-            continue;
-        }
-        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-        for l in text.lines().filter(|l| !l.is_empty()) {
-            let mut it = l.splitn(3, ' ');
-            let (Some(p), Some(o), Some(v)) = (it.next(), it.next(), it.next()) else {
-                continue;
-            };
-            let key = (p.parse().unwrap_or(-1), o.parse().unwrap_or(-1));
-            if seen.insert(key, v.to_string()).is_some() {
-                dups += 1;
-            }
-        }
-    }
-    (seen, dups)
-}
+use batch_files::{read_out, wait_until};
 
-fn spawn(exe: &Path, dir: &Path, brokers: &str, topic: &str) -> Child {
-    Command::new(exe)
-        .env("KAFKA_RECOVERY_DIR", dir)
-        .env("KAFKA_RECOVERY_BROKERS", brokers)
-        .env("KAFKA_RECOVERY_TOPIC", topic)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the program")
-}
-
-fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(
-            Instant::now() < until,
-            "kafka driver_recovery: {what} never happened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn spawn(dir: &Path, brokers: &str, topic: &str) -> Child {
+    batch_files::spawn(&[
+        ("KAFKA_RECOVERY_DIR", &dir.to_string_lossy()),
+        ("KAFKA_RECOVERY_BROKERS", brokers),
+        ("KAFKA_RECOVERY_TOPIC", topic),
+    ])
 }
 
 fn produce(b: &broker::Broker, topic: &str, from: usize, to: usize) {
@@ -149,9 +107,8 @@ fn main() {
     let topic = format!("recovery-{}", std::process::id());
     b.create_topic(&topic, PARTITIONS as u32);
     let dir = tempfile::tempdir().expect("dir");
-    let exe = std::env::current_exe().expect("exe");
     produce(&b, &topic, 0, 600);
-    let mut child = spawn(&exe, dir.path(), &b.brokers, &topic);
+    let mut child = spawn(dir.path(), &b.brokers, &topic);
     wait_until("the first start", 60, || {
         dir.path().join("started").exists()
     });
@@ -164,7 +121,7 @@ fn main() {
     let _ = child.wait();
     std::fs::remove_file(dir.path().join("started")).expect("marker");
     produce(&b, &topic, 1_200, 1_800);
-    let mut child = spawn(&exe, dir.path(), &b.brokers, &topic);
+    let mut child = spawn(dir.path(), &b.brokers, &topic);
     wait_until("the recovered start", 60, || {
         dir.path().join("started").exists()
     });
@@ -191,7 +148,7 @@ fn main() {
     );
     for ((p, _), v) in &seen {
         let i: usize = v[1..].parse().expect("value");
-        assert_eq!(*p, (i % PARTITIONS as usize) as i32);
+        assert_eq!(*p, (i % PARTITIONS as usize).to_string());
     }
     assert!(
         status.success(),

@@ -6,16 +6,18 @@
 //! numbers. Across all batch files every record appears exactly once.
 
 #[allow(dead_code)]
+#[path = "../../spate-kafka/tests/common/batch_files.rs"]
+mod batch_files;
+#[allow(dead_code)]
 #[path = "common/kinesalite.rs"]
 mod kinesalite;
 
 use spate_core::{Context, SpateConf};
 use spate_kinesis::{create_stream, InitialPosition, KinesisParams};
 use spate_streaming::StreamingContext;
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 /// The program: reads `stream` and writes each batch's records to `out/batch-<ms>`.
 fn program(dir: &Path, endpoint: &str, stream: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -46,10 +48,7 @@ fn program(dir: &Path, endpoint: &str, stream: &str) -> Result<(), Box<dyn std::
                 )
             })
             .foreach_rdd(move |rdd, time| {
-                let lines = rdd.collect()?;
-                let tmp = out.join(format!(".batch-{}", time.0));
-                std::fs::write(&tmp, lines.join("\n"))?;
-                std::fs::rename(&tmp, out.join(format!("batch-{}", time.0)))?;
+                batch_files::write_batch(&out, time.0, &rdd.collect()?)?;
                 Ok(())
             });
         Ok(ssc)
@@ -64,56 +63,14 @@ fn program(dir: &Path, endpoint: &str, stream: &str) -> Result<(), Box<dyn std::
     Ok(())
 }
 
-/// Every (shard, sequence number) -> value in the batch files, and how many were written
-/// by more than one batch.
-fn read_out(dir: &Path) -> (BTreeMap<(String, String), String>, usize) {
-    let mut seen = BTreeMap::new();
-    let mut dups = 0;
-    for e in std::fs::read_dir(dir.join("out"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if !e.file_name().to_string_lossy().starts_with("batch-") {
-            continue;
-        }
-        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-        for l in text.lines().filter(|l| !l.is_empty()) {
-            let mut it = l.splitn(3, ' ');
-            let (Some(s), Some(q), Some(v)) = (it.next(), it.next(), it.next()) else {
-                continue;
-            };
-            if seen
-                .insert((s.to_string(), q.to_string()), v.to_string())
-                .is_some()
-            {
-                dups += 1;
-            }
-        }
-    }
-    (seen, dups)
-}
+use batch_files::{read_out, wait_until};
 
-fn spawn(exe: &Path, dir: &Path, endpoint: &str, stream: &str) -> Child {
-    Command::new(exe)
-        .env("KINESIS_RECOVERY_DIR", dir)
-        .env("KINESIS_RECOVERY_ENDPOINT", endpoint)
-        .env("KINESIS_RECOVERY_STREAM", stream)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the program")
-}
-
-fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(
-            Instant::now() < until,
-            "kinesis driver_recovery: {what} never happened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn spawn(dir: &Path, endpoint: &str, stream: &str) -> Child {
+    batch_files::spawn(&[
+        ("KINESIS_RECOVERY_DIR", &dir.to_string_lossy()),
+        ("KINESIS_RECOVERY_ENDPOINT", endpoint),
+        ("KINESIS_RECOVERY_STREAM", stream),
+    ])
 }
 
 fn put(k: &kinesalite::Server, stream: &str, from: usize, to: usize) {
@@ -141,9 +98,8 @@ fn main() {
     let stream = format!("recovery-{}", std::process::id());
     k.create_stream(&stream, 2);
     let dir = tempfile::tempdir().expect("dir");
-    let exe = std::env::current_exe().expect("exe");
     put(&k, &stream, 0, 300);
-    let mut child = spawn(&exe, dir.path(), &k.endpoint, &stream);
+    let mut child = spawn(dir.path(), &k.endpoint, &stream);
     wait_until("the first start", 60, || {
         dir.path().join("started").exists()
     });
@@ -166,7 +122,7 @@ fn main() {
     let before = read_out(dir.path()).0.len();
     std::fs::remove_file(dir.path().join("started")).expect("marker");
     putter.join().expect("putter");
-    let mut child = spawn(&exe, dir.path(), &k.endpoint, &stream);
+    let mut child = spawn(dir.path(), &k.endpoint, &stream);
     wait_until("the recovered start", 60, || {
         dir.path().join("started").exists()
     });

@@ -5,47 +5,16 @@
 //! rate. (`spate.streaming.receiver.maxRate` caps the fast phases: their estimate is far
 //! higher.)
 
-use parking_lot::Mutex;
+#[allow(dead_code)]
+#[path = "support/backpressure.rs"]
+mod backpressure;
+
+use backpressure::{now_ms, Batches, Flood, Phases};
 use spate_core::{Context, SpateConf};
-use spate_streaming::input::{Receiver, ReceiverHandle};
-use spate_streaming::{BatchInfo, StreamingContext, StreamingListener};
+use spate_streaming::StreamingContext;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Stores 0, 1, 2... one record at a time, as fast as the handle lets it.
-struct Flood;
-
-impl Receiver<u64> for Flood {
-    fn on_start(&mut self, handle: ReceiverHandle<u64>) {
-        std::thread::spawn(move || {
-            let mut i = 0;
-            while !handle.is_stopped() && handle.store(i).is_ok() {
-                i += 1;
-            }
-        });
-    }
-    fn on_stop(&mut self) {}
-}
-
-/// Batches as they are submitted: (batch time, records, rate planned under).
-struct Batches(Mutex<Vec<(i64, u64, Option<u64>)>>);
-
-impl StreamingListener for Batches {
-    fn on_batch_submitted(&self, info: &BatchInfo) {
-        let rate = info.rate_limits.values().next().copied();
-        self.0
-            .lock()
-            .push((info.batch_time.0, info.num_records, rate));
-    }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 #[test]
 fn a_receivers_rate_falls_when_processing_slows_and_rises_again() {
@@ -70,7 +39,7 @@ fn a_receivers_rate_falls_when_processing_slows_and_rises_again() {
         }
         Ok(())
     });
-    let batches = Arc::new(Batches(Mutex::new(Vec::new())));
+    let batches = Arc::new(Batches::default());
     ssc.add_streaming_listener(batches.clone());
     ssc.start().expect("start");
     std::thread::sleep(Duration::from_secs(4));
@@ -82,39 +51,13 @@ fn a_receivers_rate_falls_when_processing_slows_and_rises_again() {
     std::thread::sleep(Duration::from_secs(8));
     ssc.stop(false, false);
     let seen = batches.0.lock().clone();
-    let rates = |from: i64, to: i64| -> Vec<u64> {
-        seen.iter()
-            .filter(|(t, _, _)| *t >= from && *t < to)
-            .filter_map(|(_, _, r)| *r)
-            .collect()
-    };
-    let fast = rates(0, slow_from).into_iter().max().unwrap_or(0);
-    let slow = rates(slow_from, fast_from)
-        .into_iter()
-        .min()
-        .unwrap_or(u64::MAX);
-    let again = rates(fast_from, i64::MAX).into_iter().max().unwrap_or(0);
-    println!("rates (records/s): fast {fast}, slow (lowest) {slow}, fast again (highest) {again}");
-    assert!(
-        slow.saturating_mul(3) < fast && again > slow.saturating_mul(3),
-        "rates planned under: fast {fast}, slow {slow}, fast again {again}; batches {seen:?}"
-    );
+    let rates = seen.iter().filter_map(|b| Some((b.time, b.rate?)));
+    Phases::of(rates, slow_from, fast_from)
+        .assert_falls_and_rises("rates planned under (records/s)", &seen);
     // The records follow: batches planned under the low rate get far fewer.
-    let records = |from: i64, to: i64, pick: fn(Vec<u64>) -> Option<u64>| {
-        pick(
-            seen.iter()
-                .filter(|(t, n, _)| *t >= from && *t < to && *n > 0)
-                .map(|(_, n, _)| *n)
-                .collect(),
-        )
-        .unwrap_or(0)
-    };
-    let fast_records = records(0, slow_from, |v| v.into_iter().max());
-    let fewest = records(slow_from, fast_from, |v| v.into_iter().min());
-    let again_records = records(fast_from, i64::MAX, |v| v.into_iter().max());
-    println!("records per batch: fast {fast_records}, slow (fewest) {fewest}, fast again {again_records}");
-    assert!(
-        fewest.saturating_mul(3) < fast_records && again_records > fewest.saturating_mul(3),
-        "records per batch: fast {fast_records}, slow {fewest}, fast again {again_records}; batches {seen:?}"
-    );
+    let records = seen
+        .iter()
+        .filter(|b| b.records > 0)
+        .map(|b| (b.time, b.records));
+    Phases::of(records, slow_from, fast_from).assert_falls_and_rises("records per batch", &seen);
 }
