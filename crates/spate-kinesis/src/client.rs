@@ -248,3 +248,19 @@ impl Kinesis {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::seq_cmp;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn sequence_numbers_order_as_numbers_not_as_text() {
+        assert_eq!(seq_cmp("9", "10"), Ordering::Less);
+        assert_eq!(seq_cmp("100", "99"), Ordering::Greater);
+        let a = "49680714099030159191663674382995432262933870740315832338";
+        let b = "49680714099030159191663674382996641188753485369490538514";
+        assert_eq!(seq_cmp(a, b), Ordering::Less);
+        assert_eq!(seq_cmp(b, b), Ordering::Equal);
+    }
+}
