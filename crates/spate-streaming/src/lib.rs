@@ -27,6 +27,7 @@ mod output;
 mod scheduler;
 mod show;
 pub mod sink;
+mod sink_formats;
 mod time;
 
 pub use clock::{Clock, ManualClock};
@@ -43,4 +44,5 @@ pub use output::{batch_file_name, format_batch, BoxError};
 pub use scheduler::{BEHIND_BATCHES, BEHIND_WARNING_EVERY};
 pub use show::Show;
 pub use sink::{Sink, StagedTextFile, TextFilesSink};
+pub use sink_formats::{RecordFilesSink, RecordFormat};
 pub use time::Time;

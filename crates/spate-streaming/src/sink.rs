@@ -317,6 +317,45 @@ impl TextFilesSink {
         Ok(())
     }
 
+    /// Phase 1 of any format: writes partition `partition`'s records, each by `put`, to
+    /// this attempt's staging file. An error of `put` (a record the format cannot hold)
+    /// fails the write, naming the file.
+    pub(crate) fn stage<T>(
+        &self,
+        time: Time,
+        partition: usize,
+        attempt: u64,
+        records: BoxIter<T>,
+        mut put: impl FnMut(&T, &mut dyn Write) -> Result<(), String>,
+    ) -> Result<StagedTextFile, BoxError> {
+        let dir = self
+            .staging_root()
+            .join(format!("{}-{attempt}", self.batch_name(time)));
+        // A leftover of an earlier run that stopped midway: not this attempt's.
+        remove_dir_if_exists(&dir).map_err(|e| io_error(&dir, e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        let file = dir.join(part_name(partition));
+        let f = std::fs::File::create(&file).map_err(|e| io_error(&file, e))?;
+        let mut w = std::io::BufWriter::new(f);
+        let mut failed = None;
+        records.drive(&mut |x: T| {
+            if failed.is_none() {
+                failed = put(&x, &mut w).err();
+            }
+        });
+        if let Some(e) = failed {
+            return Err(Box::new(spate_core::Error::io(
+                &file,
+                std::io::Error::other(e),
+            )));
+        }
+        w.flush().map_err(|e| io_error(&file, e))?;
+        Ok(StagedTextFile {
+            partition,
+            dir: dir.to_string_lossy().into_owned(),
+        })
+    }
+
     fn commit_batch(&self, time: Time, staged: &[StagedTextFile]) -> std::io::Result<()> {
         let root = self.staging_root();
         let batch = self.batch_name(time);
@@ -388,44 +427,37 @@ impl<T: Data + Show> Sink<T> for TextFilesSink {
         attempt: u64,
         records: BoxIter<T>,
     ) -> Result<StagedTextFile, BoxError> {
-        let dir = self
-            .staging_root()
-            .join(format!("{}-{attempt}", self.batch_name(time)));
-        // A leftover of an earlier run that stopped midway: not this attempt's.
-        remove_dir_if_exists(&dir).map_err(|e| io_error(&dir, e))?;
-        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
-        let file = dir.join(part_name(partition));
-        let f = std::fs::File::create(&file).map_err(|e| io_error(&file, e))?;
-        let mut w = std::io::BufWriter::new(f);
         let mut line = String::new();
-        let mut failed = None;
-        records.drive(&mut |x: T| {
-            if failed.is_some() {
-                return;
-            }
+        self.stage(time, partition, attempt, records, |x: &T, w| {
             line.clear();
             x.show_into(&mut line);
             line.push('\n');
-            if let Err(e) = w.write_all(line.as_bytes()) {
-                failed = Some(e);
-            }
-        });
-        if let Some(e) = failed {
-            return Err(io_error(&file, e));
-        }
-        w.flush().map_err(|e| io_error(&file, e))?;
-        Ok(StagedTextFile {
-            partition,
-            dir: dir.to_string_lossy().into_owned(),
+            w.write_all(line.as_bytes()).map_err(|e| e.to_string())
         })
     }
 
     fn commit(&self, time: Time, staged: Vec<StagedTextFile>) -> Result<(), BoxError> {
+        self.commit_staged(time, staged)
+    }
+
+    fn abort(&self, time: Time, staged: Vec<StagedTextFile>) {
+        self.abort_staged(time, staged)
+    }
+}
+
+impl TextFilesSink {
+    /// Phase 2 of any format.
+    pub(crate) fn commit_staged(
+        &self,
+        time: Time,
+        staged: Vec<StagedTextFile>,
+    ) -> Result<(), BoxError> {
         self.commit_batch(time, &staged)
             .map_err(|e| io_error(&self.batch_dir(time), e))
     }
 
-    fn abort(&self, time: Time, staged: Vec<StagedTextFile>) {
+    /// Removes what was staged for a failed batch, in any format.
+    pub(crate) fn abort_staged(&self, time: Time, staged: Vec<StagedTextFile>) {
         for s in &staged {
             if let Err(e) = remove_dir_if_exists(Path::new(&s.dir)) {
                 tracing::warn!(dir = %s.dir, "removing staged output: {e}");
