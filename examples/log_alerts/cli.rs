@@ -24,6 +24,7 @@ options:
   --min-requests N       ...over at least N requests (default 50)
   --top N                endpoints listed by errors per window (default 3; 0: none)
   --duration-s S         stop gracefully after S seconds (default 20; 0: run until Ctrl-C)
+  --webhook URL          also POST each alert as JSON to URL (retries, at most 20 a second)
   --master URL           spate master (default local[2])";
 
 /// Where the log lines come from.
@@ -68,6 +69,8 @@ pub struct Options {
     pub master: String,
     /// Print this many generated lines instead of running.
     pub emit: Option<u64>,
+    /// Where alerts are also POSTed.
+    pub webhook: Option<String>,
 }
 
 /// The options of `args` (without the program name); `Ok(None)` for `--help`.
@@ -89,6 +92,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Optio
         duration_s: 20,
         master: "local[2]".into(),
         emit: None,
+        webhook: None,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -126,6 +130,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Optio
             "--duration-s" => o.duration_s = number(&name, &value()?)?,
             "--master" => o.master = value()?,
             "--emit" => o.emit = Some(number(&name, &value()?)?),
+            "--webhook" => o.webhook = Some(value()?),
             _ => return Err(format!("unknown argument `{flag}`")),
         }
     }

@@ -103,6 +103,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Duration::from_secs(opts.window_s),
         Duration::from_secs(opts.slide_s),
     )?;
+    if let Some(url) = &opts.webhook {
+        eprintln!("log_alerts: alerts also go to {url}");
+        job.alerts(th)
+            .write_to(spate_alerts::WebhookSink::new(url)?.rate_limit(20.0));
+    }
     let alerts = Arc::new(AtomicU64::new(0));
     let seen = alerts.clone();
     let top = opts.top;

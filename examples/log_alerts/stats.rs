@@ -331,7 +331,46 @@ pub fn window_counts(
     })
 }
 
+/// One alert as a record, for sinks (a webhook, a Kafka topic).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertOut {
+    /// The endpoint.
+    pub endpoint: String,
+    /// The window's start and end (ms since the epoch).
+    pub window_start_ms: i64,
+    /// The window's end.
+    pub window_end_ms: i64,
+    /// 5xx responses in the window.
+    pub server_errors: u64,
+    /// Requests in the window.
+    pub requests: u64,
+    /// The `ALERT` line, as printed.
+    pub text: String,
+}
+
 impl Pipeline {
+    /// The alerts of every window, one record per alerting endpoint (the first windows
+    /// cover only the time since the start, as in the report).
+    pub fn alerts(&self, th: Thresholds) -> DStream<AlertOut> {
+        let stream = self.windows.base();
+        let window_ms = self.window_ms;
+        self.windows.transform(move |rdd, time| {
+            let end = time.millis();
+            let zero = stream.meta().zero_ms().unwrap_or(i64::MIN);
+            let start = end - window_ms.min(end.saturating_sub(zero));
+            Ok(rdd.flat_map(move |(endpoint, counts)| {
+                th.check(&endpoint, &counts).map(|a| AlertOut {
+                    text: a.line(&th, start, end),
+                    endpoint: a.endpoint,
+                    window_start_ms: start,
+                    window_end_ms: end,
+                    server_errors: a.counts.server_errors,
+                    requests: a.counts.requests,
+                })
+            }))
+        })
+    }
+
     /// Calls `f` with the report of every window, on the driver, in time order.
     pub fn on_window<F>(&self, thresholds: Thresholds, f: F)
     where

@@ -104,25 +104,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     });
     let job = stats::window_counts(&lines, WINDOW, SLIDE)?;
     let th = stats::Thresholds::default();
-    // Alerts out: one record per alerting endpoint and window, keyed by the endpoint
-    // (the first windows cover only the time since the start, as in the report).
-    let window_ms = WINDOW.as_millis() as i64;
-    let stream = job.windows.base();
-    let alerts = job.windows.transform(move |rdd, time| {
-        let end = time.millis();
-        let zero = stream.meta().zero_ms().unwrap_or(i64::MIN);
-        let start = end - window_ms.min(end.saturating_sub(zero));
-        Ok(rdd.flat_map(move |(endpoint, counts)| {
-            th.check(&endpoint, &counts)
-                .map(|a| (a.endpoint.clone(), a.line(&th, start, end)))
-        }))
-    });
+    // Alerts out: one record per alerting endpoint and window, keyed by the endpoint.
+    let alerts = job.alerts(th);
     alerts.write_to(KafkaSink::new(
         params,
         o.alerts.clone(),
-        |(endpoint, line): &(String, String)| {
-            ProducerRecord::keyed(endpoint.as_bytes(), line.as_bytes())
-        },
+        |a: &stats::AlertOut| ProducerRecord::keyed(a.endpoint.as_bytes(), a.text.as_bytes()),
     ));
     let sent = Arc::new(AtomicU64::new(0));
     let seen = sent.clone();

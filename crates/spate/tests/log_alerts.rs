@@ -348,9 +348,42 @@ fn windows_count_requests_errors_and_alert() {
         r.lock().unwrap().push(w.clone());
         Ok(())
     });
+    // The alerts as records (what --webhook and kafka_log_alerts send).
+    let sent: Arc<Mutex<Vec<stats::AlertOut>>> = Arc::default();
+    let s = sent.clone();
+    job.alerts(Thresholds::default())
+        .foreach_rdd(move |rdd, _| {
+            s.lock().unwrap().extend(rdd.collect()?);
+            Ok(())
+        });
     ssc.start().unwrap();
     ssc.advance_batches(8).unwrap();
     let reports = reports.lock().unwrap().clone();
+    // One record per ALERT line of the reports, with the same text.
+    let mut printed: Vec<String> = reports.iter().flat_map(|r| r.alert_lines()).collect();
+    let mut records: Vec<String> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|a| a.text.clone())
+        .collect();
+    printed.sort();
+    records.sort();
+    assert_eq!(
+        records, printed,
+        "the alert records differ from the printed alerts"
+    );
+    let flaky = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|a| a.endpoint == "/flaky" && a.window_end_ms == 4000)
+        .cloned()
+        .expect("the /flaky alert of the window ending at 4 s");
+    assert_eq!(
+        (flaky.window_start_ms, flaky.server_errors, flaky.requests),
+        (0, 25, 45)
+    );
     let at = |t: i64| {
         reports
             .iter()
