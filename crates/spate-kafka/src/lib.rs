@@ -33,4 +33,6 @@ mod source;
 pub use error::Error;
 pub use range::{ConsumerRecord, OffsetRange, TopicPartition};
 pub use sink::{KafkaSink, ProducerRecord};
-pub use source::{create_direct_stream, KafkaParams, OffsetRanges, StartingOffsets, Subscription};
+pub use source::{
+    create_direct_stream, create_rdd, KafkaParams, OffsetRanges, StartingOffsets, Subscription,
+};

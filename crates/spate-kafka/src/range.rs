@@ -106,6 +106,42 @@ pub(crate) struct Reader {
 static CACHE: Mutex<Vec<(Vec<(String, String)>, BaseConsumer)>> = Mutex::new(Vec::new());
 
 impl Reader {
+    /// The reader of `params`' brokers under `conf`'s `spate.streaming.kafka.consumer.*`
+    /// settings.
+    pub(crate) fn new(
+        conf: &spate_core::SpateConf,
+        params: &crate::KafkaParams,
+    ) -> Result<Reader, Error> {
+        let conf_err = |key: &str, e: spate_core::Error| Error::Param {
+            key: key.into(),
+            reason: e.to_string(),
+        };
+        let poll = conf
+            .get_duration("spate.streaming.kafka.consumer.poll.ms")
+            .map_err(|e| conf_err("spate.streaming.kafka.consumer.poll.ms", e))?
+            .unwrap_or(Duration::from_secs(120));
+        let cache_capacity = if conf
+            .get_bool("spate.streaming.kafka.consumer.cache.enabled")
+            .map_err(|e| conf_err("spate.streaming.kafka.consumer.cache.enabled", e))?
+        {
+            conf.get_count("spate.streaming.kafka.consumer.cache.maxCapacity")
+                .map_err(|e| conf_err("spate.streaming.kafka.consumer.cache.maxCapacity", e))?
+                .unwrap_or(64)
+        } else {
+            0
+        };
+        Ok(Reader {
+            config: params
+                .client_settings()
+                .into_iter()
+                .filter(|(k, _)| k != "group.id")
+                .collect(),
+            brokers: params.brokers(),
+            poll,
+            cache_capacity,
+        })
+    }
+
     fn consumer(&self) -> Result<BaseConsumer, Error> {
         let mut c = ClientConfig::new();
         // A range's records are already on the broker, so a fetch need not wait for more

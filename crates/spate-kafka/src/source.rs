@@ -156,6 +156,38 @@ pub fn create_direct_stream(
     Ok((stream, OffsetRanges(ranges)))
 }
 
+/// An RDD of explicit offset ranges, for a batch job (Spark's `KafkaUtils.createRDD`):
+/// partition i holds the records of `ranges[i]`, read by its task as a direct stream's
+/// tasks read theirs (no group; the context's `spate.streaming.kafka.consumer.*`
+/// settings apply). A range the partition does not hold in full fails its task after
+/// `spate.streaming.kafka.consumer.poll.ms`, naming the range and the offset reached.
+///
+/// # Errors
+/// [`Error::Param`] for missing settings or a range that ends before it starts.
+pub fn create_rdd(
+    ctx: &Context,
+    params: &KafkaParams,
+    ranges: Vec<OffsetRange>,
+) -> Result<Rdd<ConsumerRecord>, Error> {
+    if params.brokers().is_empty() {
+        return Err(Error::Param {
+            key: "bootstrap.servers".into(),
+            reason: "required (host:port)".into(),
+        });
+    }
+    if let Some(r) = ranges
+        .iter()
+        .find(|r| r.from_offset < 0 || r.until_offset < r.from_offset)
+    {
+        return Err(Error::Param {
+            key: "ranges".into(),
+            reason: format!("{r} is not a range of offsets"),
+        });
+    }
+    let reader = Reader::new(ctx.conf(), params)?;
+    Ok(KafkaRdd::create(ctx, ranges, Arc::new(reader)))
+}
+
 /// The driver's side of a direct stream.
 struct KafkaSource {
     params: KafkaParams,
@@ -211,20 +243,6 @@ impl KafkaSource {
             .get_count("spate.streaming.kafka.maxRatePerPartition")
             .map_err(|e| conf_err("spate.streaming.kafka.maxRatePerPartition", e))?
             .unwrap_or(0) as u64;
-        let poll = conf
-            .get_duration("spate.streaming.kafka.consumer.poll.ms")
-            .map_err(|e| conf_err("spate.streaming.kafka.consumer.poll.ms", e))?
-            .unwrap_or(Duration::from_secs(120));
-        let cache_capacity = if conf
-            .get_bool("spate.streaming.kafka.consumer.cache.enabled")
-            .map_err(|e| conf_err("spate.streaming.kafka.consumer.cache.enabled", e))?
-        {
-            conf.get_count("spate.streaming.kafka.consumer.cache.maxCapacity")
-                .map_err(|e| conf_err("spate.streaming.kafka.consumer.cache.maxCapacity", e))?
-                .unwrap_or(64)
-        } else {
-            0
-        };
         let skip_out_of_range = match conf
             .get_raw("spate.streaming.kafka.offsetOutOfRange")
             .unwrap_or("fail")
@@ -238,16 +256,7 @@ impl KafkaSource {
                 ))
             }
         };
-        let reader = Arc::new(Reader {
-            config: params
-                .client_settings()
-                .into_iter()
-                .filter(|(k, _)| k != "group.id")
-                .collect(),
-            brokers: params.brokers(),
-            poll,
-            cache_capacity,
-        });
+        let reader = Arc::new(Reader::new(conf, &params)?);
         Ok(KafkaSource {
             group: params.get("group.id").map(str::to_string),
             params,
