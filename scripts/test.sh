@@ -17,11 +17,14 @@
 #   a free port, for spate-kinesis' tests. Installed on first use with npm into
 #   ${SPATE_SERVICES_DIR:-$HOME/.cache/spate-services}/kinesalite (seconds; needs the npm
 #   registry; Node.js and npm come from apt when missing). See ../shared/services.md.
+# - PostgreSQL 15 (Debian's `postgresql`, installed with apt when missing and root) on
+#   127.0.0.1 at a free port, a fresh cluster in a temporary directory with the database
+#   `spate_test`, for spate-db's tests.
 #
 # Exported for the tests: SPATE_TEST_S3_ENDPOINT, SPATE_TEST_S3_BUCKET, the standard
 # AWS_* variables (endpoint, test credentials, region, plain HTTP allowed),
-# SPATE_TEST_KAFKA_BROKERS and SPATE_TEST_TANSU, SPATE_TEST_KINESIS_ENDPOINT, and
-# SPATE_TEST_REQUIRE_SERVICES (a test
+# SPATE_TEST_KAFKA_BROKERS and SPATE_TEST_TANSU, SPATE_TEST_KINESIS_ENDPOINT,
+# SPATE_TEST_POSTGRES (connection parameters), and SPATE_TEST_REQUIRE_SERVICES (a test
 # whose service is missing fails instead of saying SKIPPED).
 #
 #   bash scripts/test.sh                          # the whole workspace
@@ -138,6 +141,33 @@ if [ ! -f "$KINESALITE_DIR/start-kinesalite.js" ] || [ ! -d "$KINESALITE_DIR/nod
   install_kinesalite
 fi
 
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -1)"
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    log "PostgreSQL missing: installing it with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql > /dev/null
+    PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+  else
+    log "PostgreSQL is needed for spate-db's tests: install postgresql (or run as root)"
+    exit 1
+  fi
+fi
+PG_PORT="$(free_port)"
+PG_DIR="$(mktemp -d -t spate-pg.XXXXXX)"
+# The server refuses to run as root: its directory belongs to the postgres user.
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_DIR"; fi
+chmod 700 "$PG_DIR"
+as_pg "$PGBIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust --no-sync -E UTF8 \
+  --locale=C.UTF-8 > "$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; exit 1; }
+as_pg "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 -o \
+  "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  start > /dev/null || { cat "$PG_DIR/server.log" >&2; exit 1; }
+PG_PID="$(head -1 "$PG_DIR/data/postmaster.pid")"
+
 MOTO_PORT="$(free_port)"
 MOTO_LOG="$(mktemp -t spate-moto.XXXXXX.log)"
 "$MOTO_SERVER" -H 127.0.0.1 -p "$MOTO_PORT" > "$MOTO_LOG" 2>&1 &
@@ -154,9 +184,11 @@ KINESALITE_PORT="$KINESIS_PORT" node "$KINESALITE_DIR/start-kinesalite.js" > "$K
 KINESIS_PID=$!
 stop_services() {
   kill -TERM "$MOTO_PID" "$KAFKA_PID" "$KINESIS_PID" 2> /dev/null || true
+  kill -INT "$PG_PID" 2> /dev/null || true
   wait "$MOTO_PID" "$KAFKA_PID" "$KINESIS_PID" 2> /dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$PG_PID" 2> /dev/null || break; sleep 0.1; done
   rm -f "$MOTO_LOG" "$KINESIS_LOG"
-  rm -rf "$KAFKA_DIR"
+  rm -rf "$KAFKA_DIR" "$PG_DIR"
 }
 trap stop_services EXIT
 
@@ -214,6 +246,10 @@ for _ in $(seq 1 200); do
 done
 log "kinesalite (Kinesis) on 127.0.0.1:$KINESIS_PORT (pid $KINESIS_PID)"
 export SPATE_TEST_KINESIS_ENDPOINT="http://127.0.0.1:$KINESIS_PORT"
+
+"$PGBIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres spate_test
+log "PostgreSQL on 127.0.0.1:$PG_PORT (pid $PG_PID)"
+export SPATE_TEST_POSTGRES="host=127.0.0.1 port=$PG_PORT user=postgres dbname=spate_test"
 export SPATE_TEST_REQUIRE_SERVICES=1
 
 export SPATE_TEST_S3_ENDPOINT="$ENDPOINT"

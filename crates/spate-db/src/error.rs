@@ -14,6 +14,17 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// PostgreSQL refused or failed a statement, or could not be reached.
+    #[error("PostgreSQL {server}: {what}: {source}")]
+    Postgres {
+        /// The server (host and port, database).
+        server: String,
+        /// What was being done.
+        what: String,
+        /// The driver's error.
+        #[source]
+        source: postgres::Error,
+    },
     /// A record cannot be a row: it does not serialize to a struct (or map) of plain
     /// values.
     #[error("a record of table `{table}` is not a row: {reason}")]

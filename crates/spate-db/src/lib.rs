@@ -17,7 +17,10 @@
 //! ```
 
 mod error;
+mod postgres;
+mod rows;
 mod sqlite;
 
 pub use error::Error;
-pub use sqlite::SqliteSink;
+pub use postgres::PostgresSink;
+pub use sqlite::{SqliteSink, BATCH_TIME_COLUMN};

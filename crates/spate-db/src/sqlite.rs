@@ -1,10 +1,10 @@
 //! [`SqliteSink`]: a stream's batches as rows of a SQLite table.
 
 use crate::error::Error;
+use crate::rows::{self, quote, Row, Scalar};
 use parking_lot::Mutex;
 use rusqlite::types::Value;
 use rusqlite::Connection;
-use serde_json::Map;
 use spate_core::{BoxIter, Data};
 use spate_streaming::{BoxError, Sink, Time};
 use std::path::PathBuf;
@@ -44,22 +44,14 @@ impl std::fmt::Debug for SqliteSink {
     }
 }
 
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn sql_value(v: &serde_json::Value) -> Result<Value, String> {
-    Ok(match v {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Integer(i64::from(*b)),
-        serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Value::Integer(i),
-            (None, Some(f)) => Value::Real(f),
-            _ => return Err(format!("the number {n} does not fit 64 bits")),
-        },
-        serde_json::Value::String(s) => Value::Text(s.clone()),
-        other => return Err(format!("a nested value ({other}) is not a column value")),
-    })
+fn sql_value(v: &Scalar) -> Value {
+    match v {
+        Scalar::Null => Value::Null,
+        Scalar::Bool(b) => Value::Integer(i64::from(*b)),
+        Scalar::Int(i) => Value::Integer(*i),
+        Scalar::Real(f) => Value::Real(*f),
+        Scalar::Text(t) => Value::Text(t.clone()),
+    }
 }
 
 fn sql_type(v: &Value) -> &'static str {
@@ -138,10 +130,10 @@ impl SqliteSink {
     }
 
     /// Creates the table for rows shaped like `first` (with its unique key index).
-    fn create(&self, c: &Connection, first: &[(String, Value)]) -> Result<(), Error> {
+    fn create(&self, c: &Connection, first: &Row) -> Result<(), Error> {
         let mut cols: Vec<String> = first
             .iter()
-            .map(|(k, v)| format!("{} {}", quote(k), sql_type(v)))
+            .map(|(k, v)| format!("{} {}", quote(k), sql_type(&sql_value(v))))
             .collect();
         if self.key.is_none() {
             cols.push(format!("{} INTEGER NOT NULL", quote(BATCH_TIME_COLUMN)));
@@ -176,7 +168,7 @@ impl SqliteSink {
     }
 
     /// Writes batch `time`'s rows in one transaction.
-    fn write_batch(&self, time: Time, rows: Vec<Vec<(String, Value)>>) -> Result<(), Error> {
+    fn write_batch(&self, time: Time, rows: Vec<Row>) -> Result<(), Error> {
         let mut guard = self.conn.lock();
         if guard.is_none() {
             *guard = Some(self.connect()?);
@@ -218,7 +210,7 @@ impl SqliteSink {
                 return Err(self.schema(format!("it has no column `{missing}`")));
             }
             let mut names: Vec<String> = row.iter().map(|(k, _)| quote(k)).collect();
-            let mut values: Vec<Value> = row.iter().map(|(_, v)| v.clone()).collect();
+            let mut values: Vec<Value> = row.iter().map(|(_, v)| sql_value(v)).collect();
             if self.key.is_none() {
                 names.push(quote(BATCH_TIME_COLUMN));
                 values.push(Value::Integer(time.0));
@@ -282,49 +274,11 @@ impl<T: Data> Sink<T> for SqliteSink {
         _attempt: u64,
         records: BoxIter<T>,
     ) -> Result<Vec<String>, BoxError> {
-        let mut rows = Vec::new();
-        let mut failed = None;
-        records.drive(&mut |r: T| {
-            if failed.is_some() {
-                return;
-            }
-            match serde_json::to_value(&r) {
-                Ok(serde_json::Value::Object(m)) => {
-                    rows.push(serde_json::Value::Object(m).to_string())
-                }
-                Ok(other) => {
-                    failed = Some(format!("it serializes to {other}, not a struct or map"))
-                }
-                Err(e) => failed = Some(e.to_string()),
-            }
-        });
-        match failed {
-            Some(reason) => Err(Box::new(Error::NotARow {
-                table: self.table.clone(),
-                reason,
-            })),
-            None => Ok(rows),
-        }
+        Ok(rows::stage(&self.table, records)?)
     }
 
     fn commit(&self, time: Time, staged: Vec<Vec<String>>) -> Result<(), BoxError> {
-        let mut rows = Vec::new();
-        for text in staged.iter().flatten() {
-            let m: Map<String, serde_json::Value> =
-                serde_json::from_str(text).map_err(|e| Error::NotARow {
-                    table: self.table.clone(),
-                    reason: e.to_string(),
-                })?;
-            let row = m
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), sql_value(v)?)))
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(|reason| Error::NotARow {
-                    table: self.table.clone(),
-                    reason,
-                })?;
-            rows.push(row);
-        }
+        let rows = rows::parse(&self.table, &staged)?;
         Ok(self.write_batch(time, rows)?)
     }
 
