@@ -173,24 +173,8 @@ impl PostgresSink {
                 cols.join(", ")
             ))
             .map_err(self.err("creating the table"))?;
-            let (index, on, unique) = match &self.key {
-                Some(key) => (
-                    format!("{}_spate_key", self.table),
-                    key.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", "),
-                    "UNIQUE ",
-                ),
-                None => (
-                    format!("{}_spate_batch", self.table),
-                    quote(BATCH_TIME_COLUMN),
-                    "",
-                ),
-            };
-            tx.batch_execute(&format!(
-                "CREATE {unique}INDEX {} ON {} ({on})",
-                quote(&index),
-                quote(&self.table)
-            ))
-            .map_err(self.err("indexing the table"))?;
+            tx.batch_execute(&rows::index_sql(&self.table, self.key.as_deref()))
+                .map_err(self.err("indexing the table"))?;
             have = self.columns(&mut tx)?;
         }
         let type_of_column =
@@ -228,26 +212,7 @@ impl PostgresSink {
                 values.push(Some(time.0.to_string()));
                 marks.push(format!("${}::text::bigint", values.len()));
             }
-            let mut sql = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                quote(&self.table),
-                names.join(", "),
-                marks.join(", ")
-            );
-            if let Some(key) = &self.key {
-                let updates: Vec<String> = row
-                    .iter()
-                    .filter(|(k, _)| !key.contains(k))
-                    .map(|(k, _)| format!("{0} = EXCLUDED.{0}", quote(k)))
-                    .collect();
-                let keys: Vec<String> = key.iter().map(|k| quote(k)).collect();
-                sql.push_str(&format!(" ON CONFLICT ({}) DO ", keys.join(", ")));
-                if updates.is_empty() {
-                    sql.push_str("NOTHING");
-                } else {
-                    sql.push_str(&format!("UPDATE SET {}", updates.join(", ")));
-                }
-            }
+            let sql = rows::insert_sql(&self.table, &names, &marks, row, self.key.as_deref());
             let params: Vec<&(dyn postgres::types::ToSql + Sync)> = values
                 .iter()
                 .map(|v| v as &(dyn postgres::types::ToSql + Sync))

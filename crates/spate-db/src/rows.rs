@@ -79,3 +79,57 @@ fn scalar(v: &serde_json::Value) -> Result<Scalar, String> {
 pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
+
+/// The index a sink keeps on `table`: unique on the key columns (upsert), or on the batch
+/// time (append, for its delete).
+pub(crate) fn index_sql(table: &str, key: Option<&[String]>) -> String {
+    let (name, cols, unique) = match key {
+        Some(key) => (
+            format!("{table}_spate_key"),
+            key.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", "),
+            "UNIQUE ",
+        ),
+        None => (
+            format!("{table}_spate_batch"),
+            quote(crate::BATCH_TIME_COLUMN),
+            "",
+        ),
+    };
+    format!(
+        "CREATE {unique}INDEX IF NOT EXISTS {} ON {} ({cols})",
+        quote(&name),
+        quote(table)
+    )
+}
+
+/// The statement writing one row: its quoted column names and their value placeholders;
+/// with a key, an upsert (the other columns updated from the new row).
+pub(crate) fn insert_sql(
+    table: &str,
+    names: &[String],
+    marks: &[String],
+    row: &Row,
+    key: Option<&[String]>,
+) -> String {
+    let mut sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        quote(table),
+        names.join(", "),
+        marks.join(", ")
+    );
+    if let Some(key) = key {
+        let updates: Vec<String> = row
+            .iter()
+            .filter(|(k, _)| !key.contains(k))
+            .map(|(k, _)| format!("{0} = excluded.{0}", quote(k)))
+            .collect();
+        let keys: Vec<String> = key.iter().map(|k| quote(k)).collect();
+        sql.push_str(&format!(" ON CONFLICT ({}) DO ", keys.join(", ")));
+        if updates.is_empty() {
+            sql.push_str("NOTHING");
+        } else {
+            sql.push_str(&format!("UPDATE SET {}", updates.join(", ")));
+        }
+    }
+    sql
+}

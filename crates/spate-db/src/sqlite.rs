@@ -145,24 +145,7 @@ impl SqliteSink {
     }
 
     fn index(&self, c: &Connection) -> Result<(), Error> {
-        let (name, cols, unique) = match &self.key {
-            Some(key) => (
-                format!("{}_spate_key", self.table),
-                key.iter().map(|k| quote(k)).collect::<Vec<_>>().join(", "),
-                "UNIQUE ",
-            ),
-            None => (
-                format!("{}_spate_batch", self.table),
-                quote(BATCH_TIME_COLUMN),
-                "",
-            ),
-        };
-        let sql = format!(
-            "CREATE {unique}INDEX IF NOT EXISTS {} ON {} ({cols})",
-            quote(&name),
-            quote(&self.table)
-        );
-        c.execute(&sql, [])
+        c.execute(&rows::index_sql(&self.table, self.key.as_deref()), [])
             .map_err(self.err("indexing the table"))?;
         Ok(())
     }
@@ -216,26 +199,7 @@ impl SqliteSink {
                 values.push(Value::Integer(time.0));
             }
             let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
-            let mut sql = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                quote(&self.table),
-                names.join(", "),
-                marks.join(", ")
-            );
-            if let Some(key) = &self.key {
-                let updates: Vec<String> = row
-                    .iter()
-                    .filter(|(k, _)| !key.contains(k))
-                    .map(|(k, _)| format!("{0} = excluded.{0}", quote(k)))
-                    .collect();
-                let keys: Vec<String> = key.iter().map(|k| quote(k)).collect();
-                sql.push_str(&format!(" ON CONFLICT ({}) DO ", keys.join(", ")));
-                if updates.is_empty() {
-                    sql.push_str("NOTHING");
-                } else {
-                    sql.push_str(&format!("UPDATE SET {}", updates.join(", ")));
-                }
-            }
+            let sql = rows::insert_sql(&self.table, &names, &marks, row, self.key.as_deref());
             tx.execute(&sql, rusqlite::params_from_iter(values))
                 .map_err(self.err(format!("writing a row of batch {}", time.0)))?;
         }
