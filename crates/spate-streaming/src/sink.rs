@@ -317,8 +317,8 @@ impl TextFilesSink {
         Ok(())
     }
 
-    /// Phase 1 of any format: writes partition `partition`'s records, each by `put`, to
-    /// this attempt's staging file. An error of `put` (a record the format cannot hold)
+    /// Phase 1 of any line format: writes partition `partition`'s records, each by `put`,
+    /// to this attempt's staging file. An error of `put` (a record the format cannot hold)
     /// fails the write, naming the file.
     pub(crate) fn stage<T>(
         &self,
@@ -328,28 +328,41 @@ impl TextFilesSink {
         records: BoxIter<T>,
         mut put: impl FnMut(&T, &mut dyn Write) -> Result<(), String>,
     ) -> Result<StagedTextFile, BoxError> {
+        self.stage_file(time, partition, attempt, |file| {
+            let f = std::fs::File::create(file).map_err(|e| e.to_string())?;
+            let mut w = std::io::BufWriter::new(f);
+            let mut failed = None;
+            records.drive(&mut |x: T| {
+                if failed.is_none() {
+                    failed = put(&x, &mut w).err();
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            w.flush().map_err(|e| e.to_string())
+        })
+    }
+
+    /// Phase 1 of any file format (for sinks of other crates: Parquet...): `write` writes
+    /// partition `partition`'s part file at the path it is given (this attempt's staging);
+    /// its error fails the write, naming the file. Commit with [`Self::commit_staged`].
+    pub fn stage_file(
+        &self,
+        time: Time,
+        partition: usize,
+        attempt: u64,
+        write: impl FnOnce(&Path) -> Result<(), String>,
+    ) -> Result<StagedTextFile, BoxError> {
         let dir = self
             .staging_root()
             .join(format!("{}-{attempt}", self.batch_name(time)));
-        // A leftover of an earlier run that stopped midway: not this attempt's.
         remove_dir_if_exists(&dir).map_err(|e| io_error(&dir, e))?;
         std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
         let file = dir.join(part_name(partition));
-        let f = std::fs::File::create(&file).map_err(|e| io_error(&file, e))?;
-        let mut w = std::io::BufWriter::new(f);
-        let mut failed = None;
-        records.drive(&mut |x: T| {
-            if failed.is_none() {
-                failed = put(&x, &mut w).err();
-            }
-        });
-        if let Some(e) = failed {
-            return Err(Box::new(spate_core::Error::io(
-                &file,
-                std::io::Error::other(e),
-            )));
-        }
-        w.flush().map_err(|e| io_error(&file, e))?;
+        write(&file).map_err(|e| {
+            Box::new(spate_core::Error::io(&file, std::io::Error::other(e))) as BoxError
+        })?;
         Ok(StagedTextFile {
             partition,
             dir: dir.to_string_lossy().into_owned(),
@@ -446,18 +459,15 @@ impl<T: Data + Show> Sink<T> for TextFilesSink {
 }
 
 impl TextFilesSink {
-    /// Phase 2 of any format.
-    pub(crate) fn commit_staged(
-        &self,
-        time: Time,
-        staged: Vec<StagedTextFile>,
-    ) -> Result<(), BoxError> {
+    /// Phase 2 of any format: moves the staged part files into the batch's directory,
+    /// `_SUCCESS` last, replacing an earlier directory of the same batch time.
+    pub fn commit_staged(&self, time: Time, staged: Vec<StagedTextFile>) -> Result<(), BoxError> {
         self.commit_batch(time, &staged)
             .map_err(|e| io_error(&self.batch_dir(time), e))
     }
 
     /// Removes what was staged for a failed batch, in any format.
-    pub(crate) fn abort_staged(&self, time: Time, staged: Vec<StagedTextFile>) {
+    pub fn abort_staged(&self, time: Time, staged: Vec<StagedTextFile>) {
         for s in &staged {
             if let Err(e) = remove_dir_if_exists(Path::new(&s.dir)) {
                 tracing::warn!(dir = %s.dir, "removing staged output: {e}");
