@@ -237,12 +237,11 @@ impl<T: Data> Sink<T> for PostgresSink {
     fn open(&self) -> Result<(), BoxError> {
         let mut c = self.connect()?;
         let have = self.columns(&mut c)?;
-        if let (false, Some(key)) = (have.is_empty(), &self.key) {
-            if let Some(k) = key.iter().find(|k| !have.iter().any(|(c, _)| c == *k)) {
-                return Err(Box::new(
-                    self.schema(format!("the key column `{k}` is missing")),
-                ));
-            }
+        let has = |c: &str| have.iter().any(|(h, _)| h == c);
+        if let Some(k) = rows::missing_key(self.key.as_deref(), !have.is_empty(), has) {
+            return Err(Box::new(
+                self.schema(format!("the key column `{k}` is missing")),
+            ));
         }
         *self.client.lock() = Some(c);
         Ok(())

@@ -133,3 +133,13 @@ pub(crate) fn insert_sql(
     }
     sql
 }
+
+/// The first upsert key column an existing table lacks (`has` says whether it has a
+/// column); `None` for a table not created yet or when all are there.
+pub(crate) fn missing_key(
+    key: Option<&[String]>,
+    table_exists: bool,
+    has: impl Fn(&str) -> bool,
+) -> Option<&String> {
+    key.filter(|_| table_exists)?.iter().find(|k| !has(k))
+}

@@ -220,12 +220,11 @@ impl<T: Data> Sink<T> for SqliteSink {
     fn open(&self) -> Result<(), BoxError> {
         let c = self.connect()?;
         let have = self.columns(&c)?;
-        if let (false, Some(key)) = (have.is_empty(), &self.key) {
-            if let Some(k) = key.iter().find(|k| !have.contains(k)) {
-                return Err(Box::new(
-                    self.schema(format!("the key column `{k}` is missing")),
-                ));
-            }
+        let has = |c: &str| have.iter().any(|h| h == c);
+        if let Some(k) = rows::missing_key(self.key.as_deref(), !have.is_empty(), has) {
+            return Err(Box::new(
+                self.schema(format!("the key column `{k}` is missing")),
+            ));
         }
         *self.conn.lock() = Some(c);
         Ok(())
