@@ -146,6 +146,16 @@ keys! {
         "Kinesis streams: how long a task reading its range again from Kinesis (in another process than the driver, or after a restart) may take before the task fails.";
     "spate.streaming.maxLineBytes", Bytes, "64m",
         "Longest line (in bytes, before its `\\n`) that `socket_text_stream` and `text_file_stream` accept; a longer line is dropped without being buffered whole, counted (`InputFile::dropped_lines`, or the socket receiver's error event) and warned about.";
+    "spate.ui.enabled", Bool, "true",
+        "Whether `spate_ui::WebUi::start` serves the web UI, its REST API and `/metrics` (on the driver only); `false`: it does nothing.";
+    "spate.ui.host", Text, "127.0.0.1",
+        "The address the web UI binds; `0.0.0.0` serves it to other machines (it has no authentication).";
+    "spate.ui.port", Count, "4040",
+        "The web UI's port; when it is taken the next 16 ports are tried (as Spark does); 0 picks a free port.";
+    "spate.ui.retainedBatches", Count, "1000",
+        "Web UI: most completed streaming batches kept (older ones leave the tables and charts; totals keep counting them).";
+    "spate.ui.retainedJobs", Count, "1000",
+        "Web UI: most finished jobs kept, with their stages (a stage keeps its first 1,000 task attempts).";
     "spate.streaming.listenerBus.capacity", Count, "10000",
         "Most streaming listener events waiting for delivery; more are dropped with a warning (`StreamingContext::dropped_listener_events` counts them).";
 }

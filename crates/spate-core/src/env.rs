@@ -155,6 +155,8 @@ pub(crate) trait AccumulatorSlot: Send + Sync {
     fn name(&self) -> Option<&str>;
     /// The merged value, encoded.
     fn value_bytes(&self) -> Result<Vec<u8>>;
+    /// The merged value as people read it ([`crate::AccumulatorV2::describe`]).
+    fn describe(&self) -> Option<String>;
     /// Sets the merged value to an encoded one ([`Self::value_bytes`] of an earlier run).
     fn restore_bytes(&self, bytes: &[u8]) -> Result<()>;
 }
@@ -454,6 +456,24 @@ impl Env {
             .values()
             .filter_map(Weak::upgrade)
             .collect()
+    }
+
+    /// The live named accumulators: `(id, name, value as described)`, by id (the web
+    /// UI's accumulators page).
+    pub fn named_accumulators(&self) -> Vec<(usize, String, Option<String>)> {
+        let slots: Vec<(usize, Arc<dyn AccumulatorSlot>)> = self
+            .registries
+            .accumulators
+            .lock()
+            .iter()
+            .filter_map(|(id, w)| Some((*id, w.upgrade()?)))
+            .collect();
+        let mut out: Vec<_> = slots
+            .into_iter()
+            .filter_map(|(id, s)| Some((id, s.name()?.to_string(), s.describe())))
+            .collect();
+        out.sort_by_key(|(id, _, _)| *id);
+        out
     }
 
     /// The values of the live named accumulators, encoded, by name: what a streaming

@@ -2,10 +2,15 @@
 //! stages first, reuses shuffle output already computed, retries failed tasks, resubmits
 //! map stages whose output was lost, and fails a job with the original cause.
 
+mod events;
 mod executor;
 mod map_output;
 mod task;
 
+pub use events::{
+    local_property, now_ms, set_local_property, with_local_properties, JobStart, SchedulerEvent,
+    SchedulerListener, TaskEnd, BATCH_TIME_PROPERTY, OUTPUT_OP_PROPERTY,
+};
 pub use executor::{
     failed_result, panic_message, run_encoded, run_encoded_when_resolvable, Executor, LocalExecutor,
 };
@@ -47,6 +52,7 @@ pub struct DagScheduler {
     /// Cluster mode: which executor cached each RDD partition `(rdd, partition)`, as
     /// its tasks reported. A stale entry costs a recomputation, never a wrong result.
     cache_locs: Mutex<HashMap<(usize, usize), String>>,
+    listeners: events::Listeners,
 }
 
 /// Most cached-partition locations kept (then they are forgotten and learnt again).
@@ -94,7 +100,13 @@ impl DagScheduler {
             max_failures: max_failures.max(1),
             max_stage_attempts: max_stage_attempts.max(1),
             cache_locs: Mutex::new(HashMap::new()),
+            listeners: events::Listeners::default(),
         }
+    }
+
+    /// Adds a listener of jobs, stages and tasks (see [`SchedulerListener`]).
+    pub fn add_listener(&self, listener: Arc<dyn SchedulerListener>) {
+        self.listeners.add(listener);
     }
 
     /// The executor that cached partition `partition` of `rdd` or of an ancestor it
@@ -230,6 +242,27 @@ impl DagScheduler {
 
     /// Runs job `job_id` here: its missing parent stages, then its final stage.
     fn schedule_job(
+        &self,
+        ctx: &Context,
+        rdd: &Arc<dyn RddBase>,
+        partitions: &[usize],
+        job_id: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        self.listeners.job_start(
+            job_id,
+            format!("{} [{}]", rdd.info().op(), rdd.info().id()),
+            partitions.len(),
+        );
+        let outcome = self.schedule_job_stages(ctx, rdd, partitions, job_id);
+        self.listeners.post(|| SchedulerEvent::JobEnd {
+            job_id,
+            time_ms: now_ms(),
+            failure: outcome.as_ref().err().map(|e| e.to_string()),
+        });
+        outcome
+    }
+
+    fn schedule_job_stages(
         &self,
         ctx: &Context,
         rdd: &Arc<dyn RddBase>,
@@ -420,8 +453,119 @@ impl DagScheduler {
         if partitions.is_empty() {
             return Ok(());
         }
+        self.listeners.post(|| SchedulerEvent::StageSubmitted {
+            stage_id,
+            attempt: stage_attempt,
+            job_id,
+            name: format!("{} [{}]", rdd.info().op(), rdd.info().id()),
+            shuffle_map: matches!(kind, task::TaskKind::ShuffleMap { .. }),
+            num_tasks: partitions.len(),
+            time_ms: now_ms(),
+        });
+        let outcome = self.run_stage_tasks(
+            ctx,
+            job_id,
+            stage_id,
+            stage_attempt,
+            rdd,
+            kind,
+            partitions,
+            on_success,
+        );
+        self.listeners.post(|| SchedulerEvent::StageCompleted {
+            stage_id,
+            attempt: stage_attempt,
+            job_id,
+            time_ms: now_ms(),
+            failure: match &outcome {
+                Ok(()) => None,
+                Err(StageFailure::Fatal(e)) => Some(e.to_string()),
+                Err(StageFailure::FetchFailed { shuffle_id, map_id }) => Some(format!(
+                    "lost the output of map {map_id} of shuffle {shuffle_id}; resubmitted"
+                )),
+            },
+        });
+        outcome
+    }
+
+    fn post_task_end(
+        &self,
+        rdd: &Arc<dyn RddBase>,
+        desc: &task::TaskDescription,
+        result: &task::TaskResult,
+        started: std::time::Instant,
+        launch_ms: i64,
+    ) {
+        self.listeners.post(|| {
+            let shuffle_write_bytes = match (&desc.kind, &result.outcome) {
+                (task::TaskKind::ShuffleMap { .. }, Ok(bytes)) => {
+                    codec::decode::<MapStatus>(bytes, "map status")
+                        .map(|m| m.nonempty_buckets().map(|(_, n)| n).sum())
+                        .unwrap_or(0)
+                }
+                _ => 0,
+            };
+            SchedulerEvent::TaskEnd(TaskEnd {
+                task_id: desc.task_id,
+                job_id: desc.job_id,
+                stage_id: desc.stage_id,
+                stage_attempt: desc.stage_attempt,
+                partition: desc.partition,
+                attempt: desc.attempt,
+                executor: if result.cached.0.is_empty() {
+                    self.executor.id().to_string()
+                } else {
+                    result.cached.0.clone()
+                },
+                launch_ms,
+                duration_ms: started.elapsed().as_millis() as u64,
+                failure: result
+                    .outcome
+                    .as_ref()
+                    .err()
+                    .map(|f| f.clone().into_error().to_string()),
+                shuffle_write_bytes,
+                shuffle_read_bytes: if result.outcome.is_ok() {
+                    self.shuffle_read_bytes(rdd, desc.partition)
+                } else {
+                    0
+                },
+            })
+        });
+    }
+
+    /// Bytes a task over `partition` of `rdd` reads from its stage's parent shuffles,
+    /// as their map outputs reported.
+    fn shuffle_read_bytes(&self, rdd: &Arc<dyn RddBase>, partition: usize) -> u64 {
+        let tracker = self.env.map_output_tracker();
+        parent_shuffles(rdd)
+            .iter()
+            .filter_map(|d| tracker.statuses(d.shuffle_id()))
+            .map(|s| {
+                s.iter()
+                    .flatten()
+                    .map(|m| m.bucket_bytes(partition))
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_stage_tasks(
+        &self,
+        ctx: &Context,
+        job_id: usize,
+        stage_id: usize,
+        stage_attempt: usize,
+        rdd: &Arc<dyn RddBase>,
+        kind: task::TaskKind,
+        partitions: Vec<usize>,
+        on_success: &mut dyn FnMut(usize, Vec<u8>),
+    ) -> std::result::Result<(), StageFailure> {
         let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-        let mut running: HashMap<u64, task::TaskDescription> = HashMap::new();
+        let mut running: HashMap<u64, (task::TaskDescription, std::time::Instant, i64)> =
+            HashMap::new();
+        let listening = !self.listeners.is_empty();
         let mut failures: HashMap<usize, usize> = HashMap::new();
         let (rdd_id, fingerprint) = (rdd.info().id(), rdd.info().fingerprint());
         // Cluster mode: the tasks tell executors where the outputs they read are.
@@ -443,40 +587,43 @@ impl DagScheduler {
         } else {
             Vec::new()
         };
-        let launch = |running: &mut HashMap<u64, task::TaskDescription>,
-                      partition: usize,
-                      attempt: usize|
-         -> std::result::Result<(), StageFailure> {
-            let desc = task::TaskDescription {
-                task_id: self.next_task.fetch_add(1, Ordering::Relaxed),
-                job_id,
-                stage_id,
-                stage_attempt,
-                partition,
-                attempt,
-                rdd_id,
-                fingerprint,
-                kind,
-                map_statuses: map_statuses.clone(),
+        let launch =
+            |running: &mut HashMap<u64, (task::TaskDescription, std::time::Instant, i64)>,
+             partition: usize,
+             attempt: usize|
+             -> std::result::Result<(), StageFailure> {
+                let desc = task::TaskDescription {
+                    task_id: self.next_task.fetch_add(1, Ordering::Relaxed),
+                    job_id,
+                    stage_id,
+                    stage_attempt,
+                    partition,
+                    attempt,
+                    rdd_id,
+                    fingerprint,
+                    kind,
+                    map_statuses: map_statuses.clone(),
+                };
+                let bytes =
+                    codec::encode(&desc, "task description").map_err(StageFailure::Fatal)?;
+                let task_id = desc.task_id;
+                let launched = if listening { now_ms() } else { 0 };
+                running.insert(task_id, (desc, std::time::Instant::now(), launched));
+                let preferred = if cluster {
+                    self.preferred_location(rdd, partition)
+                } else {
+                    None
+                };
+                self.executor.launch(
+                    task::EncodedTask {
+                        task_id,
+                        bytes,
+                        preferred,
+                    },
+                    tx.clone(),
+                );
+                Ok(())
             };
-            let bytes = codec::encode(&desc, "task description").map_err(StageFailure::Fatal)?;
-            let task_id = desc.task_id;
-            running.insert(task_id, desc);
-            let preferred = if cluster {
-                self.preferred_location(rdd, partition)
-            } else {
-                None
-            };
-            self.executor.launch(
-                task::EncodedTask {
-                    task_id,
-                    bytes,
-                    preferred,
-                },
-                tx.clone(),
-            );
-            Ok(())
-        };
         for &p in &partitions {
             launch(&mut running, p, 0)?;
         }
@@ -486,10 +633,13 @@ impl DagScheduler {
             let result: task::TaskResult =
                 codec::decode(&bytes, "task result").map_err(StageFailure::Fatal)?;
             // Unknown ids are results of attempts this stage did not launch: ignore them.
-            let Some(desc) = running.remove(&result.task_id) else {
+            let Some((desc, started, launch_ms)) = running.remove(&result.task_id) else {
                 continue;
             };
             let partition = desc.partition;
+            if listening {
+                self.post_task_end(rdd, &desc, &result, started, launch_ms);
+            }
             match result.outcome {
                 Ok(value) => {
                     outstanding -= 1;

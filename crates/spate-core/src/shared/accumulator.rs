@@ -28,6 +28,11 @@ pub trait AccumulatorV2: Clone + Send + Sync + Serialize + DeserializeOwned + 's
     fn merge(&mut self, other: Self);
     /// The value.
     fn value(&self) -> Self::Out;
+    /// The value as people read it (the web UI's accumulators page); `None` shows as
+    /// not displayable.
+    fn describe(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A sum of `i64`s, with count and average (Spark's `LongAccumulator`).
@@ -51,6 +56,9 @@ impl AccumulatorV2 for LongSum {
     fn value(&self) -> i64 {
         self.sum
     }
+    fn describe(&self) -> Option<String> {
+        Some(self.value().to_string())
+    }
 }
 
 /// A sum of `f64`s, with count and average (Spark's `DoubleAccumulator`).
@@ -73,6 +81,9 @@ impl AccumulatorV2 for DoubleSum {
     }
     fn value(&self) -> f64 {
         self.sum
+    }
+    fn describe(&self) -> Option<String> {
+        Some(self.value().to_string())
     }
 }
 
@@ -103,6 +114,9 @@ impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> Accumulato
     }
     fn value(&self) -> Vec<T> {
         self.items.clone()
+    }
+    fn describe(&self) -> Option<String> {
+        Some(format!("{} items", self.items.len()))
     }
 }
 
@@ -151,6 +165,9 @@ impl<A: AccumulatorV2> AccumulatorSlot for Inner<A> {
     fn value_bytes(&self) -> Result<Vec<u8>> {
         let value = self.value.lock().clone();
         crate::codec::encode(&value, &format!("value of accumulator {:?}", self.name))
+    }
+    fn describe(&self) -> Option<String> {
+        self.value.lock().describe()
     }
     fn restore_bytes(&self, bytes: &[u8]) -> Result<()> {
         let value: A = crate::codec::decode(

@@ -44,6 +44,11 @@ pub enum BlockId {
 }
 
 impl BlockId {
+    /// Its name as Spark writes it (`rdd_3_0`, `shuffle_1_2`, `broadcast_0`, `input_0_7`).
+    pub fn name(&self) -> String {
+        self.file_name()
+    }
+
     fn file_name(&self) -> String {
         match self {
             BlockId::Rdd { rdd, split } => format!("rdd_{rdd}_{split}"),
@@ -106,6 +111,21 @@ pub struct BlockStoreMetrics {
     pub broadcast_fetches: AtomicU64,
     /// Shuffle or aggregation spills to disk.
     pub spills: AtomicU64,
+}
+
+/// One block as [`BlockStore::block_infos`] reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockInfo {
+    /// The block.
+    pub id: BlockId,
+    /// `memory`, `memory_ser` or `disk`.
+    pub location: &'static str,
+    /// Memory it takes (estimated for values).
+    pub memory_bytes: u64,
+    /// Bytes of its file on disk.
+    pub disk_bytes: u64,
+    /// The level it was stored with.
+    pub level: StorageLevel,
 }
 
 /// Blocks held by one executor (in local mode, the process).
@@ -469,6 +489,33 @@ impl BlockStore {
         self.metrics.dropped.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(block = ?id, bytes = est, "partition does not fit in memory; not cached");
         Ok(false)
+    }
+
+    /// Every block present with where it is and its size, sorted by id (the web UI's
+    /// storage page).
+    pub fn block_infos(&self) -> Vec<BlockInfo> {
+        let inner = self.inner.lock();
+        let mut v: Vec<BlockInfo> = inner
+            .blocks
+            .iter()
+            .map(|(id, e)| BlockInfo {
+                id: *id,
+                location: match e.stored {
+                    Stored::Values(_) => "memory",
+                    Stored::Bytes(_) => "memory_ser",
+                    Stored::Disk(_) => "disk",
+                },
+                memory_bytes: e.mem_bytes,
+                disk_bytes: match &e.stored {
+                    Stored::Disk(f) => std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0),
+                    _ => 0,
+                },
+                level: e.level,
+            })
+            .collect();
+        drop(inner);
+        v.sort_by_key(|b| b.id);
+        v
     }
 
     /// Where block `id` lives now: "memory", "memory_ser", "disk", or `None`.

@@ -4,5 +4,5 @@ mod block_store;
 mod level;
 
 pub(crate) use block_store::{ArcVecIter, ScratchFile};
-pub use block_store::{BlockId, BlockStore, BlockStoreMetrics};
+pub use block_store::{BlockId, BlockInfo, BlockStore, BlockStoreMetrics};
 pub use level::StorageLevel;

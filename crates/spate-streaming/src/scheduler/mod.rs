@@ -427,7 +427,21 @@ impl Scheduler {
         if let Some(op) = op_info {
             self.post(Event::OutputOperationStarted(op));
         }
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(job.job));
+        // Each RDD job the output operation starts names its batch and operation (the
+        // web UI's batch page).
+        let props = [
+            (
+                spate_core::scheduler::BATCH_TIME_PROPERTY,
+                job.batch.info.lock().batch_time.0.to_string(),
+            ),
+            (
+                spate_core::scheduler::OUTPUT_OP_PROPERTY,
+                job.index.to_string(),
+            ),
+        ];
+        let outcome = spate_core::scheduler::with_local_properties(&props, || {
+            std::panic::catch_unwind(AssertUnwindSafe(job.job))
+        });
         let failure: Option<Arc<dyn std::error::Error + Send + Sync>> = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(Arc::from(e)),
