@@ -20,6 +20,9 @@
 # - PostgreSQL 15 (Debian's `postgresql`, installed with apt when missing and root) on
 #   127.0.0.1 at a free port, a fresh cluster in a temporary directory with the database
 #   `spate_test`, for spate-db's tests.
+# - Headless Chromium and chromedriver (Debian's `chromium` and `chromium-driver`,
+#   installed with apt when missing and root; about 35 s) for spate-ui's browser test,
+#   which starts chromedriver itself on a free loopback port and stops it.
 #
 # Exported for the tests: SPATE_TEST_S3_ENDPOINT, SPATE_TEST_S3_BUCKET, the standard
 # AWS_* variables (endpoint, test credentials, region, plain HTTP allowed),
@@ -139,6 +142,17 @@ fi
 
 if [ ! -f "$KINESALITE_DIR/start-kinesalite.js" ] || [ ! -d "$KINESALITE_DIR/node_modules/kinesalite" ]; then
   install_kinesalite
+fi
+
+if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    log "Chromium missing: installing chromium and chromium-driver with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver > /dev/null
+  else
+    log "Chromium is needed for spate-ui's browser test: install chromium and chromium-driver (or run as root)"
+    exit 1
+  fi
 fi
 
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -1)"

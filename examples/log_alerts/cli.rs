@@ -25,6 +25,8 @@ options:
   --top N                endpoints listed by errors per window (default 3; 0: none)
   --duration-s S         stop gracefully after S seconds (default 20; 0: run until Ctrl-C)
   --webhook URL          also POST each alert as JSON to URL (retries, at most 20 a second)
+  --ui                   serve the web UI (spate.ui.port, default 4040) with dashboards of the
+                         5xx rate per endpoint and of the alerts
   --master URL           spate master (default local[2])";
 
 /// Where the log lines come from.
@@ -71,6 +73,8 @@ pub struct Options {
     pub emit: Option<u64>,
     /// Where alerts are also POSTed.
     pub webhook: Option<String>,
+    /// Serve the web UI with the dashboards.
+    pub ui: bool,
 }
 
 /// The options of `args` (without the program name); `Ok(None)` for `--help`.
@@ -93,6 +97,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Optio
         master: "local[2]".into(),
         emit: None,
         webhook: None,
+        ui: false,
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -131,6 +136,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Optio
             "--master" => o.master = value()?,
             "--emit" => o.emit = Some(number(&name, &value()?)?),
             "--webhook" => o.webhook = Some(value()?),
+            "--ui" => o.ui = true,
             _ => return Err(format!("unknown argument `{flag}`")),
         }
     }

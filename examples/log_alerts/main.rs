@@ -108,6 +108,26 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         job.alerts(th)
             .write_to(spate_alerts::WebhookSink::new(url)?.rate_limit(20.0));
     }
+    // The web UI, with the error rates and the alerts on its Dashboards page.
+    let _ui = if opts.ui {
+        use spate_ui::{Panel, ToDashboard};
+        job.windows
+            .map(|(endpoint, c)| {
+                let pct = c.server_errors as f64 * 100.0 / c.requests.max(1) as f64;
+                (endpoint.to_string(), (pct * 100.0).round() / 100.0)
+            })
+            .to_dashboard("5xx % by endpoint", Panel::time_series());
+        job.alerts(th)
+            .map(|a| a.text)
+            .to_dashboard("alerts", Panel::table().history(50));
+        let ui = spate_ui::WebUi::start(&ssc)?;
+        if let Some(url) = ui.url() {
+            eprintln!("log_alerts: web UI at {url} (dashboards at {url}/dashboards/)");
+        }
+        Some(ui)
+    } else {
+        None
+    };
     let alerts = Arc::new(AtomicU64::new(0));
     let seen = alerts.clone();
     let top = opts.top;

@@ -89,12 +89,8 @@ fn not_found(what: String) -> Response {
 }
 
 /// The `{app}` of a path must be this application's id.
-fn check_app(app: &App, id: &str) -> Result<(), Response> {
-    if id == app.id {
-        Ok(())
-    } else {
-        Err(not_found(format!("application {id:?}")))
-    }
+fn check_app(app: &App, id: &str) -> Option<Response> {
+    (id != app.id).then(|| not_found(format!("application {id:?}")))
 }
 
 macro_rules! api_handler {
@@ -105,7 +101,7 @@ macro_rules! api_handler {
         ) -> Response {
             #[allow(unused_variables)]
             let (id, $($p)?) = params;
-            if let Err(r) = check_app(&$app, &id) {
+            if let Some(r) = check_app(&$app, &id) {
                 return r;
             }
             let $state = $app.store.state.lock();
@@ -239,7 +235,7 @@ async fn task_list(
     AxState(app): Shared,
     Path((id, stage, attempt)): Path<(String, usize, usize)>,
 ) -> Response {
-    if let Err(r) = check_app(&app, &id) {
+    if let Some(r) = check_app(&app, &id) {
         return r;
     }
     let s = app.store.state.lock();

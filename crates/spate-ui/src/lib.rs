@@ -11,7 +11,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let ssc = spate_streaming::StreamingContext::new(
 //!     spate_core::SpateConf::new().app_name("demo")?, std::time::Duration::from_secs(1))?;
-//! let counts = ssc.socket_text_stream("127.0.0.1", 9999)?.count();
+//! let counts = ssc.socket_text_stream("127.0.0.1", 9999).count();
 //! counts.to_dashboard("lines per batch", Panel::time_series());
 //! let ui = WebUi::start(&ssc)?; // http://127.0.0.1:4040 (spate.ui.port)
 //! println!("web UI at {}", ui.url().unwrap_or_default());

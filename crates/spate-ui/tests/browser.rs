@@ -100,15 +100,16 @@ async fn streaming_page_in_chromium() {
     let job = common::start("browser", 250, 40);
     let base = job.url();
 
-    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--no-first-run", "--disable-background-networking", "--disable-sync",
-                     "--window-size=1280,1400"]
-        }
-    }))
-    .unwrap();
+    let caps: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_value(serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--no-first-run", "--disable-background-networking", "--disable-sync",
+                         "--window-size=1280,1400"]
+            }
+        }))
+        .unwrap();
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     let c = loop {
@@ -132,7 +133,11 @@ async fn streaming_page_in_chromium() {
         .await
         .unwrap();
     wait_until("two completed batches", Duration::from_secs(30), || async {
-        text_of(&c, "#completed-count").await.parse::<u64>().unwrap_or(0) >= 2
+        text_of(&c, "#completed-count")
+            .await
+            .parse::<u64>()
+            .unwrap_or(0)
+            >= 2
     })
     .await;
     let before = attr_num(&c, "#chart-processing-time svg", "data-points").await;
@@ -150,9 +155,19 @@ async fn streaming_page_in_chromium() {
         .await
         .unwrap()
         .len();
-    assert!(rows_after > rows_before, "{rows_before} -> {rows_after} rows");
-    for id in ["chart-input-rate", "chart-scheduling-delay", "chart-total-delay"] {
-        assert!(attr_num(&c, &format!("#{id} svg"), "data-points").await > 0, "{id}");
+    assert!(
+        rows_after > rows_before,
+        "{rows_before} -> {rows_after} rows"
+    );
+    for id in [
+        "chart-input-rate",
+        "chart-scheduling-delay",
+        "chart-total-delay",
+    ] {
+        assert!(
+            attr_num(&c, &format!("#{id} svg"), "data-points").await > 0,
+            "{id}"
+        );
     }
     let marker = c
         .execute("return window.spateMarker;", vec![])
@@ -164,7 +179,9 @@ async fn streaming_page_in_chromium() {
 
     // The failed batch shows its error.
     wait_until("the failed batch row", Duration::from_secs(30), || async {
-        text_of(&c, "table.completed-batches tr.failed").await.contains(common::FAILURE)
+        text_of(&c, "table.completed-batches tr.failed")
+            .await
+            .contains(common::FAILURE)
     })
     .await;
     shot(&c, "streaming").await;
@@ -179,8 +196,16 @@ async fn streaming_page_in_chromium() {
     })
     .await;
     assert_eq!(text_of(&c, "#batch-status").await, "FAILED");
-    assert!(c.current_url().await.unwrap().as_str().ends_with(&format!("id={failed_id}")));
-    let tasks = c.find_all(Locator::Css("table.tasks tbody tr")).await.unwrap();
+    assert!(c
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .ends_with(&format!("id={failed_id}")));
+    let tasks = c
+        .find_all(Locator::Css("table.tasks tbody tr"))
+        .await
+        .unwrap();
     assert!(!tasks.is_empty(), "the batch page lists its tasks");
     shot(&c, "batch").await;
 
@@ -192,21 +217,43 @@ async fn streaming_page_in_chromium() {
         ("executors", "table.executors", "driver"),
         ("environment", "table.properties", "spate.app.name"),
         ("accumulators", "table.accumulators", "lines"),
-        ("dashboards", "section.dashboard[data-name='browser top']", "w"),
+        (
+            "dashboards",
+            "section.dashboard[data-name='browser top']",
+            "w",
+        ),
     ];
     for (page, css, expect) in pages {
         c.goto(&format!("{base}/{page}/")).await.unwrap();
         wait_until(&format!("{page} page"), Duration::from_secs(10), || async {
-            text_of(&c, css).await.to_lowercase().contains(&expect.to_lowercase())
+            text_of(&c, css)
+                .await
+                .to_lowercase()
+                .contains(&expect.to_lowercase())
         })
         .await;
         shot(&c, page).await;
     }
     // The dashboard's chart grows as batches complete.
-    let d0 = attr_num(&c, "section.dashboard[data-name='browser words'] svg", "data-points").await;
-    wait_until("the dashboard chart to grow", Duration::from_secs(20), || async {
-        attr_num(&c, "section.dashboard[data-name='browser words'] svg", "data-points").await > d0
-    })
+    let d0 = attr_num(
+        &c,
+        "section.dashboard[data-name='browser words'] svg",
+        "data-points",
+    )
+    .await;
+    wait_until(
+        "the dashboard chart to grow",
+        Duration::from_secs(20),
+        || async {
+            attr_num(
+                &c,
+                "section.dashboard[data-name='browser words'] svg",
+                "data-points",
+            )
+            .await
+                > d0
+        },
+    )
     .await;
     c.close().await.unwrap();
     job.ssc.stop(false, false);

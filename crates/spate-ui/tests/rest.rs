@@ -45,10 +45,10 @@ fn rest_api_and_metrics_match_the_listener() {
         );
         let op_failure = h.output_operations.iter().find_map(|o| o.failure.clone());
         assert_eq!(b["firstFailureReason"].as_str(), op_failure.as_deref());
-        if op_failure.is_some() {
+        if let Some(f) = &op_failure {
             failed += 1;
             assert_eq!(b["status"], "FAILED");
-            assert!(op_failure.unwrap().contains(FAILURE));
+            assert!(f.contains(FAILURE));
             assert_eq!(b["numFailedOutputOps"], 1);
         } else {
             assert_eq!(b["status"], "COMPLETED");
