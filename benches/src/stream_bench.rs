@@ -272,6 +272,18 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
     counts.foreach_rdd(move |rdd, t| emit(rdd, t, &la, total_lines, &o2));
     let batches = Arc::new(Batches::default());
     ssc.add_streaming_listener(batches.clone());
+    // `--ui true`: the web UI and /metrics on, read each second as a browser and
+    // Prometheus would (the UI's cost).
+    let ui_on = o.get("ui", "false") == "true";
+    let _ui = if ui_on {
+        let ui = spate_ui::WebUi::start(&ssc)?;
+        if let Some(addr) = ui.addr() {
+            poll_ui(addr);
+        }
+        Some(ui)
+    } else {
+        None
+    };
     let cpu0 = cpu_snap();
     let lo0 = loopback_bytes();
     let t0 = Instant::now();
@@ -337,6 +349,7 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
         "peak_rss_mb": peak_rss_mb(),
         "source": source,
         "wal": o.get("wal", "false") == "true",
+        "ui": ui_on,
         "batch_ms": batch_ms,
         "lines_per_batch": per_batch,
         "repeat": repeat,
@@ -517,6 +530,38 @@ impl spate::streaming::Receiver<Str> for ChunkReceiver {
         });
     }
     fn on_stop(&mut self) {}
+}
+
+/// Reads the Streaming page's API and /metrics once a second, for the life of the process.
+fn poll_ui(addr: std::net::SocketAddr) {
+    use std::io::{Read, Write};
+    std::thread::spawn(move || {
+        let get = |path: &str| -> std::io::Result<String> {
+            let mut s = std::net::TcpStream::connect(addr)?;
+            write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )?;
+            let mut body = String::new();
+            s.read_to_string(&mut body)?;
+            Ok(body)
+        };
+        let app = get("/api/v1/applications")
+            .ok()
+            .and_then(|r| {
+                r.split("\"id\":\"")
+                    .nth(1)
+                    .map(|t| t.split('"').next().unwrap_or("").to_string())
+            })
+            .unwrap_or_default();
+        loop {
+            for p in ["statistics", "batches", "receivers"] {
+                let _ = get(&format!("/api/v1/applications/{app}/streaming/{p}"));
+            }
+            let _ = get("/metrics");
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
