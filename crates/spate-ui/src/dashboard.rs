@@ -292,3 +292,42 @@ pub(crate) fn describe(name: &str, d: &Dashboard) -> Value {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_published_again_replaces_itself_and_totals_survive_eviction() {
+        let hub = Hub::default();
+        hub.dashboards.lock().insert(
+            "c".into(),
+            Dashboard {
+                panel: Panel::counter().history(2),
+                batches: BTreeMap::new(),
+                evicted_total: 0.0,
+                dropped: 0,
+            },
+        );
+        let n = |v: i64| vec![serde_json::json!(v)];
+        hub.publish("c", Time(1000), n(5), 0);
+        hub.publish("c", Time(1000), n(5), 0); // the replayed batch
+        hub.publish("c", Time(2000), n(7), 0);
+        hub.publish("c", Time(3000), n(1), 2); // evicts 1000
+        let all = hub.dashboards.lock();
+        let d = describe("c", &all["c"]);
+        assert_eq!(d["total"], 13.0);
+        assert_eq!(d["last"], 1.0);
+        assert_eq!(d["batches"], 2);
+        assert_eq!(d["droppedRecords"], 2);
+    }
+
+    #[test]
+    fn records_become_points_or_rows() {
+        assert_eq!(point(&serde_json::json!(2.5)), Some(("value".into(), 2.5)));
+        assert_eq!(point(&serde_json::json!(["a", 3])), Some(("a".into(), 3.0)));
+        assert_eq!(point(&serde_json::json!([7, 3])), Some(("7".into(), 3.0)));
+        assert_eq!(point(&serde_json::json!({"a": 1})), None);
+        assert_eq!(point(&serde_json::json!("text")), None);
+    }
+}
