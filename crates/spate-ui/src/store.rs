@@ -13,6 +13,9 @@ use std::sync::Arc;
 
 /// Most task attempts a stage keeps (the counts keep counting the rest).
 pub(crate) const TASKS_PER_STAGE: usize = 1000;
+/// Most task attempts kept over all stages (Spark's `spark.ui.retainedTasks`): past it,
+/// the oldest stages' task lists are dropped (their counts stay).
+const TASKS_RETAINED: usize = 100_000;
 /// Most input problems kept.
 const INPUT_ERRORS: usize = 100;
 
@@ -94,6 +97,8 @@ pub(crate) struct State {
     pub jobs: BTreeMap<usize, JobRecord>,
     pub stages: BTreeMap<(usize, usize), StageRecord>,
     pub executors: BTreeMap<String, ExecutorRecord>,
+    /// Task attempts held in the stages' lists.
+    pub tasks_retained: usize,
 }
 
 impl State {
@@ -181,7 +186,9 @@ impl Store {
                 for k in j.stages {
                     // A map stage another job reused stays while that job is kept.
                     if !s.jobs.values().any(|o| o.stages.contains(&k)) {
-                        s.stages.remove(&k);
+                        if let Some(st) = s.stages.remove(&k) {
+                            s.tasks_retained -= st.tasks.len();
+                        }
                     }
                 }
             }
@@ -204,6 +211,21 @@ impl Store {
             st.shuffle_write += t.shuffle_write_bytes;
             if st.tasks.len() < TASKS_PER_STAGE {
                 st.tasks.push(t.clone());
+                s.tasks_retained += 1;
+            }
+        }
+        if s.tasks_retained > TASKS_RETAINED {
+            let State {
+                stages,
+                tasks_retained,
+                ..
+            } = &mut *s;
+            for st in stages.values_mut() {
+                if *tasks_retained <= TASKS_RETAINED * 9 / 10 {
+                    break;
+                }
+                *tasks_retained -= st.tasks.len();
+                st.tasks = Vec::new();
             }
         }
         let e = s.executors.entry(t.executor.clone()).or_default();
@@ -354,5 +376,66 @@ impl SchedulerListener for SchedulerSide {
             }
             SchedulerEvent::TaskEnd(t) => store.task_end(t),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_lists_are_bounded_and_the_oldest_stages_lose_theirs_first() {
+        let store = Store::new(10, 1000, 100);
+        let side = SchedulerSide(store.clone());
+        let stages = TASKS_RETAINED / TASKS_PER_STAGE + 2;
+        for stage_id in 0..stages {
+            side.on_event(&SchedulerEvent::StageSubmitted {
+                stage_id,
+                attempt: 0,
+                job_id: 0,
+                name: "map [0]".into(),
+                shuffle_map: false,
+                num_tasks: TASKS_PER_STAGE + 5,
+                time_ms: 0,
+            });
+            for p in 0..TASKS_PER_STAGE + 5 {
+                side.on_event(&SchedulerEvent::TaskEnd(TaskEnd {
+                    task_id: (stage_id * 10_000 + p) as u64,
+                    job_id: 0,
+                    stage_id,
+                    stage_attempt: 0,
+                    partition: p,
+                    attempt: 0,
+                    executor: "driver".into(),
+                    launch_ms: 0,
+                    duration_ms: 1,
+                    failure: None,
+                    shuffle_read_bytes: 0,
+                    shuffle_write_bytes: 0,
+                }));
+            }
+        }
+        let s = store.state.lock();
+        let held: usize = s.stages.values().map(|st| st.tasks.len()).sum();
+        assert_eq!(held, s.tasks_retained);
+        assert!(held <= TASKS_RETAINED, "{held}");
+        assert!(
+            s.stages[&(0, 0)].tasks.is_empty(),
+            "the oldest stage lost its list"
+        );
+        let last = &s.stages[&(stages - 1, 0)];
+        assert_eq!(
+            last.tasks.len(),
+            TASKS_PER_STAGE,
+            "a stage keeps its first attempts"
+        );
+        assert!(s
+            .stages
+            .values()
+            .all(|st| st.completed == (TASKS_PER_STAGE + 5) as u64));
+        assert_eq!(
+            s.executors["driver"].completed,
+            (stages * (TASKS_PER_STAGE + 5)) as u64
+        );
     }
 }
