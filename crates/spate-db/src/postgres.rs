@@ -195,6 +195,9 @@ impl PostgresSink {
             )
             .map_err(self.err("replacing the batch's earlier rows"))?;
         }
+        // Rows with the same columns share one prepared statement (one parse per batch).
+        let mut prepared: std::collections::HashMap<String, postgres::Statement> =
+            std::collections::HashMap::new();
         for row in &rows {
             let mut names = Vec::with_capacity(row.len() + 1);
             let mut marks = Vec::with_capacity(row.len() + 1);
@@ -217,7 +220,17 @@ impl PostgresSink {
                 .iter()
                 .map(|v| v as &(dyn postgres::types::ToSql + Sync))
                 .collect();
-            tx.execute(&sql, &params)
+            let statement = match prepared.get(&sql) {
+                Some(st) => st.clone(),
+                None => {
+                    let st = tx
+                        .prepare(&sql)
+                        .map_err(self.err(format!("preparing the insert of batch {}", time.0)))?;
+                    prepared.insert(sql, st.clone());
+                    st
+                }
+            };
+            tx.execute(&statement, &params)
                 .map_err(self.err(format!("writing a row of batch {}", time.0)))?;
         }
         tx.commit().map_err(self.err("committing the batch"))?;

@@ -200,7 +200,8 @@ impl SqliteSink {
             }
             let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
             let sql = rows::insert_sql(&self.table, &names, &marks, row, self.key.as_deref());
-            tx.execute(&sql, rusqlite::params_from_iter(values))
+            tx.prepare_cached(&sql)
+                .and_then(|mut st| st.execute(rusqlite::params_from_iter(values)))
                 .map_err(self.err(format!("writing a row of batch {}", time.0)))?;
         }
         tx.commit().map_err(self.err("committing the batch"))?;
