@@ -30,21 +30,13 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct ParquetSink {
     files: TextFilesSink,
-    pattern: String,
 }
 
 impl ParquetSink {
     /// Batches to `prefix-<time ms>[.suffix]` directories.
     pub fn new(prefix: impl Into<String>, suffix: impl Into<String>) -> Self {
-        let (prefix, suffix) = (prefix.into(), suffix.into());
-        let pattern = if suffix.is_empty() {
-            format!("{prefix}-<time>")
-        } else {
-            format!("{prefix}-<time>.{suffix}")
-        };
         ParquetSink {
             files: TextFilesSink::new(prefix, suffix),
-            pattern,
         }
     }
 
@@ -81,7 +73,7 @@ impl<T: Data> Sink<T> for ParquetSink {
     type Staged = StagedTextFile;
 
     fn name(&self) -> String {
-        format!("Parquet files {}", self.pattern)
+        format!("Parquet files {}", self.files.pattern())
     }
 
     fn write(

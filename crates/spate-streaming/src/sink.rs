@@ -263,6 +263,15 @@ impl TextFilesSink {
         }
     }
 
+    /// The batch directories' names, `prefix-<time>[.suffix]`, for sink names and errors.
+    pub fn pattern(&self) -> String {
+        if self.suffix.is_empty() {
+            format!("{}-<time>", self.prefix)
+        } else {
+            format!("{}-<time>.{}", self.prefix, self.suffix)
+        }
+    }
+
     /// The directory batch `time` is committed to.
     pub fn batch_dir(&self, time: Time) -> PathBuf {
         PathBuf::from(batch_file_name(&self.prefix, &self.suffix, time))

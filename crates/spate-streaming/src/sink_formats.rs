@@ -29,8 +29,6 @@ pub enum RecordFormat {
 pub struct RecordFilesSink {
     files: TextFilesSink,
     format: RecordFormat,
-    /// `prefix-<time>[.suffix]`, for its name.
-    pattern: String,
 }
 
 impl RecordFilesSink {
@@ -45,15 +43,9 @@ impl RecordFilesSink {
     }
 
     fn new(prefix: String, suffix: String, format: RecordFormat) -> Self {
-        let pattern = if suffix.is_empty() {
-            format!("{prefix}-<time>")
-        } else {
-            format!("{prefix}-<time>.{suffix}")
-        };
         RecordFilesSink {
             files: TextFilesSink::new(prefix, suffix),
             format,
-            pattern,
         }
     }
 
@@ -68,8 +60,8 @@ impl<T: Data> Sink<T> for RecordFilesSink {
 
     fn name(&self) -> String {
         match self.format {
-            RecordFormat::JsonLines => format!("JSON lines files {}", self.pattern),
-            RecordFormat::Csv => format!("CSV files {}", self.pattern),
+            RecordFormat::JsonLines => format!("JSON lines files {}", self.files.pattern()),
+            RecordFormat::Csv => format!("CSV files {}", self.files.pattern()),
         }
     }
 
