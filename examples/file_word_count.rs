@@ -30,7 +30,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .flat_map(Str::words)
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b);
-    counts.print(10);
+    counts.print_with(10);
     ssc.start()?;
     // The robust pattern: a failed batch (an output that failed, a watched directory gone)
     // is reported and the stream goes on; `await_termination` returns each failure once

@@ -24,10 +24,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .queue_stream(&queue, true, None)
         .map(|x: i64| (x % 10, 1u64))
         .reduce_by_key(|a, b| a + b);
-    reduced.print(10);
+    reduced.print_with(10);
     ssc.start()?;
     for _ in 0..10 {
-        queue.push(ssc.ctx().parallelize((1..=1000).collect(), 10));
+        queue.push(ssc.ctx().parallelize_with((1..=1000).collect(), 10));
         std::thread::sleep(Duration::from_secs(1));
     }
     ssc.stop(true, true);

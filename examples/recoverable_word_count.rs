@@ -47,7 +47,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             // The state's lineage is cut every 5 batches.
             .checkpoint(Duration::from_millis(batch * 5))?;
         counts.save_as_text_files(&output, "");
-        counts.print(10);
+        counts.print_with(10);
         Ok(ssc)
     };
     let ssc = StreamingContext::get_or_create(&checkpoint, create)?;

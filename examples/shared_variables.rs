@@ -50,7 +50,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mentions = ctx.long_accumulator("tag mentions");
 
     let lines: Vec<String> = CHECKINS.iter().map(|s| s.to_string()).collect();
-    let checkins = ctx.parallelize(lines, 4);
+    let checkins = ctx.parallelize_with(lines, 4);
 
     let (table, counter) = (zips.clone(), mentions.clone());
     let enriched = checkins.map(move |line| {

@@ -37,7 +37,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     ssc.checkpoint(&dir)?;
     let initial = ssc
         .ctx()
-        .parallelize(vec![(Str::from("hello"), 1u64), (Str::from("world"), 1)], 2);
+        .parallelize_with(vec![(Str::from("hello"), 1u64), (Str::from("world"), 1)], 2);
     let words = ssc
         .socket_text_stream(&args[0], port)
         .flat_map(Str::words)
@@ -47,7 +47,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         2usize,
         initial,
     );
-    running.print(10);
+    running.print_with(10);
     ssc.start()?;
     // The robust pattern: a failed batch (an output that failed, a watched directory gone)
     // is reported and the stream goes on; `await_termination` returns each failure once

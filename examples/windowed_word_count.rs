@@ -44,7 +44,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         2usize,
         Some(|kv: &(Str, i64)| kv.1 > 0),
     )?;
-    counts.print(20);
+    counts.print_with(20);
     ssc.start()?;
     // The robust pattern: a failed batch (an output that failed, a watched directory gone)
     // is reported and the stream goes on; `await_termination` returns each failure once

@@ -22,7 +22,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .from_env()?,
     )?;
     let counts = ctx
-        .text_file(&path, ctx.default_parallelism())?
+        .text_file_with(&path, ctx.default_parallelism())?
         .flat_map(Str::words)
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b);

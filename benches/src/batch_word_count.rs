@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let acc = lines.clone();
         let start = Instant::now();
         let counts = ctx
-            .text_file(&input, partitions)?
+            .text_file_with(&input, partitions)?
             .flat_map(move |line: Str| {
                 acc.add(1);
                 line.split_owned(' ').map(|w| (w, 1u64))

@@ -227,7 +227,10 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         let queue = RddQueue::new();
         for i in 0..chunks.len() * repeat {
-            queue.push(ssc.ctx().text_file(&chunks[i % chunks.len()].0, parts)?);
+            queue.push(
+                ssc.ctx()
+                    .text_file_with(&chunks[i % chunks.len()].0, parts)?,
+            );
         }
         ssc.queue_stream(&queue, true, None)
     };

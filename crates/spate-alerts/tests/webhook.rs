@@ -110,7 +110,7 @@ fn run(sink: WebhookSink, batches: usize, per: usize) -> StreamingContext {
     let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(300)).expect("ssc");
     let q = RddQueue::new();
     for b in 0..batches {
-        q.push(ctx.parallelize((0..per).map(|i| format!("a{b}-{i}")).collect(), 2));
+        q.push(ctx.parallelize_with((0..per).map(|i| format!("a{b}-{i}")).collect(), 2));
     }
     ssc.queue_stream(&q, true, None).write_to(sink);
     ssc.start().expect("start");

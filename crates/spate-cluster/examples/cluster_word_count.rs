@@ -48,7 +48,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             Some(old.unwrap_or(0) + new.iter().sum::<u64>())
         });
     // Printed once, by the driver.
-    counts.print(10);
+    counts.print_with(10);
     ssc.start()?;
     if ssc.ctx().is_driver() {
         tracing::info!(%input, "counting the words of the files moved into the input directory");

@@ -22,7 +22,7 @@ fn main() {
     });
     let data: Vec<u64> = (0..30_000).collect();
     let reduced = ctx
-        .parallelize(data.clone(), 9)
+        .parallelize_with(data.clone(), 9)
         .map(|x| (x % 97, x))
         .reduce_by_key_with(|a, b| a + b, 6);
     // Job 1: a shuffle whose map outputs are spread over the three executors.
@@ -39,7 +39,7 @@ fn main() {
     let mut sums = reduced.collect().expect("the job after the loss");
     sums.sort();
     let total = ctx
-        .parallelize(data.clone(), 12)
+        .parallelize_with(data.clone(), 12)
         .map(|x| x * 3)
         .reduce(|a, b| a + b)
         .expect("a later job");

@@ -12,7 +12,7 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
             .master(master)?
             .app_name("local-cluster-test")?,
     )?;
-    let nums = ctx.parallelize((1..=10_000).collect::<Vec<i64>>(), 6);
+    let nums = ctx.parallelize_with((1..=10_000).collect::<Vec<i64>>(), 6);
     // A broadcast every process makes the same way, and an accumulator the tasks add to in
     // the executors: their updates travel with the results to the driver.
     let factor = ctx.broadcast(2i64)?;
@@ -35,7 +35,7 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
     let computed = ctx.long_accumulator("computed");
     let c = computed.clone();
     let cached = ctx
-        .parallelize((0..6_000).collect::<Vec<i64>>(), 8)
+        .parallelize_with((0..6_000).collect::<Vec<i64>>(), 8)
         .map(move |x| {
             c.add(1);
             x + 1
@@ -60,11 +60,11 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
     let made_by = ctx.broadcast_with(|| format!("made by process {}", std::process::id()))?;
     let b = made_by.clone();
     let seen_by_tasks = ctx
-        .parallelize((0..12).collect::<Vec<u32>>(), 12)
+        .parallelize_with((0..12).collect::<Vec<u32>>(), 12)
         .map(move |_| b.value().to_string())
         .collect()?;
     let fetches = ctx
-        .parallelize((0..12).collect::<Vec<u32>>(), 12)
+        .parallelize_with((0..12).collect::<Vec<u32>>(), 12)
         .map(|_| {
             spate_core::TaskContext::with_current(|tc| {
                 let env = tc.expect("in a task").env();
@@ -99,7 +99,7 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
     let threshold = sum / 50_005_000; // 2: the one-digit words pass
 
     let words = ctx
-        .parallelize(
+        .parallelize_with(
             (0..200).map(|i| format!("w{}", i % 13)).collect::<Vec<_>>(),
             4,
         )
@@ -108,7 +108,7 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
     // Shuffles: map outputs written in one executor are read by reduce tasks in the
     // other.
     let mut counts = ctx
-        .parallelize(
+        .parallelize_with(
             (0..5_000)
                 .map(|i| format!("k{}", (i * 7) % 101))
                 .collect::<Vec<_>>(),
@@ -119,7 +119,7 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
         .collect()?;
     counts.sort();
     let mut grouped: Vec<(u32, usize)> = ctx
-        .parallelize((0..900u32).collect::<Vec<_>>(), 4)
+        .parallelize_with((0..900u32).collect::<Vec<_>>(), 4)
         .map(|x| (x % 9, x))
         .group_by_key()
         .map(|(k, vs)| (k, vs.len()))
@@ -137,7 +137,7 @@ fn program(master: &str) -> spate_core::Result<(i64, Vec<i64>, u64, Vec<String>)
 fn where_tasks_ran(master: &str) -> spate_core::Result<std::collections::BTreeSet<String>> {
     let ctx = Context::new(SpateConf::new().master(master)?.app_name("where-test")?)?;
     let ids = ctx
-        .parallelize((0..16).collect::<Vec<u32>>(), 16)
+        .parallelize_with((0..16).collect::<Vec<u32>>(), 16)
         .map(|_| std::env::var("SPATE_EXECUTOR_ID").unwrap_or_default())
         .collect()?;
     ctx.stop();

@@ -14,7 +14,7 @@ fn word_counts(master: &str, ssl: &[(&str, String)]) -> spate_core::Result<Vec<(
     }
     let ctx = Context::new(conf)?;
     let mut counts = ctx
-        .parallelize(
+        .parallelize_with(
             (0..3_000)
                 .map(|i| format!("w{}", i % 17))
                 .collect::<Vec<_>>(),

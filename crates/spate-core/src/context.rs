@@ -46,7 +46,7 @@ impl Drop for ContextInner {
 /// ```
 /// use spate_core::{Context, SpateConf};
 /// let ctx = Context::new(SpateConf::new().master("local[2]")?)?;
-/// let sum: i64 = ctx.parallelize((1..=100).collect::<Vec<i64>>(), 4).reduce(|a, b| a + b)?;
+/// let sum: i64 = ctx.parallelize_with((1..=100).collect::<Vec<i64>>(), 4).reduce(|a, b| a + b)?;
 /// assert_eq!(sum, 5050);
 /// # Ok::<(), spate_core::Error>(())
 /// ```
@@ -317,9 +317,15 @@ impl Context {
         self.inner.env.checkpoint_store()
     }
 
+    /// Distributes `data` over [`Context::default_parallelism`] partitions (Spark's
+    /// `parallelize(seq)`).
+    pub fn parallelize<T: Data>(&self, data: Vec<T>) -> Rdd<T> {
+        self.parallelize_with(data, self.default_parallelism())
+    }
+
     /// Distributes `data` over `slices` partitions: partition i of p over n records holds
-    /// indices `[i*n/p, (i+1)*n/p)`.
-    pub fn parallelize<T: Data>(&self, data: Vec<T>, slices: usize) -> Rdd<T> {
+    /// indices `[i*n/p, (i+1)*n/p)` (Spark's `parallelize(seq, numSlices)`).
+    pub fn parallelize_with<T: Data>(&self, data: Vec<T>, slices: usize) -> Rdd<T> {
         ParallelCollection::create(self, data, slices)
     }
 
@@ -331,6 +337,20 @@ impl Context {
         RangeRdd::create(self, start, end, step, slices)
     }
 
+    /// [`Context::text_file_with`] with at least [`Context::default_min_partitions`]
+    /// partitions (Spark's `textFile(path)`).
+    ///
+    /// # Errors
+    /// As [`Context::text_file_with`].
+    pub fn text_file(&self, path: impl AsRef<Path>) -> Result<Rdd<Str>> {
+        self.text_file_with(path, self.default_min_partitions())
+    }
+
+    /// Spark's `defaultMinPartitions`: the smaller of the default parallelism and 2.
+    pub fn default_min_partitions(&self) -> usize {
+        self.default_parallelism().min(2)
+    }
+
     /// The lines of a file, or of every file of a directory (names starting with `.` or
     /// `_` skipped), cut into at least `min_partitions` byte-range splits on line
     /// boundaries and streamed, not loaded whole. Lines are [`Str`]s sharing the read
@@ -338,7 +358,11 @@ impl Context {
     ///
     /// # Errors
     /// A path that does not exist or cannot be listed.
-    pub fn text_file(&self, path: impl AsRef<Path>, min_partitions: usize) -> Result<Rdd<Str>> {
+    pub fn text_file_with(
+        &self,
+        path: impl AsRef<Path>,
+        min_partitions: usize,
+    ) -> Result<Rdd<Str>> {
         TextFileRdd::create(self, path.as_ref(), min_partitions, None)
     }
 

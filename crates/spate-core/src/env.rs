@@ -568,7 +568,7 @@ mod tests {
         assert!(e.contains("on the driver"), "{e}");
         // Map outputs carry the executor that holds them.
         let sums = exec
-            .parallelize(vec![(1, 1), (1, 2), (2, 3)], 2)
+            .parallelize_with(vec![(1, 1), (1, 2), (2, 3)], 2)
             .reduce_by_key(|a, b| a + b);
         let mut got = sums.collect().unwrap();
         got.sort();

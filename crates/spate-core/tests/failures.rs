@@ -22,7 +22,7 @@ fn a_panic_on_one_record_fails_the_job_with_its_message_after_retries() {
     let attempts = Arc::new(AtomicUsize::new(0));
     let a = attempts.clone();
     let rdd = ctx
-        .parallelize((0..100).collect::<Vec<i32>>(), 4)
+        .parallelize_with((0..100).collect::<Vec<i32>>(), 4)
         .map(move |x| {
             if x == 13 {
                 a.fetch_add(1, Ordering::SeqCst);
@@ -47,7 +47,7 @@ fn a_panic_on_one_record_fails_the_job_with_its_message_after_retries() {
     );
     // The context is still usable.
     let sum: i32 = ctx
-        .parallelize(vec![1, 2, 3], 2)
+        .parallelize_with(vec![1, 2, 3], 2)
         .reduce(|a, b| a + b)
         .unwrap();
     assert_eq!(sum, 6);
@@ -59,7 +59,7 @@ fn a_flaky_task_succeeds_on_retry_and_its_accumulator_counts_once() {
     let acc = ctx.long_accumulator("records");
     let a = acc.clone();
     let rdd = ctx
-        .parallelize((0..1000).collect::<Vec<i64>>(), 4)
+        .parallelize_with((0..1000).collect::<Vec<i64>>(), 4)
         .map_partitions_with_index(move |i, it| {
             let first_try =
                 TaskContext::with_current(|tc| tc.map(|t| t.attempt_number()) == Some(0));
@@ -85,7 +85,7 @@ fn lost_shuffle_output_is_recomputed() {
     let map_side = ctx.long_accumulator("map side records");
     let m = map_side.clone();
     let counts = ctx
-        .parallelize((0..10_000u64).collect::<Vec<_>>(), 4)
+        .parallelize_with((0..10_000u64).collect::<Vec<_>>(), 4)
         .map(move |x| {
             m.add(1);
             (x % 97, 1u64)
@@ -122,7 +122,7 @@ fn an_evicted_cached_partition_is_recomputed_with_the_same_result() {
     let c = computed.clone();
     // 8 partitions of about 20 KB each: they cannot all stay in 64 KB.
     let rdd = ctx
-        .parallelize((0..16_000u64).collect::<Vec<_>>(), 8)
+        .parallelize_with((0..16_000u64).collect::<Vec<_>>(), 8)
         .map(move |x| {
             c.add(1);
             (x, format!("value-{x}"))
@@ -153,7 +153,7 @@ fn memory_and_disk_keeps_evicted_partitions_on_disk() {
     let computed = ctx.long_accumulator("computed");
     let c = computed.clone();
     let rdd = ctx
-        .parallelize((0..16_000u64).collect::<Vec<_>>(), 8)
+        .parallelize_with((0..16_000u64).collect::<Vec<_>>(), 8)
         .map(move |x| {
             c.add(1);
             format!("{x:030}")
@@ -217,7 +217,7 @@ fn checkpointing_writes_after_the_first_job_and_cuts_lineage() {
     let computed = ctx.long_accumulator("computed");
     let c = computed.clone();
     let rdd = ctx
-        .parallelize((0..100u64).collect::<Vec<_>>(), 3)
+        .parallelize_with((0..100u64).collect::<Vec<_>>(), 3)
         .map(move |x| {
             c.add(1);
             (x % 10, x)
@@ -263,7 +263,7 @@ fn walk(p: &std::path::Path) -> Vec<String> {
 fn checkpoint_without_a_directory_is_a_clear_error() {
     let ctx = ctx_with(&[]);
     let e = ctx
-        .parallelize(vec![1], 1)
+        .parallelize_with(vec![1], 1)
         .checkpoint()
         .unwrap_err()
         .to_string();
@@ -273,7 +273,7 @@ fn checkpoint_without_a_directory_is_a_clear_error() {
 #[test]
 fn a_stopped_context_refuses_jobs() {
     let ctx = ctx_with(&[]);
-    let rdd = ctx.parallelize(vec![1, 2, 3], 2);
+    let rdd = ctx.parallelize_with(vec![1, 2, 3], 2);
     ctx.stop();
     assert!(matches!(rdd.count(), Err(Error::Stopped)));
 }
@@ -281,7 +281,7 @@ fn a_stopped_context_refuses_jobs() {
 #[test]
 fn a_task_for_a_different_lineage_is_refused_with_the_operation_named() {
     let ctx = ctx_with(&[]);
-    let rdd = ctx.parallelize(vec![1, 2, 3], 2).map(|x| x + 1);
+    let rdd = ctx.parallelize_with(vec![1, 2, 3], 2).map(|x| x + 1);
     let fp = rdd.base().info().fingerprint();
     ctx.check_lineage(rdd.id(), fp).unwrap();
     let err = ctx.check_lineage(rdd.id(), fp ^ 1).unwrap_err().to_string();
@@ -291,7 +291,7 @@ fn a_task_for_a_different_lineage_is_refused_with_the_operation_named() {
     );
     // The same program built twice gives the same ids and fingerprints, in order.
     let build = |c: &Context| {
-        let a = c.parallelize((0..10).collect::<Vec<i32>>(), 2);
+        let a = c.parallelize_with((0..10).collect::<Vec<i32>>(), 2);
         let b = a.map(|x| (x % 3, x)).reduce_by_key(|x, y| x + y);
         (b.id(), b.base().info().fingerprint())
     };
@@ -338,10 +338,10 @@ fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) 
 fn nested_job_inside_a_task_fails_instead_of_hanging() {
     let r = within(15, || {
         let ctx = Context::local(2).unwrap();
-        let inner = ctx.parallelize((0..10i64).collect(), 2);
+        let inner = ctx.parallelize_with((0..10i64).collect(), 2);
         let acc = ctx.long_accumulator("inner");
         let a = acc.clone();
-        let outer = ctx.parallelize(vec![1i64, 2, 3, 4], 2).map(move |x| {
+        let outer = ctx.parallelize_with(vec![1i64, 2, 3, 4], 2).map(move |x| {
             let a = a.clone();
             let n = inner.map(move |y| {
                 a.add(1);

@@ -119,7 +119,7 @@ fn a_truncated_aggregation_spill_run_is_an_error_not_lost_keys() {
     let injected = Arc::new(AtomicBool::new(false));
     let inj = injected.clone();
     let sums = ctx
-        .parallelize((0..n).map(|x| (x, 1u64)).collect::<Vec<_>>(), 2)
+        .parallelize_with((0..n).map(|x| (x, 1u64)).collect::<Vec<_>>(), 2)
         .reduce_by_key_with(|a, b| a + b, 1)
         .map(move |kv| {
             if !inj.swap(true, Ordering::SeqCst) {
@@ -222,7 +222,7 @@ fn flaky_after(after: usize) -> impl Fn(spate_core::BoxIter<u64>) -> Vec<u64> + 
 fn a_persisted_partition_cut_short_is_not_cached() {
     let ctx = Context::local(2).unwrap();
     let rdd = ctx
-        .parallelize((0..1000u64).collect::<Vec<_>>(), 4)
+        .parallelize_with((0..1000u64).collect::<Vec<_>>(), 4)
         .map_partitions(flaky_after(10))
         .persist(StorageLevel::MEMORY_ONLY);
     assert_eq!(rdd.count().unwrap(), 1000);
@@ -236,7 +236,7 @@ fn save_as_text_file_after_an_iterator_failure_writes_whole_parts() {
     let ctx = Context::local(2).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    ctx.parallelize((0..1000u64).collect::<Vec<_>>(), 4)
+    ctx.parallelize_with((0..1000u64).collect::<Vec<_>>(), 4)
         .map_partitions(flaky_after(10))
         .save_as_text_file(&out)
         .unwrap();
@@ -255,7 +255,7 @@ fn checkpoint_after_an_iterator_failure_is_whole() {
     let dir = tempfile::tempdir().unwrap();
     ctx.set_checkpoint_dir(dir.path()).unwrap();
     let rdd = ctx
-        .parallelize((0..1000u64).collect::<Vec<_>>(), 4)
+        .parallelize_with((0..1000u64).collect::<Vec<_>>(), 4)
         .map_partitions(flaky_after(10));
     rdd.checkpoint().unwrap();
     assert_eq!(rdd.count().unwrap(), 1000);
@@ -270,7 +270,7 @@ fn checkpoint_after_an_iterator_failure_is_whole() {
 #[test]
 fn run_job_on_a_subset_in_the_order_asked() {
     let ctx = Context::local(2).unwrap();
-    let rdd = ctx.parallelize((0..10u64).collect::<Vec<_>>(), 5);
+    let rdd = ctx.parallelize_with((0..10u64).collect::<Vec<_>>(), 5);
     let got = rdd
         .run_job_on(&[3, 1], |_, it| Ok(it.collect::<Vec<_>>()))
         .unwrap();
@@ -284,7 +284,7 @@ fn run_job_on_a_subset_in_the_order_asked() {
 fn run_job_on_the_same_partition_twice() {
     let r = within(30, || {
         let ctx = Context::local(2).unwrap();
-        let rdd = ctx.parallelize((0..10u64).collect::<Vec<_>>(), 5);
+        let rdd = ctx.parallelize_with((0..10u64).collect::<Vec<_>>(), 5);
         rdd.run_job_on(&[2, 2], |_, it| Ok(it.collect::<Vec<_>>()))
     });
     // Either both values or a clear error; a panic of the driver ("every partition done")
@@ -307,7 +307,7 @@ fn accumulator_updates_of_failed_attempts_count_once() {
     let tries = Arc::new(AtomicUsize::new(0));
     let t = tries.clone();
     let n = ctx
-        .parallelize((0..1000u64).collect::<Vec<_>>(), 8)
+        .parallelize_with((0..1000u64).collect::<Vec<_>>(), 8)
         .map_partitions(move |it| {
             let attempt = TaskContext::with_current(|tc| tc.unwrap().attempt_number());
             let v: Vec<u64> = it.inspect(|_| a.add(1)).collect();
@@ -334,7 +334,7 @@ fn an_accumulator_of_one_context_used_in_a_job_of_another() {
     let b = b_ctx.long_accumulator("b"); // id 0 of context B
     let a2 = a.clone();
     let r = b_ctx
-        .parallelize((1..=10i64).collect::<Vec<_>>(), 2)
+        .parallelize_with((1..=10i64).collect::<Vec<_>>(), 2)
         .foreach(move |x| a2.add(x));
     assert_eq!(
         b.value(),
@@ -386,7 +386,7 @@ fn an_accumulator_update_that_cannot_be_encoded_fails_the_job() {
     let acc = ctx.register_accumulator(Unencodable::default(), Some("bad"));
     let a = acc.clone();
     let r = ctx
-        .parallelize((1..=10i64).collect::<Vec<_>>(), 2)
+        .parallelize_with((1..=10i64).collect::<Vec<_>>(), 2)
         .foreach(move |x| a.add(x));
     let e = r.expect_err("the updates were dropped and the job reported success");
     // (postcard keeps no custom message; the error names what failed to encode.)
@@ -400,11 +400,11 @@ fn an_accumulator_whose_encoding_panics_fails_the_job_instead_of_hanging() {
         let acc = ctx.register_accumulator(Unencodable { n: 0, panic: true }, Some("bad"));
         let a = acc.clone();
         let first = ctx
-            .parallelize((1..=10i64).collect::<Vec<_>>(), 2)
+            .parallelize_with((1..=10i64).collect::<Vec<_>>(), 2)
             .foreach(move |x| a.add(x))
             .map_err(|e| e.to_string());
         // The context's task threads still run jobs.
-        let after = ctx.parallelize(vec![1, 2, 3], 2).count();
+        let after = ctx.parallelize_with(vec![1, 2, 3], 2).count();
         (first, after.ok())
     });
     let (first, after) = r.expect("the job hung: the task thread died without reporting");
@@ -430,7 +430,7 @@ impl Serialize for NoEncode {
 fn a_result_that_cannot_be_encoded_fails_the_job_clearly() {
     let r = within(30, || {
         let ctx = ctx_with("local[2]", &[("spate.task.maxFailures", "2")]);
-        ctx.parallelize(vec![1u32, 2, 3], 2)
+        ctx.parallelize_with(vec![1u32, 2, 3], 2)
             .map_partitions(|it| vec![NoEncode(it.sum())])
             .collect()
             .map(|v| v.len())
@@ -451,7 +451,7 @@ fn a_dropped_broadcast_leaves_no_cached_copy_behind() {
     let id = b.id();
     let b2 = b.clone();
     let s: u64 = ctx
-        .parallelize(vec![0usize, 1, 2, 3], 2)
+        .parallelize_with(vec![0usize, 1, 2, 3], 2)
         .map(move |i| b2.value()[i])
         .reduce(|a, b| a + b)
         .unwrap();
@@ -499,7 +499,7 @@ fn broadcast_with_on_an_executor_never_runs_make_and_fails_tasks_clearly() {
         .unwrap();
     let b2 = b.clone();
     let r = within(20, move || {
-        ctx.parallelize(vec![1u32], 1)
+        ctx.parallelize_with(vec![1u32], 1)
             .map(move |x| x + *b2.value())
             .collect()
     });
@@ -515,7 +515,7 @@ fn broadcast_with_on_an_executor_never_runs_make_and_fails_tasks_clearly() {
 fn many_driver_threads_run_jobs_at_once_in_the_main_scope() {
     let ctx = Context::local(3).unwrap();
     let shared = ctx
-        .parallelize((0..2000u64).collect::<Vec<_>>(), 6)
+        .parallelize_with((0..2000u64).collect::<Vec<_>>(), 6)
         .map(|x| (x % 13, x))
         .reduce_by_key(|a, b| a + b);
     let handles: Vec<_> = (0..8u64)
@@ -527,7 +527,7 @@ fn many_driver_threads_run_jobs_at_once_in_the_main_scope() {
                 for j in 0..10u64 {
                     let a = acc.clone();
                     let n = ctx
-                        .parallelize((0..100u64).collect::<Vec<_>>(), 4)
+                        .parallelize_with((0..100u64).collect::<Vec<_>>(), 4)
                         .map(move |x| {
                             a.add(1);
                             (x % 7, x + t + j)
@@ -554,10 +554,10 @@ fn two_contexts_in_one_process_keep_their_own_state() {
     let b = Context::local(2).unwrap();
     assert_ne!(a.env().local_dir(), b.env().local_dir());
     let ra = a
-        .parallelize(vec![(1u8, 1u32), (1, 2)], 2)
+        .parallelize_with(vec![(1u8, 1u32), (1, 2)], 2)
         .reduce_by_key(|x, y| x + y);
     let rb = b
-        .parallelize(vec![(1u8, 10u32), (1, 20)], 2)
+        .parallelize_with(vec![(1u8, 10u32), (1, 20)], 2)
         .reduce_by_key(|x, y| x + y);
     // The same rdd and shuffle ids in both contexts.
     assert_eq!(ra.id(), rb.id());
@@ -578,7 +578,7 @@ fn stop_fails_a_running_job_without_running_its_queued_tasks() {
     let r = ran.clone();
     let c = ctx.clone();
     let job = std::thread::spawn(move || {
-        c.parallelize((0..20u32).collect::<Vec<_>>(), 20)
+        c.parallelize_with((0..20u32).collect::<Vec<_>>(), 20)
             .map(move |x| {
                 r.fetch_add(1, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(100));
@@ -636,7 +636,7 @@ fn record_counter_counts_whole_reads_only() {
     let ctx = Context::local(2).unwrap();
     let counter = RecordCounter::new(4);
     let rdd = ctx
-        .parallelize((0..100u64).collect::<Vec<_>>(), 4)
+        .parallelize_with((0..100u64).collect::<Vec<_>>(), 4)
         .counting(counter.clone());
     assert_eq!(rdd.take(5).unwrap().len(), 5);
     assert_eq!(

@@ -31,16 +31,18 @@ fn ten_thousand_partitions_of_a_small_input_run_in_bounded_time() {
     )
     .unwrap();
     let (n, t1) = timed("text_file(10k).count", || {
-        ctx.text_file(&f, N).unwrap().count().unwrap()
+        ctx.text_file_with(&f, N).unwrap().count().unwrap()
     });
     assert_eq!(n, 1000);
     let data: Vec<(u64, u64)> = (0..1000).map(|i| (i % 50, 1)).collect();
-    let (n, t2) = timed("parallelize(10k).count", || {
-        ctx.parallelize(data.clone(), N).count().unwrap()
+    let (n, t2) = timed("parallelize_with(10k).count", || {
+        ctx.parallelize_with(data.clone(), N).count().unwrap()
     });
     assert_eq!(n, 1000);
-    let (sums, t3) = timed("parallelize(10k).reduce_by_key.collect", || {
-        let rdd = ctx.parallelize(data.clone(), N).reduce_by_key(|a, b| a + b);
+    let (sums, t3) = timed("parallelize_with(10k).reduce_by_key.collect", || {
+        let rdd = ctx
+            .parallelize_with(data.clone(), N)
+            .reduce_by_key(|a, b| a + b);
         assert_eq!(rdd.num_partitions(), N);
         rdd.collect().unwrap()
     });
@@ -62,7 +64,7 @@ fn shuffle_cost_grows_linearly_with_partitions() {
         (0..2)
             .map(|_| {
                 timed(&format!("reduce_by_key over {n}"), || {
-                    ctx.parallelize(data.clone(), n)
+                    ctx.parallelize_with(data.clone(), n)
                         .reduce_by_key(|a, b| a + b)
                         .count()
                         .unwrap()
@@ -101,7 +103,7 @@ fn a_shuffle_of_no_partitions_reads_nothing() {
     let ctx = Context::local(2).unwrap();
     let empty = ctx.empty::<(u64, u64)>();
     assert_eq!(empty.reduce_by_key(|a, b| a + b).count().unwrap(), 0);
-    let none = ctx.parallelize(Vec::<(u64, u64)>::new(), 0);
+    let none = ctx.parallelize_with(Vec::<(u64, u64)>::new(), 0);
     assert_eq!(
         none.reduce_by_key_with(
             |a, b| a + b,

@@ -15,7 +15,7 @@ fn collect_count_first_take() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             assert_eq!(rdd.collect().unwrap(), data);
             assert_eq!(rdd.count().unwrap(), data.len() as u64);
             match data.first() {
@@ -47,7 +47,7 @@ fn take_scans_many_partitions() {
     for (i, x) in data.iter_mut().enumerate().skip(390) {
         *x = i as i64;
     }
-    let rdd = ctx.parallelize(data, 40).filter(|x: &i64| *x != 0);
+    let rdd = ctx.parallelize_with(data, 40).filter(|x: &i64| *x != 0);
     let want: Vec<i64> = (390..400).collect();
     assert_eq!(rdd.take(20).unwrap(), want);
     assert_eq!(rdd.take(3).unwrap(), vec![390, 391, 392]);
@@ -59,7 +59,7 @@ fn top_and_take_ordered() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let asc = sorted(data.clone());
             let mut desc = asc.clone();
             desc.reverse();
@@ -84,7 +84,7 @@ fn reduce_fold_aggregate() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let sum: i64 = data.iter().sum();
             match data.iter().copied().max() {
                 Some(m) => {
@@ -141,7 +141,7 @@ fn foreach_and_foreach_partition() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let sum = ctx.long_accumulator("sum");
             let calls = ctx.long_accumulator("calls");
             let (s, c) = (sum.clone(), calls.clone());
@@ -179,7 +179,9 @@ fn count_by_value_matches_reference() {
         }
         for p in PARTS {
             assert_eq!(
-                ctx.parallelize(data.clone(), p).count_by_value().unwrap(),
+                ctx.parallelize_with(data.clone(), p)
+                    .count_by_value()
+                    .unwrap(),
                 want
             );
         }
@@ -194,16 +196,18 @@ fn count_by_value_matches_reference() {
 fn take_when_early_partitions_are_empty() {
     let ctx = Context::local(2).unwrap();
     let rdd = ctx
-        .parallelize((0..1000i64).collect(), 50)
+        .parallelize_with((0..1000i64).collect(), 50)
         .filter(|x| *x >= 900);
     assert_eq!(rdd.take(3).unwrap(), vec![900, 901, 902]);
     assert_eq!(rdd.take(150).unwrap().len(), 100);
     assert_eq!(rdd.first().unwrap(), 900);
-    let none = ctx.parallelize((0..10i64).collect(), 5).filter(|_| false);
+    let none = ctx
+        .parallelize_with((0..10i64).collect(), 5)
+        .filter(|_| false);
     assert!(none.take(2).unwrap().is_empty());
     assert!(none.first().is_err());
     assert!(ctx
-        .parallelize::<i64>(vec![], 0)
+        .parallelize_with::<i64>(vec![], 0)
         .take(1)
         .unwrap()
         .is_empty());

@@ -20,7 +20,7 @@ fn shuffles_that_spill_match_reference() {
     )
     .unwrap();
     let data = pairs(30_000, 3000, 99);
-    let rdd = ctx.parallelize(data.clone(), 4);
+    let rdd = ctx.parallelize_with(data.clone(), 4);
     let g = grouped(&data);
     let want_sum: Vec<(u32, i64)> = g.iter().map(|(k, vs)| (*k, vs.iter().sum())).collect();
     assert_eq!(
@@ -41,7 +41,7 @@ fn shuffles_that_spill_match_reference() {
     assert_eq!(sorted(s), sorted(data.clone()));
     let other: Vec<(u32, i64)> = (0..3000u32).step_by(3).map(|k| (k, k as i64)).collect();
     let j = rdd
-        .join(&ctx.parallelize(other.clone(), 2))
+        .join(&ctx.parallelize_with(other.clone(), 2))
         .collect()
         .unwrap();
     let keep: HashMap<u32, i64> = other.into_iter().collect();
@@ -70,7 +70,7 @@ fn shuffled_rdds_can_be_reused_and_chained() {
     let data = pairs(300, 13, 21);
     let g = grouped(&data);
     let sums: Vec<(u32, i64)> = g.iter().map(|(k, vs)| (*k, vs.iter().sum())).collect();
-    let rdd = ctx.parallelize(data.clone(), 5);
+    let rdd = ctx.parallelize_with(data.clone(), 5);
     let r = rdd.reduce_by_key(|a, b| a + b);
     // The same shuffle read by several jobs.
     for _ in 0..3 {
@@ -110,7 +110,7 @@ fn shuffled_rdds_can_be_reused_and_chained() {
     let want: Vec<((u32, i64), u64)> = by3.into_iter().zip(0u64..).collect();
     assert_eq!(chained, want);
     // Union of an RDD with itself, cartesian with itself.
-    let small = ctx.parallelize(vec![1i64, 2, 2], 2);
+    let small = ctx.parallelize_with(vec![1i64, 2, 2], 2);
     assert_eq!(
         small.union(&small).collect().unwrap(),
         vec![1, 2, 2, 1, 2, 2]
@@ -127,7 +127,7 @@ fn cached_rdds_match_reference() {
             let calls = Arc::new(AtomicU64::new(0));
             let c = calls.clone();
             let rdd = ctx
-                .parallelize(data.clone(), p)
+                .parallelize_with(data.clone(), p)
                 .map(move |x| {
                     c.fetch_add(1, Ordering::SeqCst);
                     x * 2
@@ -174,7 +174,9 @@ fn custom_partitioner_decides_partitions() {
             .collect();
         for p in PARTS {
             let part: Arc<dyn Partitioner<u32>> = Arc::new(ModPartitioner(3));
-            let rdd = ctx.parallelize(data.clone(), p).partition_by(part.clone());
+            let rdd = ctx
+                .parallelize_with(data.clone(), p)
+                .partition_by(part.clone());
             assert_eq!(rdd.num_partitions(), 3);
             assert_eq!(rdd.partitioner(), Some(part.desc()));
             for (i, part) in rdd.glom().collect().unwrap().iter().enumerate() {
@@ -190,7 +192,7 @@ fn custom_partitioner_decides_partitions() {
             }
             // A later join over it (its partitioning is checked in
             // `default_partitioner_reuses_a_non_hash_partitioner`).
-            let j = r.join(&ctx.parallelize(vec![(1u32, 'x'), (2, 'y')], 2));
+            let j = r.join(&ctx.parallelize_with(vec![(1u32, 'x'), (2, 'y')], 2));
             assert_eq!(j.num_partitions(), 3);
             let want_j: Vec<(u32, (i64, char))> = want
                 .iter()
@@ -210,8 +212,10 @@ fn default_partitioner_reuses_a_non_hash_partitioner() {
     let ctx = ctx();
     let data = pairs(100, 9, 5);
     let part: Arc<dyn Partitioner<u32>> = Arc::new(ModPartitioner(3));
-    let custom = ctx.parallelize(data.clone(), 2).partition_by(part.clone());
-    let other = ctx.parallelize(vec![(1u32, 'x'), (2, 'y')], 2);
+    let custom = ctx
+        .parallelize_with(data.clone(), 2)
+        .partition_by(part.clone());
+    let other = ctx.parallelize_with(vec![(1u32, 'x'), (2, 'y')], 2);
     // Spark: join/cogroup/reduce_by_key without a partitioner use the parent's partitioner.
     assert_eq!(custom.join(&other).partitioner(), Some(part.desc()));
     assert_eq!(custom.cogroup(&other).partitioner(), Some(part.desc()));
@@ -220,7 +224,7 @@ fn default_partitioner_reuses_a_non_hash_partitioner() {
         Some(part.desc())
     );
     // Likewise the range partitioner of a sorted RDD.
-    let sorted_rdd = ctx.parallelize(data, 3).sort_by_key(true).unwrap();
+    let sorted_rdd = ctx.parallelize_with(data, 3).sort_by_key(true).unwrap();
     let range = sorted_rdd.partitioner();
     assert!(matches!(range, Some(PartitionerDesc::Range { .. })));
     assert_eq!(sorted_rdd.join(&other).partitioner(), range);
@@ -229,7 +233,7 @@ fn default_partitioner_reuses_a_non_hash_partitioner() {
 #[test]
 fn a_panicking_task_fails_the_job_and_the_context_survives() {
     let ctx = ctx();
-    let rdd = ctx.parallelize((0..20i64).collect::<Vec<_>>(), 4);
+    let rdd = ctx.parallelize_with((0..20i64).collect::<Vec<_>>(), 4);
     let bad = rdd.map(|x| {
         if x == 13 {
             panic!("boom at {x}");
@@ -270,7 +274,7 @@ fn concurrent_jobs_on_one_context() {
                         .into_iter()
                         .map(|(k, vs)| (k, vs.iter().sum()))
                         .collect();
-                    let rdd = ctx.parallelize(data.clone(), 1 + (round as usize % 4));
+                    let rdd = ctx.parallelize_with(data.clone(), 1 + (round as usize % 4));
                     let got = rdd.reduce_by_key(|a, b| a + b).collect().unwrap();
                     assert_eq!(sorted(got), want, "thread {t} round {round}");
                     let s = rdd.sort_by_key(true).unwrap().keys().collect().unwrap();

@@ -17,7 +17,7 @@ fn map_flat_map_filter_keep_partition_order() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let m = rdd.map(|x| x * 3 - 1);
             assert_eq!(m.num_partitions(), p);
             let want: Vec<i64> = data.iter().map(|x| x * 3 - 1).collect();
@@ -49,7 +49,7 @@ fn map_partitions_and_with_index() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let sums = rdd.map_partitions(|it| std::iter::once(it.sum::<i64>()));
             let want: Vec<i64> = slices(&data, p).iter().map(|s| s.iter().sum()).collect();
             assert_eq!(sums.collect().unwrap(), want);
@@ -87,7 +87,7 @@ fn glom_shows_partitions() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             assert_eq!(rdd.glom().collect().unwrap(), slices(&data, p));
             assert_eq!(rdd.glom().num_partitions(), p);
         }
@@ -105,7 +105,7 @@ fn distinct_equals_set() {
             .into_iter()
             .collect();
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let d = rdd.distinct();
             assert_eq!(d.num_partitions(), p);
             assert_eq!(sorted(d.collect().unwrap()), want);
@@ -126,8 +126,8 @@ fn union_concatenates_in_order() {
     for a in &inputs {
         for b in &inputs {
             for (pa, pb) in [(1usize, 3usize), (3, 7), (7, 1)] {
-                let ra = ctx.parallelize(a.clone(), pa);
-                let rb = ctx.parallelize(b.clone(), pb);
+                let ra = ctx.parallelize_with(a.clone(), pa);
+                let rb = ctx.parallelize_with(b.clone(), pb);
                 let u = ra.union(&rb);
                 assert_eq!(u.num_partitions(), pa + pb);
                 let mut want = a.clone();
@@ -151,10 +151,10 @@ fn union_concatenates_in_order() {
 fn union_of_copartitioned_rdds_keeps_partitioner() {
     let ctx = ctx();
     let a = ctx
-        .parallelize(pairs(100, 9, 1), 3)
+        .parallelize_with(pairs(100, 9, 1), 3)
         .partition_by(HashPartitioner::new(4));
     let b = ctx
-        .parallelize(pairs(80, 13, 2), 7)
+        .parallelize_with(pairs(80, 13, 2), 7)
         .partition_by(HashPartitioner::new(4));
     let u = a.union(&b);
     assert_hash_partitioned(&u, 4);
@@ -167,7 +167,7 @@ fn union_of_copartitioned_rdds_keeps_partitioner() {
     assert_eq!(sorted(u3.collect().unwrap()), sorted(want));
     // Differently partitioned parents: a plain union.
     let c = ctx
-        .parallelize(pairs(10, 3, 3), 2)
+        .parallelize_with(pairs(10, 3, 3), 2)
         .partition_by(HashPartitioner::new(5));
     let uc = a.union(&c);
     assert_eq!(uc.num_partitions(), 9);
@@ -179,7 +179,7 @@ fn repartition_and_coalesce_with_shuffle_keep_multiset() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             for n in [1usize, 2, 4, 10] {
                 let r = rdd.repartition(n);
                 assert_eq!(r.num_partitions(), n);
@@ -192,7 +192,7 @@ fn repartition_and_coalesce_with_shuffle_keep_multiset() {
     }
     // Repartitioning spreads records about evenly (Spark's round-robin from a random start).
     let big: Vec<i64> = (0..1000).collect();
-    let r = ctx.parallelize(big, 3).repartition(5);
+    let r = ctx.parallelize_with(big, 3).repartition(5);
     for part in r.glom().collect().unwrap() {
         assert!(
             (150..=250).contains(&part.len()),
@@ -207,7 +207,7 @@ fn coalesce_without_shuffle_keeps_order() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             for n in [1usize, 2, 3, 10] {
                 let c = rdd.coalesce(n, false);
                 assert_eq!(c.num_partitions(), n.min(p), "coalesce({n}) of {p}");
@@ -229,7 +229,7 @@ fn coalesce_without_shuffle_keeps_order() {
 fn sample_is_deterministic_and_about_the_fraction() {
     let ctx = ctx();
     let data: Vec<i64> = (0..10_000).collect();
-    let rdd = ctx.parallelize(data.clone(), 7);
+    let rdd = ctx.parallelize_with(data.clone(), 7);
     for fraction in [0.1, 0.3, 0.75] {
         let a = rdd.sample(false, fraction, 42).collect().unwrap();
         let b = rdd.sample(false, fraction, 42).collect().unwrap();
@@ -269,7 +269,7 @@ fn zip_with_index_numbers_in_partition_order() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let z = rdd.zip_with_index().unwrap();
             assert_eq!(z.num_partitions(), p);
             let want: Vec<(i64, u64)> = data.iter().copied().zip(0u64..).collect();
@@ -292,7 +292,7 @@ fn key_by_keys_values() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let kb = rdd.key_by(|x: &i64| x.rem_euclid(5) as u32);
             let want: Vec<(u32, i64)> = data.iter().map(|&x| (x.rem_euclid(5) as u32, x)).collect();
             assert_eq!(kb.collect().unwrap(), want);
@@ -310,7 +310,7 @@ fn sort_by_sorts_globally() {
     let ctx = ctx();
     for data in int_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             for n in [1usize, 3, 5] {
                 // By a key that is not the record: |x| mod 10.
                 let key = |x: &i64| x.abs() % 10;
@@ -337,8 +337,8 @@ fn cartesian_pairs_partitions_in_order() {
     for a in &small {
         for b in &small {
             for (pa, pb) in [(1usize, 1usize), (3, 2), (2, 7)] {
-                let ra = ctx.parallelize(a.clone(), pa);
-                let rb = ctx.parallelize(b.iter().map(|x| x.to_string()).collect(), pb);
+                let ra = ctx.parallelize_with(a.clone(), pa);
+                let rb = ctx.parallelize_with(b.iter().map(|x| x.to_string()).collect(), pb);
                 let c = ra.cartesian(&rb);
                 assert_eq!(c.num_partitions(), pa * pb);
                 let sa = slices(a, pa);
@@ -367,8 +367,8 @@ fn intersection_and_subtract() {
     for a in &inputs {
         for b in &inputs {
             for (pa, pb) in [(1usize, 3usize), (7, 3)] {
-                let ra = ctx.parallelize(a.clone(), pa);
-                let rb = ctx.parallelize(b.clone(), pb);
+                let ra = ctx.parallelize_with(a.clone(), pa);
+                let rb = ctx.parallelize_with(b.clone(), pb);
                 let sa: BTreeSet<i64> = a.iter().copied().collect();
                 let sb: BTreeSet<i64> = b.iter().copied().collect();
                 let want: Vec<i64> = sa.intersection(&sb).copied().collect();
@@ -387,7 +387,7 @@ fn intersection_and_subtract() {
 #[test]
 fn coalesce_to_more_partitions() {
     let ctx = Context::local(2).unwrap();
-    let rdd = ctx.parallelize((0..10i64).collect(), 3);
+    let rdd = ctx.parallelize_with((0..10i64).collect(), 3);
     let c = rdd.coalesce(10, false);
     assert_eq!(
         c.num_partitions(),
@@ -406,7 +406,7 @@ fn coalesce_to_more_partitions() {
 fn zip_with_index_after_filter() {
     let ctx = Context::local(2).unwrap();
     let rdd = ctx
-        .parallelize((0..100i64).collect(), 7)
+        .parallelize_with((0..100i64).collect(), 7)
         .filter(|x| x % 3 == 0);
     let z = rdd.zip_with_index().unwrap().collect().unwrap();
     let expect: Vec<(i64, u64)> = (0..100)

@@ -15,7 +15,7 @@ fn map_values_flat_map_values_keys_values() {
     let ctx = ctx();
     for data in pair_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let mv = rdd.map_values(|v| v * 2);
             let want: Vec<(u32, i64)> = data.iter().map(|&(k, v)| (k, v * 2)).collect();
             assert_eq!(mv.collect().unwrap(), want);
@@ -41,7 +41,7 @@ fn map_values_flat_map_values_keys_values() {
 fn map_values_preserves_partitioner_map_does_not() {
     let ctx = ctx();
     let rdd = ctx
-        .parallelize(pairs(100, 7, 1), 3)
+        .parallelize_with(pairs(100, 7, 1), 3)
         .partition_by(HashPartitioner::new(4));
     assert_eq!(rdd.partitioner(), Some(PartitionerDesc::Hash(4)));
     assert_eq!(
@@ -57,7 +57,7 @@ fn map_values_preserves_partitioner_map_does_not() {
         Some(PartitionerDesc::Hash(4))
     );
     assert_eq!(rdd.map(|(k, v)| (k, v + 1)).partitioner(), None);
-    assert_eq!(ctx.parallelize(pairs(10, 3, 1), 3).partitioner(), None);
+    assert_eq!(ctx.parallelize_with(pairs(10, 3, 1), 3).partitioner(), None);
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn reduce_by_key_matches_reference() {
             .map(|(k, vs)| (k, *vs.iter().max().unwrap()))
             .collect();
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let r = rdd.reduce_by_key(|a, b| a + b);
             // Spark's default partitioner: the parent's partition count.
             assert_eq!(r.num_partitions(), p);
@@ -113,7 +113,9 @@ fn default_parallelism_setting_decides_shuffle_partitions() {
     .unwrap();
     assert_eq!(ctx.default_parallelism(), 5);
     let data = pairs(100, 9, 2);
-    let r = ctx.parallelize(data.clone(), 3).reduce_by_key(|a, b| a + b);
+    let r = ctx
+        .parallelize_with(data.clone(), 3)
+        .reduce_by_key(|a, b| a + b);
     assert_hash_partitioned(&r, 5);
     let want: Vec<(u32, i64)> = grouped(&data)
         .into_iter()
@@ -129,7 +131,7 @@ fn fold_by_key_matches_reference() {
         let g = grouped(&data);
         let want: Vec<(u32, i64)> = g.iter().map(|(k, vs)| (*k, vs.iter().sum())).collect();
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             assert_eq!(
                 sorted(rdd.fold_by_key(0, |a, b| a + b).collect().unwrap()),
                 want
@@ -163,7 +165,7 @@ fn aggregate_by_key_matches_reference() {
             .map(|(k, vs)| (*k, (vs.iter().sum(), vs.len() as u64, vs.clone())))
             .collect();
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let agg = rdd
                 .aggregate_by_key(
                     (0i64, 0u64, Vec::<i64>::new()),
@@ -188,7 +190,7 @@ fn combine_by_key_matches_reference() {
     for data in pair_inputs() {
         let want: Vec<(u32, Vec<i64>)> = grouped(&data).into_iter().collect();
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let create = |v: i64| vec![v];
             let merge_value = |mut c: Vec<i64>, v: i64| {
                 c.push(v);
@@ -242,7 +244,7 @@ fn group_by_key_matches_reference() {
     for data in pair_inputs() {
         let want: Vec<(u32, Vec<i64>)> = grouped(&data).into_iter().collect();
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             let g = rdd.group_by_key();
             assert_eq!(g.num_partitions(), p);
             assert_eq!(sorted(g.map_values(sorted).collect().unwrap()), want);
@@ -266,7 +268,9 @@ fn count_by_key_matches_reference() {
         }
         for p in PARTS {
             assert_eq!(
-                ctx.parallelize(data.clone(), p).count_by_key().unwrap(),
+                ctx.parallelize_with(data.clone(), p)
+                    .count_by_key()
+                    .unwrap(),
                 want
             );
         }
@@ -278,7 +282,7 @@ fn partition_by_puts_each_key_in_one_partition() {
     let ctx = ctx();
     for data in pair_inputs() {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             for n in [1usize, 4, 9] {
                 let pb = rdd.partition_by(HashPartitioner::new(n));
                 assert_hash_partitioned(&pb, n);
@@ -307,7 +311,7 @@ fn sort_by_key_is_range_partitioned_and_sorted() {
     );
     for data in inputs {
         for p in PARTS {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             for ascending in [true, false] {
                 let mut want_keys: Vec<u32> = sorted(data.iter().map(|x| x.0).collect());
                 if !ascending {
@@ -425,8 +429,8 @@ fn joins_match_nested_loops() {
     for a in pair_inputs() {
         for b in right_inputs() {
             for (pa, pb) in [(1usize, 1usize), (3, 7), (7, 3)] {
-                let ra = ctx.parallelize(a.clone(), pa);
-                let rb = ctx.parallelize(b.clone(), pb);
+                let ra = ctx.parallelize_with(a.clone(), pa);
+                let rb = ctx.parallelize_with(b.clone(), pb);
                 let j = ra.join(&rb);
                 // Spark's default partitioner: the larger parent's partition count.
                 assert_eq!(j.num_partitions(), pa.max(pb));
@@ -460,8 +464,8 @@ fn joins_with_explicit_partitioning() {
     let ctx = ctx();
     for a in pair_inputs() {
         for b in right_inputs() {
-            let ra = ctx.parallelize(a.clone(), 3);
-            let rb = ctx.parallelize(b.clone(), 2);
+            let ra = ctx.parallelize_with(a.clone(), 3);
+            let rb = ctx.parallelize_with(b.clone(), 2);
             let j = ra.join_with(&rb, 5usize);
             assert_hash_partitioned(&j, 5);
             assert_eq!(sorted(j.collect().unwrap()), join_ref(&a, &b));
@@ -497,9 +501,9 @@ fn join_keeps_an_existing_partitioner() {
     let a = pairs(100, 9, 1);
     let b: Vec<(u32, String)> = right_inputs().pop().unwrap();
     let ra = ctx
-        .parallelize(a.clone(), 3)
+        .parallelize_with(a.clone(), 3)
         .partition_by(HashPartitioner::new(4));
-    let rb = ctx.parallelize(b.clone(), 7);
+    let rb = ctx.parallelize_with(b.clone(), 7);
     // Spark's defaultPartitioner: the eligible existing partitioner wins over 7 partitions.
     let j = ra.join(&rb);
     assert_hash_partitioned(&j, 4);
@@ -525,8 +529,8 @@ fn subtract_by_key_matches_reference() {
                 a.iter().copied().filter(|x| !keys.contains(&x.0)).collect();
             for (pa, pb) in [(1usize, 3usize), (7, 1), (3, 3)] {
                 let got = ctx
-                    .parallelize(a.clone(), pa)
-                    .subtract_by_key(&ctx.parallelize(b.clone(), pb))
+                    .parallelize_with(a.clone(), pa)
+                    .subtract_by_key(&ctx.parallelize_with(b.clone(), pb))
                     .collect()
                     .unwrap();
                 assert_eq!(sorted(got), sorted(want.clone()));
@@ -540,7 +544,7 @@ fn lookup_matches_reference() {
     let ctx = ctx();
     for data in pair_inputs() {
         for p in PARTS {
-            let plain = ctx.parallelize(data.clone(), p);
+            let plain = ctx.parallelize_with(data.clone(), p);
             let hashed = plain.partition_by(HashPartitioner::new(4));
             for k in 0u32..13 {
                 let want: Vec<i64> =
@@ -560,7 +564,7 @@ fn lookup_matches_reference() {
 fn sort_by_key_descending_with_duplicates() {
     let ctx = Context::local(2).unwrap();
     let data: Vec<(i64, i64)> = (0..500).map(|i| ((i * 7919) % 13, i)).collect();
-    let rdd = ctx.parallelize(data.clone(), 6);
+    let rdd = ctx.parallelize_with(data.clone(), 6);
     for parts in [1, 3, 6, 20] {
         let desc = rdd
             .sort_by_key_with(false, parts)
@@ -584,7 +588,7 @@ fn sort_by_key_descending_with_duplicates() {
         assert_eq!(asc.iter().map(|p| p.0).collect::<Vec<_>>(), e2);
     }
     // All keys equal.
-    let same = ctx.parallelize(vec![(1i64, 1i64); 100], 4);
+    let same = ctx.parallelize_with(vec![(1i64, 1i64); 100], 4);
     assert_eq!(
         same.sort_by_key_with(false, 4).unwrap().count().unwrap(),
         100

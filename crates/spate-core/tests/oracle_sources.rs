@@ -16,7 +16,7 @@ fn parallelize_slices_like_spark() {
     for n in [0usize, 1, 2, 5, 10, 23, 100] {
         let data: Vec<usize> = (0..n).collect();
         for p in [1usize, 2, 3, 7, 12] {
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             assert_eq!(rdd.num_partitions(), p);
             let parts = rdd.glom().collect().unwrap();
             assert_eq!(parts, slices(&data, p), "n={n} p={p}");
@@ -113,7 +113,7 @@ fn text_file_reads_every_line_once() {
     std::fs::write(&without_nl, lines.join("\n")).unwrap();
     for path in [&with_nl, &without_nl] {
         for mp in [1usize, 2, 3, 7, 50] {
-            let rdd = ctx.text_file(path, mp).unwrap();
+            let rdd = ctx.text_file_with(path, mp).unwrap();
             assert!(
                 rdd.num_partitions() >= mp,
                 "{} partitions for min_partitions={mp}",
@@ -152,7 +152,7 @@ fn text_file_small_cases() {
             assert_eq!(got, *want, "content {content:?} mp={mp}");
         }
     }
-    assert!(ctx.text_file(dir.path().join("missing"), 2).is_err());
+    assert!(ctx.text_file_with(dir.path().join("missing"), 2).is_err());
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn word_count_over_text_matches_reference() {
         }
     }
     for mp in [1usize, 3, 7] {
-        let words = ctx.text_file(&p, mp).unwrap().flat_map(Str::words);
+        let words = ctx.text_file_with(&p, mp).unwrap().flat_map(Str::words);
         let counts = words.map(|w| (w, 1u64)).reduce_by_key(|a, b| a + b);
         let got: BTreeMap<String, u64> = counts
             .collect()
@@ -237,7 +237,7 @@ fn word_count_over_text_matches_reference() {
             .collect();
         assert_eq!(sorted_words, want.keys().cloned().collect::<Vec<_>>());
         // Joining Str keys with keys made from Strings.
-        let lens = ctx.parallelize(
+        let lens = ctx.parallelize_with(
             vocab
                 .iter()
                 .map(|w| (Str::from(w.as_str()), w.len()))
@@ -294,7 +294,7 @@ fn save_as_text_file_layout_and_round_trip() {
     for data in int_inputs() {
         for p in PARTS {
             let out = tmp.path().join(format!("out-{}-{p}", data.len()));
-            let rdd = ctx.parallelize(data.clone(), p);
+            let rdd = ctx.parallelize_with(data.clone(), p);
             rdd.save_as_text_file(&out).unwrap();
             let mut names: Vec<String> = std::fs::read_dir(&out)
                 .unwrap()
@@ -317,7 +317,7 @@ fn save_as_text_file_layout_and_round_trip() {
             assert_eq!(back, want);
             // Saving again to an existing directory fails and leaves it alone.
             assert!(ctx
-                .parallelize(vec![1, 2], 1)
+                .parallelize_with(vec![1, 2], 1)
                 .save_as_text_file(&out)
                 .is_err());
             let text = std::fs::read_to_string(out.join("part-00000")).unwrap();
@@ -337,7 +337,7 @@ fn save_as_text_file_of_strings() {
     let tmp = tempfile::tempdir().unwrap();
     let lines = text_lines(300, 5);
     let out = tmp.path().join("strings");
-    ctx.parallelize(lines.clone(), 3)
+    ctx.parallelize_with(lines.clone(), 3)
         .save_as_text_file(&out)
         .unwrap();
     let back: Vec<String> = read_lines(&ctx, &out, 4);
@@ -361,7 +361,7 @@ fn empty_rdd() {
     assert_eq!(e.map(|x| x + 1).collect().unwrap(), Vec::<i64>::new());
     assert_eq!(e.distinct().collect().unwrap(), Vec::<i64>::new());
     assert_eq!(e.zip_with_index().unwrap().count().unwrap(), 0);
-    let u = e.union(&ctx.parallelize(vec![1, 2, 3], 2));
+    let u = e.union(&ctx.parallelize_with(vec![1, 2, 3], 2));
     assert_eq!(u.num_partitions(), 2);
     assert_eq!(u.collect().unwrap(), vec![1, 2, 3]);
     let pe = ctx.empty::<(u32, i64)>();
@@ -369,13 +369,13 @@ fn empty_rdd() {
     assert_eq!(pe.group_by_key().count().unwrap(), 0);
     assert!(pe.count_by_key().unwrap().is_empty());
     assert_eq!(
-        pe.join(&ctx.parallelize(vec![(1u32, 1i64)], 2))
+        pe.join(&ctx.parallelize_with(vec![(1u32, 1i64)], 2))
             .count()
             .unwrap(),
         0
     );
     assert_eq!(
-        e.cartesian(&ctx.parallelize(vec![1, 2], 2))
+        e.cartesian(&ctx.parallelize_with(vec![1, 2], 2))
             .count()
             .unwrap(),
         0
@@ -421,7 +421,7 @@ fn text_file_whose_length_changes_after_listing() {
     std::fs::write(&p, lines.join("\n") + "\n").unwrap();
     let ctx = Context::local(2).unwrap();
     // Grows: what was listed is read (the last line finished), nothing panics.
-    let grows = ctx.text_file(&p, 4).unwrap();
+    let grows = ctx.text_file_with(&p, 4).unwrap();
     {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
@@ -435,7 +435,7 @@ fn text_file_whose_length_changes_after_listing() {
         .collect();
     assert_eq!(got, lines);
     // Shrinks: the lines still there, no panic, no duplicates.
-    let shrinks = ctx.text_file(&p, 4).unwrap();
+    let shrinks = ctx.text_file_with(&p, 4).unwrap();
     std::fs::write(&p, lines[..10].join("\n") + "\n").unwrap();
     let got: Vec<String> = shrinks
         .collect()
@@ -445,7 +445,7 @@ fn text_file_whose_length_changes_after_listing() {
         .collect();
     assert_eq!(got, lines[..10].to_vec());
     // Disappears: a task error naming the file, not a hang or a dead process.
-    let gone = ctx.text_file(&p, 2).unwrap();
+    let gone = ctx.text_file_with(&p, 2).unwrap();
     std::fs::remove_file(&p).unwrap();
     let e = gone.collect().unwrap_err().to_string();
     assert!(e.contains("f.txt"), "{e}");

@@ -15,7 +15,7 @@ fn persist_and_checkpoint_the_same_rdd() {
     let computed = Arc::new(AtomicUsize::new(0));
     let c = computed.clone();
     let rdd = ctx
-        .parallelize((0..100i64).collect(), 4)
+        .parallelize_with((0..100i64).collect(), 4)
         .map(move |x| {
             c.fetch_add(1, Ordering::SeqCst);
             x * 2
@@ -47,7 +47,7 @@ fn checkpoint_of_an_rdd_used_by_two_concurrent_jobs() {
         let ctx = Context::local(4).unwrap();
         ctx.set_checkpoint_dir(dir.path()).unwrap();
         let rdd = ctx
-            .parallelize((0..2000i64).collect(), 8)
+            .parallelize_with((0..2000i64).collect(), 8)
             .map(|x| (x % 13, x))
             .reduce_by_key(|a, b| a + b);
         rdd.checkpoint().unwrap();
@@ -75,7 +75,7 @@ fn checkpoint_of_an_rdd_used_by_two_concurrent_jobs() {
 fn unpersist_during_a_job() {
     let ctx = Context::local(2).unwrap();
     let rdd = ctx
-        .parallelize((0..20_000i64).collect(), 20)
+        .parallelize_with((0..20_000i64).collect(), 20)
         .map(|x| x + 1)
         .persist(StorageLevel::MEMORY_ONLY);
     assert_eq!(rdd.count().unwrap(), 20_000);

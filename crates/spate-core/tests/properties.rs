@@ -63,7 +63,7 @@ fn grouped<K: Ord + Clone, V: Ord + Clone>(v: &[(K, V)]) -> BTreeMap<K, Vec<V>> 
 fn reduce_by_key_equals_group_by_key_then_fold() {
     let ctx = ctx();
     proptest!(config(), |(data in kvs(80), p in parts(), q in parts())| {
-        let rdd = ctx.parallelize(data.clone(), p);
+        let rdd = ctx.parallelize_with(data.clone(), p);
         let reduced = sorted(rdd.reduce_by_key(|a, b| a + b).collect().unwrap());
         let via_group = sorted(
             rdd.group_by_key()
@@ -90,7 +90,7 @@ fn reduce_by_key_equals_group_by_key_then_fold() {
 fn group_by_key_groups_every_value_once() {
     let ctx = ctx();
     proptest!(config(), |(data in kvs(80), p in parts(), q in parts())| {
-        let g = ctx.parallelize(data.clone(), p).group_by_key_with(HashPartitioner::new(q));
+        let g = ctx.parallelize_with(data.clone(), p).group_by_key_with(HashPartitioner::new(q));
         prop_assert_eq!(g.num_partitions(), q);
         let parts = g.glom().collect().unwrap();
         let mut got: BTreeMap<u8, Vec<i32>> = BTreeMap::new();
@@ -120,8 +120,8 @@ fn join_ref(a: &[(u8, i32)], b: &[(u8, String)]) -> Vec<(u8, (i32, String))> {
 fn join_equals_nested_loop_join() {
     let ctx = ctx();
     proptest!(config(), |(a in kvs(40), b in kws(40), pa in parts(), pb in parts())| {
-        let ra = ctx.parallelize(a.clone(), pa);
-        let rb = ctx.parallelize(b.clone(), pb);
+        let ra = ctx.parallelize_with(a.clone(), pa);
+        let rb = ctx.parallelize_with(b.clone(), pb);
         let j = ra.join(&rb);
         prop_assert_eq!(j.num_partitions(), pa.max(pb));
         prop_assert_eq!(sorted(j.collect().unwrap()), join_ref(&a, &b));
@@ -151,8 +151,8 @@ fn left_outer_join_equals_definition() {
     let ctx = ctx();
     proptest!(config(), |(a in kvs(40), b in kws(40), pa in parts(), pb in parts())| {
         let got = ctx
-            .parallelize(a.clone(), pa)
-            .left_outer_join(&ctx.parallelize(b.clone(), pb))
+            .parallelize_with(a.clone(), pa)
+            .left_outer_join(&ctx.parallelize_with(b.clone(), pb))
             .collect()
             .unwrap();
         let mut want = Vec::new();
@@ -174,8 +174,8 @@ fn right_outer_join_equals_definition() {
     let ctx = ctx();
     proptest!(config(), |(a in kvs(40), b in kws(40), pa in parts(), pb in parts())| {
         let got = ctx
-            .parallelize(a.clone(), pa)
-            .right_outer_join(&ctx.parallelize(b.clone(), pb))
+            .parallelize_with(a.clone(), pa)
+            .right_outer_join(&ctx.parallelize_with(b.clone(), pb))
             .collect()
             .unwrap();
         let mut want = Vec::new();
@@ -197,8 +197,8 @@ fn full_outer_join_equals_definition() {
     let ctx = ctx();
     proptest!(config(), |(a in kvs(40), b in kws(40), pa in parts(), pb in parts())| {
         let got = ctx
-            .parallelize(a.clone(), pa)
-            .full_outer_join(&ctx.parallelize(b.clone(), pb))
+            .parallelize_with(a.clone(), pa)
+            .full_outer_join(&ctx.parallelize_with(b.clone(), pb))
             .collect()
             .unwrap();
         let mut want: Vec<(u8, (Option<i32>, Option<String>))> = Vec::new();
@@ -224,8 +224,8 @@ fn full_outer_join_equals_definition() {
 fn cogroup_equals_definition() {
     let ctx = ctx();
     proptest!(config(), |(a in kvs(40), b in kws(40), pa in parts(), pb in parts(), q in parts())| {
-        let ra = ctx.parallelize(a.clone(), pa);
-        let rb = ctx.parallelize(b.clone(), pb);
+        let ra = ctx.parallelize_with(a.clone(), pa);
+        let rb = ctx.parallelize_with(b.clone(), pb);
         let mut want: BTreeMap<u8, (Vec<i32>, Vec<String>)> = BTreeMap::new();
         for (k, v) in &a {
             want.entry(*k).or_default().0.push(*v);
@@ -252,7 +252,7 @@ fn cogroup_equals_definition() {
 fn sort_by_key_is_a_sorted_permutation() {
     let ctx = ctx();
     proptest!(config(), |(data in kvs(120), p in parts(), n in parts(), ascending in any::<bool>())| {
-        let rdd = ctx.parallelize(data.clone(), p);
+        let rdd = ctx.parallelize_with(data.clone(), p);
         let s = rdd.sort_by_key_with(ascending, n).unwrap();
         prop_assert!(s.num_partitions() <= n);
         let parts = s.glom().collect().unwrap();
@@ -284,7 +284,7 @@ fn sort_by_key_is_a_sorted_permutation() {
 fn distinct_equals_a_set() {
     let ctx = ctx();
     proptest!(config(), |(data in prop::collection::vec(-20i32..20, 0..100), p in parts(), q in parts())| {
-        let rdd = ctx.parallelize(data.clone(), p);
+        let rdd = ctx.parallelize_with(data.clone(), p);
         let want: Vec<i32> = data.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
         prop_assert_eq!(sorted(rdd.distinct().collect().unwrap()), want.clone());
         let dq = rdd.distinct_with(q);
@@ -297,7 +297,7 @@ fn distinct_equals_a_set() {
 fn aggregate_fold_combine_by_key_equal_reference_folds() {
     let ctx = ctx();
     proptest!(config(), |(data in kvs(80), p in parts(), q in parts(), map_side in any::<bool>())| {
-        let rdd = ctx.parallelize(data.clone(), p);
+        let rdd = ctx.parallelize_with(data.clone(), p);
         let g = grouped(&data);
 
         // aggregate_by_key into (sum, count, max).
@@ -352,7 +352,7 @@ fn aggregate_fold_combine_by_key_equal_reference_folds() {
 fn count_by_key_and_count_by_value_equal_reference_counts() {
     let ctx = ctx();
     proptest!(config(), |(data in kvs(100), p in parts())| {
-        let rdd = ctx.parallelize(data.clone(), p);
+        let rdd = ctx.parallelize_with(data.clone(), p);
         let mut by_key: HashMap<u8, u64> = HashMap::new();
         let mut by_value: HashMap<(u8, i32), u64> = HashMap::new();
         for x in &data {
@@ -370,8 +370,8 @@ fn intersection_subtract_subtract_by_key_equal_set_definitions() {
     let ctx = ctx();
     let ints = || prop::collection::vec(-15i32..15, 0..60);
     proptest!(config(), |(a in ints(), b in ints(), pa in parts(), pb in parts(), ka in kvs(40), kb in kws(40))| {
-        let ra = ctx.parallelize(a.clone(), pa);
-        let rb = ctx.parallelize(b.clone(), pb);
+        let ra = ctx.parallelize_with(a.clone(), pa);
+        let rb = ctx.parallelize_with(b.clone(), pb);
         let sa: BTreeSet<i32> = a.iter().copied().collect();
         let sb: BTreeSet<i32> = b.iter().copied().collect();
         // Intersection is distinct.
@@ -384,8 +384,8 @@ fn intersection_subtract_subtract_by_key_equal_set_definitions() {
         let keys: BTreeSet<u8> = kb.iter().map(|x| x.0).collect();
         let want: Vec<(u8, i32)> = ka.iter().copied().filter(|x| !keys.contains(&x.0)).collect();
         let got = ctx
-            .parallelize(ka.clone(), pa)
-            .subtract_by_key(&ctx.parallelize(kb.clone(), pb))
+            .parallelize_with(ka.clone(), pa)
+            .subtract_by_key(&ctx.parallelize_with(kb.clone(), pb))
             .collect()
             .unwrap();
         prop_assert_eq!(sorted(got), sorted(want));
@@ -396,7 +396,7 @@ fn intersection_subtract_subtract_by_key_equal_set_definitions() {
 fn narrow_operations_and_actions_follow_partition_order() {
     let ctx = ctx();
     proptest!(config(), |(data in prop::collection::vec(-100i64..100, 0..100), p in parts(), n in 0usize..120, c in parts())| {
-        let rdd = ctx.parallelize(data.clone(), p);
+        let rdd = ctx.parallelize_with(data.clone(), p);
         prop_assert_eq!(rdd.glom().collect().unwrap(), slices(&data, p));
         prop_assert_eq!(rdd.take(n).unwrap(), data.iter().copied().take(n).collect::<Vec<_>>());
         let idx = rdd.zip_with_index().unwrap().collect().unwrap();
@@ -469,7 +469,7 @@ fn save_as_text_file_round_trips() {
     let seq = std::sync::atomic::AtomicUsize::new(0);
     proptest!(config(), |(lines in prop::collection::vec("[a-z0-9 ]{0,10}", 0..60), p in parts(), mp in parts())| {
         let out = dir.path().join(format!("o{}", seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-        ctx.parallelize(lines.clone(), p).save_as_text_file(&out).unwrap();
+        ctx.parallelize_with(lines.clone(), p).save_as_text_file(&out).unwrap();
         prop_assert!(out.join("_SUCCESS").exists());
         for i in 0..p {
             let part = out.join(format!("part-{i:05}"));
@@ -493,7 +493,7 @@ fn spilling_aggregations_equal_reference() {
     .unwrap();
     let data = prop::collection::vec((0u16..8000, -1000i64..1000), 3000..6000);
     proptest!(ProptestConfig::with_cases(12), |(data in data, p in 1usize..4, q in 1usize..4)| {
-        let rdd = ctx.parallelize(data.clone(), p);
+        let rdd = ctx.parallelize_with(data.clone(), p);
         let g = grouped(&data);
         let want_sum: Vec<(u16, i64)> = g.iter().map(|(k, vs)| (*k, vs.iter().sum())).collect();
         prop_assert_eq!(sorted(rdd.reduce_by_key_with(|a, b| a + b, q).collect().unwrap()), want_sum);

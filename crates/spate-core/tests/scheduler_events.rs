@@ -21,7 +21,7 @@ fn jobs_stages_and_tasks_are_reported_in_order_with_failures_and_shuffle_bytes()
     ctx.scheduler().add_listener(events.clone());
     let data: Vec<(u32, u64)> = (0..1000).map(|i| (i % 10, 1)).collect();
     let counts = ctx
-        .parallelize(data, 4)
+        .parallelize_with(data, 4)
         .map(|(k, v)| {
             // Partition 1's first attempt fails; its retry succeeds.
             let first = TaskContext::with_current(|tc| {

@@ -18,7 +18,7 @@ fn builtin_accumulators_merge_task_updates() {
     let double = ctx.double_accumulator("halves");
     let coll = ctx.collection_accumulator::<u32>("odd");
     let (l, d, c) = (long.clone(), double.clone(), coll.clone());
-    ctx.parallelize((1..=100u32).collect::<Vec<_>>(), 7)
+    ctx.parallelize_with((1..=100u32).collect::<Vec<_>>(), 7)
         .foreach(move |x| {
             l.add(x as i64);
             d.add(x as f64 / 2.0);
@@ -66,7 +66,7 @@ fn custom_accumulator() {
     let acc = ctx.register_accumulator(Longest::default(), Some("longest"));
     let a = acc.clone();
     let words = ["a", "spate", "streams", "rdd", "zz", "lineage"];
-    ctx.parallelize(words.iter().map(|s| s.to_string()).collect(), 3)
+    ctx.parallelize_with(words.iter().map(|s| s.to_string()).collect(), 3)
         .foreach(move |w| a.add(w))
         .unwrap();
     assert_eq!(acc.value(), "streams");
@@ -88,7 +88,7 @@ fn broadcast_is_fetched_once_per_executor_and_can_be_unpersisted_and_destroyed()
     };
     let b = bc.clone();
     let zips = ctx
-        .parallelize(
+        .parallelize_with(
             ["paris", "lyon", "nice", "paris"]
                 .repeat(10)
                 .into_iter()
@@ -104,7 +104,7 @@ fn broadcast_is_fetched_once_per_executor_and_can_be_unpersisted_and_destroyed()
     assert_eq!(fetches(), 1, "8 tasks, one executor, one fetch");
     bc.unpersist();
     let b = bc.clone();
-    ctx.parallelize(vec![1, 2], 2)
+    ctx.parallelize_with(vec![1, 2], 2)
         .foreach(move |_| assert!(b.value().contains_key("lyon")))
         .unwrap();
     assert_eq!(fetches(), 2, "fetched again after unpersist");
@@ -114,7 +114,7 @@ fn broadcast_is_fetched_once_per_executor_and_can_be_unpersisted_and_destroyed()
     assert!(bc.try_value().is_err());
     let b = bc.clone();
     let err = ctx
-        .parallelize(vec![1], 1)
+        .parallelize_with(vec![1], 1)
         .map(move |_| b.value().len())
         .collect()
         .unwrap_err();
@@ -133,7 +133,7 @@ fn destroy_while_tasks_read_a_broadcast_leaves_nothing_behind() {
         let b2 = b.clone();
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
-        let rdd = ctx.parallelize(vec![0u64, 1], 2).map(move |x| {
+        let rdd = ctx.parallelize_with(vec![0u64, 1], 2).map(move |x| {
             s.fetch_add(1, Ordering::SeqCst);
             x + b2.try_value().map(|v| v[0]).unwrap_or(0)
         });
@@ -151,7 +151,7 @@ fn destroy_while_tasks_read_a_broadcast_leaves_nothing_behind() {
         // A task after the destroy must fail to read it.
         let b3 = b.clone();
         if ctx
-            .parallelize(vec![0u8], 1)
+            .parallelize_with(vec![0u8], 1)
             .map(move |_| b3.try_value().is_ok())
             .collect()
             .unwrap()
@@ -180,7 +180,7 @@ fn accumulators_in_a_job_run_from_a_streaming_like_driver_thread() {
         .map(|a| {
             let ctx = ctx.clone();
             std::thread::spawn(move || {
-                ctx.parallelize((1..=1000i64).collect(), 7)
+                ctx.parallelize_with((1..=1000i64).collect(), 7)
                     .foreach(move |x| a.add(x))
                     .unwrap()
             })

@@ -53,7 +53,7 @@ fn a_description_naming_an_unknown_rdd_fails_naming_it() {
 #[test]
 fn a_description_naming_an_unknown_shuffle_or_job_fails_naming_it() {
     let ctx = Context::local(1).unwrap();
-    let rdd = ctx.parallelize(vec![1, 2, 3], 1);
+    let rdd = ctx.parallelize_with(vec![1, 2, 3], 1);
     let shuffle = run(
         &ctx,
         &describe(
@@ -86,7 +86,7 @@ fn a_description_naming_an_unknown_shuffle_or_job_fails_naming_it() {
 #[test]
 fn a_description_with_another_lineage_fails_naming_the_operation() {
     let ctx = Context::local(1).unwrap();
-    let rdd = ctx.parallelize(vec![1, 2, 3], 1).map(|x| x + 1);
+    let rdd = ctx.parallelize_with(vec![1, 2, 3], 1).map(|x| x + 1);
     let r = run(
         &ctx,
         &describe(rdd.id(), rdd.fingerprint() ^ 1, 0, TaskKind::Result),
@@ -130,7 +130,7 @@ impl<'de> Deserialize<'de> for Shifted {
 #[test]
 fn results_and_accumulator_updates_travel_as_bytes_on_the_local_executor() {
     let ctx = Context::local(2).unwrap();
-    let rdd = ctx.parallelize(vec![1i64, 2, 3, 4], 2);
+    let rdd = ctx.parallelize_with(vec![1i64, 2, 3, 4], 2);
     let got = rdd.run_job(|_, it| Ok(Shifted(it.sum::<i64>()))).unwrap();
     assert_eq!(got, vec![Shifted(1003), Shifted(1007)]);
 

@@ -49,9 +49,9 @@ fn a_streams_batches_land_as_rows_and_a_replayed_batch_once() {
     let ctx = Context::local(2).expect("context");
     let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(200)).expect("ssc");
     let q = RddQueue::new();
-    q.push(ctx.parallelize(counts(1, &["a", "b", "c"]), 2));
-    q.push(ctx.parallelize(counts(2, &["b", "d"]), 2));
-    q.push(ctx.parallelize(counts(3, &["e"]), 1));
+    q.push(ctx.parallelize_with(counts(1, &["a", "b", "c"]), 2));
+    q.push(ctx.parallelize_with(counts(2, &["b", "d"]), 2));
+    q.push(ctx.parallelize_with(counts(3, &["e"]), 1));
     ssc.queue_stream(&q, true, None)
         .write_to(SqliteSink::append(&db, "word_counts"));
     ssc.start().expect("start");

@@ -47,7 +47,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .map(|w| (w, 1u64))
         .reduce_by_key(|a, b| a + b);
-    counts.print(10);
+    counts.print_with(10);
     counts.foreach_rdd(move |_, time| {
         for r in offsets.get(time).unwrap_or_default() {
             println!("read {r}");

@@ -19,7 +19,7 @@
 //! let (records, offsets) = create_direct_stream(&ssc, params, Subscription::topics(["logs"]))?;
 //! records
 //!     .map(|r| r.value_str().unwrap_or_default().to_string())
-//!     .print(10);
+//!     .print_with(10);
 //! # Ok(()) }
 //! ```
 //!

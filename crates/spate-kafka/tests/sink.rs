@@ -74,7 +74,7 @@ fn three_batches_land_in_the_topic_once_each_with_their_headers() {
     let q = RddQueue::new();
     for batch in 0..3 {
         let records: Vec<String> = (0..100).map(|i| format!("b{batch}-r{i}")).collect();
-        q.push(ctx.parallelize(records, 2));
+        q.push(ctx.parallelize_with(records, 2));
     }
     ssc.queue_stream(&q, true, None).write_to(KafkaSink::new(
         KafkaParams::new(&b.brokers),

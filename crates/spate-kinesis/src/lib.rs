@@ -22,7 +22,7 @@
 //! let (records, ranges) = create_stream(&ssc, params)?;
 //! records
 //!     .map(|r| r.data_str().unwrap_or_default().to_string())
-//!     .print(10);
+//!     .print_with(10);
 //! # Ok(()) }
 //! ```
 //!

@@ -97,9 +97,9 @@ fn batches_read_back_equal_and_a_bad_record_fails_its_batch() {
     let ctx = Context::local(2).expect("context");
     let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(200)).expect("ssc");
     let q = RddQueue::new();
-    q.push(ctx.parallelize(readings(0, 25), 3));
+    q.push(ctx.parallelize_with(readings(0, 25), 3));
     // Three partitions for two records: one partition is empty.
-    q.push(ctx.parallelize(readings(25, 2), 3));
+    q.push(ctx.parallelize_with(readings(25, 2), 3));
     let prefix = dir.path().join("readings").to_string_lossy().into_owned();
     ssc.queue_stream(&q, true, None)
         .write_to(ParquetSink::new(&prefix, "parquet"));
@@ -122,7 +122,7 @@ fn batches_read_back_equal_and_a_bad_record_fails_its_batch() {
     // Plain numbers are not rows: the batch fails and leaves no directory.
     let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(200)).expect("ssc");
     let q = RddQueue::new();
-    q.push(ctx.parallelize(vec![1, 2, 3], 1));
+    q.push(ctx.parallelize_with(vec![1, 2, 3], 1));
     let bad = dir.path().join("numbers").to_string_lossy().into_owned();
     ssc.queue_stream(&q, true, None)
         .write_to(ParquetSink::new(&bad, ""));

@@ -78,10 +78,19 @@ impl<T: Data> DStream<T> {
         }));
     }
 
+    /// Prints the first 10 records of every batch, as [`DStream::print_with`] (Spark's
+    /// `print()`).
+    pub fn print(&self)
+    where
+        T: Show,
+    {
+        self.print_with(10)
+    }
+
     /// Prints the first `n` records of every batch to standard output in Spark's format:
     /// a dashed line, `Time: <ms> ms`, a dashed line, the records, `...` when there are
     /// more, and an empty line.
-    pub fn print(&self, n: usize)
+    pub fn print_with(&self, n: usize)
     where
         T: Show,
     {

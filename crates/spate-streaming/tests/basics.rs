@@ -16,7 +16,7 @@ fn feed(ssc: &StreamingContext, batches: &[&[&str]]) -> DStream<String> {
     for b in batches {
         q.push(
             ssc.ctx()
-                .parallelize(b.iter().map(|s| s.to_string()).collect(), 2),
+                .parallelize_with(b.iter().map(|s| s.to_string()).collect(), 2),
         );
     }
     ssc.queue_stream(&q, true, None)
@@ -261,13 +261,13 @@ fn queue_stream_all_at_once_and_default_rdd() {
     let ssc = ssc();
     let q = RddQueue::new();
     for b in [vec![1, 2], vec![3], vec![4, 5, 6]] {
-        q.push(ssc.ctx().parallelize(b, 2));
+        q.push(ssc.ctx().parallelize_with(b, 2));
     }
-    let default = ssc.ctx().parallelize(vec![0], 1);
+    let default = ssc.ctx().parallelize_with(vec![0], 1);
     let all = collect(&ssc.queue_stream(&q, false, Some(default)));
     ssc.start().unwrap();
     ssc.advance_batches(1).unwrap();
-    q.push(ssc.ctx().parallelize(vec![7], 1));
+    q.push(ssc.ctx().parallelize_with(vec![7], 1));
     ssc.advance_batches(2).unwrap();
     let got: Vec<Vec<i32>> = all.lock().iter().map(|b| b.1.clone()).collect();
     assert_eq!(

@@ -31,7 +31,7 @@ impl DirectSource<u64> for Gated {
         Ok(Some(r))
     }
     fn read(&self, ctx: &Context, r: &(u64, u64)) -> Result<Rdd<u64>> {
-        Ok(ctx.parallelize((r.0..r.1).collect(), 2))
+        Ok(ctx.parallelize_with((r.0..r.1).collect(), 2))
     }
     fn commit(&self, time: Time, r: &(u64, u64)) -> Result<()> {
         self.log
@@ -91,7 +91,7 @@ fn counted_queue(ctx: &Context, n: usize) -> (RddQueue<u64>, Arc<Vec<AtomicUsize
         let c = computed.clone();
         let base = i as u64 * 100;
         q.push(
-            ctx.parallelize((base..base + 4).collect(), 2)
+            ctx.parallelize_with((base..base + 4).collect(), 2)
                 .map(move |x| {
                     c[i].fetch_add(1, Ordering::SeqCst);
                     x

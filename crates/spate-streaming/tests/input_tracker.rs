@@ -28,7 +28,7 @@ impl DirectSource<i64> for Offsets {
         Ok((k != 2).then_some((k * 10, k * 10 + k)))
     }
     fn read(&self, ctx: &Context, r: &(i64, i64)) -> Result<spate_core::Rdd<i64>> {
-        Ok(ctx.parallelize((r.0..r.1).collect(), 2))
+        Ok(ctx.parallelize_with((r.0..r.1).collect(), 2))
     }
     fn records(&self, r: &(i64, i64)) -> Option<u64> {
         self.counts.then_some((r.1 - r.0) as u64)
@@ -116,8 +116,8 @@ fn every_input_kind_records_what_it_gave_each_batch() {
     h.store_many((5..8).collect()).unwrap();
     move_in(staging.path(), dir.path(), "a.txt", "x\ny\nz\n", Some(500));
     move_in(staging.path(), dir.path(), "b.txt", "1\r\n2", Some(600));
-    queue.push(ssc.ctx().parallelize(vec![10, 20, 30], 2));
-    queue.push(ssc.ctx().parallelize(Vec::<i32>::new(), 1));
+    queue.push(ssc.ctx().parallelize_with(vec![10, 20, 30], 2));
+    queue.push(ssc.ctx().parallelize_with(Vec::<i32>::new(), 1));
     ssc.advance_batches(1).unwrap();
     // Batch 2: nothing received, an empty file, the empty queued RDD, a replay batch
     // without an RDD, nothing planned.
@@ -303,11 +303,15 @@ fn the_log_forgets_batches_older_than_the_inputs_remember() {
 fn a_queue_streams_default_rdd_is_counted_when_the_queue_is_empty() {
     let ssc = manual_ssc();
     let queue = RddQueue::new();
-    let s = ssc.queue_stream(&queue, false, Some(ssc.ctx().parallelize(vec![7, 8], 1)));
+    let s = ssc.queue_stream(
+        &queue,
+        false,
+        Some(ssc.ctx().parallelize_with(vec![7, 8], 1)),
+    );
     let id = s.base().meta().id();
     let out = collect(&s);
-    queue.push(ssc.ctx().parallelize(vec![1], 1));
-    queue.push(ssc.ctx().parallelize(vec![2, 3, 4], 2));
+    queue.push(ssc.ctx().parallelize_with(vec![1], 1));
+    queue.push(ssc.ctx().parallelize_with(vec![2, 3, 4], 2));
     ssc.start().unwrap();
     ssc.advance_batches(2).unwrap();
     assert_eq!(held(&out), vec![4, 2]);
@@ -342,7 +346,10 @@ fn records_are_counted_as_jobs_read_them_and_partial_reads_are_completed() {
     let files = ssc.text_file_stream(dir.path()).unwrap();
     let fid = files.base().meta().id();
     let lines = collect(&files);
-    queue.push(ssc.ctx().parallelize((0..100).collect::<Vec<i32>>(), 5));
+    queue.push(
+        ssc.ctx()
+            .parallelize_with((0..100).collect::<Vec<i32>>(), 5),
+    );
     ssc.start().unwrap();
     move_in(staging.path(), dir.path(), "a.txt", "x\ny\nz\n", Some(500));
     ssc.advance_batches(1).unwrap();

@@ -378,7 +378,7 @@ fn a_second_streaming_context_on_the_same_context_after_the_first_stopped() {
         let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(100)).unwrap();
         let out = collect(&ssc.socket_text_stream("127.0.0.1", port));
         let q = RddQueue::new();
-        q.push(ctx.parallelize(vec![1, 2, 3], 2));
+        q.push(ctx.parallelize_with(vec![1, 2, 3], 2));
         let qout = collect(&ssc.queue_stream(&q, true, None));
         ssc.start().unwrap();
         assert!(
@@ -396,5 +396,5 @@ fn a_second_streaming_context_on_the_same_context_after_the_first_stopped() {
     run("first");
     run("second");
     // The context itself still works.
-    assert_eq!(ctx.parallelize(vec![1, 2], 1).count().unwrap(), 2);
+    assert_eq!(ctx.parallelize_with(vec![1, 2], 1).count().unwrap(), 2);
 }

@@ -70,7 +70,7 @@ impl DirectSource<u64> for Offsets {
         Ok(r)
     }
     fn read(&self, ctx: &Context, r: &(u64, u64)) -> Result<Rdd<u64>> {
-        Ok(ctx.parallelize((r.0..r.1).collect(), 2))
+        Ok(ctx.parallelize_with((r.0..r.1).collect(), 2))
     }
     fn name(&self) -> String {
         "offsets".into()

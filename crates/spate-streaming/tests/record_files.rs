@@ -70,8 +70,8 @@ fn json_lines_and_csv_batches_read_back_equal() {
     let ctx = Context::local(2).expect("context");
     let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(200)).expect("ssc");
     let q = RddQueue::new();
-    q.push(ctx.parallelize(readings(0, 30), 3));
-    q.push(ctx.parallelize(readings(30, 20), 2));
+    q.push(ctx.parallelize_with(readings(0, 30), 3));
+    q.push(ctx.parallelize_with(readings(30, 20), 2));
     let stream = ssc.queue_stream(&q, true, None);
     let json = dir.path().join("json").to_string_lossy().into_owned();
     let csv = dir.path().join("csv").to_string_lossy().into_owned();
@@ -136,7 +136,7 @@ fn a_record_csv_cannot_hold_fails_the_batch_naming_the_file() {
     let ctx = Context::local(1).expect("context");
     let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(200)).expect("ssc");
     let q = RddQueue::new();
-    q.push(ctx.parallelize(
+    q.push(ctx.parallelize_with(
         vec![Nested {
             name: "a".into(),
             tags: vec!["x".into(), "y".into()],

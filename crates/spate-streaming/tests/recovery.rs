@@ -289,7 +289,7 @@ impl spate_streaming::input::DirectSource<u64> for Offsets {
         Ok((r.0 < r.1).then_some(r))
     }
     fn read(&self, ctx: &Context, r: &(u64, u64)) -> spate_streaming::Result<spate_core::Rdd<u64>> {
-        Ok(ctx.parallelize((r.0..r.1).collect(), 2))
+        Ok(ctx.parallelize_with((r.0..r.1).collect(), 2))
     }
     fn position(&self) -> spate_streaming::Result<Option<Vec<u8>>> {
         Ok(Some(spate_core::codec::encode(
@@ -389,14 +389,14 @@ fn a_queue_stream_batch_of_the_run_before_gets_nothing_on_recovery() {
     let out: Out<u64> = Default::default();
     let (ssc, queue) = build(0, out.clone());
     ssc.start().unwrap();
-    queue.push(ssc.ctx().parallelize(vec![1, 2], 1));
+    queue.push(ssc.ctx().parallelize_with(vec![1, 2], 1));
     ssc.advance_batches(1).unwrap();
     ssc.stop(true, false);
     // Batch 1 re-run (its completion dropped) while the new run has queued RDDs already.
     drop_newest_checkpoint(&ck);
     let out: Out<u64> = Default::default();
     let (ssc, queue) = build(1000, out.clone());
-    queue.push(ssc.ctx().parallelize(vec![3], 1));
+    queue.push(ssc.ctx().parallelize_with(vec![3], 1));
     ssc.start().unwrap();
     ssc.advance_batches(1).unwrap();
     ssc.stop(true, false);

@@ -303,7 +303,7 @@ impl DirectSource<i64> for Log {
         Ok((from < to).then_some((from, to)))
     }
     fn read(&self, ctx: &Context, r: &(usize, usize)) -> Result<spate_core::Rdd<i64>> {
-        Ok(ctx.parallelize(self.0[r.0..r.1].to_vec(), 2))
+        Ok(ctx.parallelize_with(self.0[r.0..r.1].to_vec(), 2))
     }
 }
 
@@ -362,7 +362,7 @@ impl DirectSource<i64> for Picky {
         if r.0 == 40 {
             panic!("reader exploded");
         }
-        Ok(ctx.parallelize((r.0..r.1).collect(), 2))
+        Ok(ctx.parallelize_with((r.0..r.1).collect(), 2))
     }
 }
 

@@ -79,7 +79,7 @@ fn update_state_by_key_with_initial_state_and_removal() {
     let ssc = ssc_with_checkpoint(dir.path());
     let initial = ssc
         .ctx()
-        .parallelize(vec![("a".to_string(), 10i64), ("z".to_string(), 1)], 2);
+        .parallelize_with(vec![("a".to_string(), 10i64), ("z".to_string(), 1)], 2);
     let s = ssc.replay_stream(vec![words(&["a", "b"]), words(&["z"])], 2);
     let state = s.update_state_by_key_with_initial(
         |vs: Vec<i64>, st: Option<i64>| {
@@ -208,7 +208,9 @@ fn update_state_by_key_with_initial_state_when_the_first_batch_has_no_rdd() {
     let dir = tempfile::tempdir().unwrap();
     let ssc = ssc();
     ssc.checkpoint(dir.path()).unwrap();
-    let initial = ssc.ctx().parallelize(vec![("a".to_string(), 10i64)], 1);
+    let initial = ssc
+        .ctx()
+        .parallelize_with(vec![("a".to_string(), 10i64)], 1);
     let s = ssc.replay_stream(vec![None, Some(vec![("b".to_string(), 1i64)]), None], 2);
     let st = s.update_state_by_key_with_initial(
         |vs: Vec<i64>, s: Option<i64>| Some(s.unwrap_or(0) + vs.iter().sum::<i64>()),
@@ -295,7 +297,7 @@ fn map_with_state_timeout_of_initial_state() {
     let dir = tempfile::tempdir().unwrap();
     let ssc = ssc();
     ssc.checkpoint(dir.path()).unwrap();
-    let initial = ssc.ctx().parallelize(
+    let initial = ssc.ctx().parallelize_with(
         vec![("init".to_string(), 100i64), ("busy".to_string(), 0)],
         2,
     );

@@ -86,7 +86,7 @@ pub fn report(error: &(dyn std::error::Error + 'static)) -> String {
 /// }
 /// fn run() -> Result<(), Box<dyn std::error::Error>> {
 ///     let ctx = spate::Context::local(2)?;
-///     println!("{}", ctx.text_file("input.txt", 2)?.count()?);
+///     println!("{}", ctx.text_file_with("input.txt", 2)?.count()?);
 ///     Ok(())
 /// }
 /// ```

@@ -189,7 +189,7 @@ pub fn read_lines(
     path: impl AsRef<std::path::Path>,
     min_partitions: usize,
 ) -> Vec<String> {
-    ctx.text_file(path, min_partitions)
+    ctx.text_file_with(path, min_partitions)
         .unwrap()
         .collect()
         .unwrap()

@@ -5,7 +5,7 @@ use spate_core::{Context, Rdd};
 
 /// 200,000 records over 50,000 keys, 4 map partitions into 3 reduce partitions.
 pub fn spilled_word_counts(ctx: &Context) -> Rdd<(u64, u64)> {
-    ctx.parallelize((0..200_000u64).collect::<Vec<_>>(), 4)
+    ctx.parallelize_with((0..200_000u64).collect::<Vec<_>>(), 4)
         .map(|x| (x % 50_000, 1u64))
         .reduce_by_key_with(|a, b| a + b, 3)
 }

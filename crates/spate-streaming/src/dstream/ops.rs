@@ -334,7 +334,7 @@ impl<T: Data> DStream<T> {
             let ctx = rdd.context().clone();
             let partial = rdd.map_partitions(|it| std::iter::once(it.count() as i64));
             Ok(partial
-                .union(&ctx.parallelize(vec![0i64], 1))
+                .union(&ctx.parallelize_with(vec![0i64], 1))
                 .coalesce(1, false)
                 .map_partitions(|it| std::iter::once(it.sum::<i64>())))
         })

@@ -39,8 +39,10 @@ impl<T: Data> Compute<T> for ReplayInput<T> {
         );
         Ok(match batch {
             Some(None) => None,
-            Some(Some(records)) => Some(self.ctx.parallelize(records.clone(), self.partitions)),
-            None => Some(self.ctx.parallelize(Vec::new(), self.partitions)),
+            Some(Some(records)) => {
+                Some(self.ctx.parallelize_with(records.clone(), self.partitions))
+            }
+            None => Some(self.ctx.parallelize_with(Vec::new(), self.partitions)),
         })
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {

@@ -114,7 +114,7 @@ impl<'a> Setup<'a> {
         let q = RddQueue::new();
         if !self.case.timed {
             for recs in data {
-                q.push(self.ssc.ctx().parallelize(recs, parts));
+                q.push(self.ssc.ctx().parallelize_with(recs, parts));
             }
             return Ok(self.ssc.queue_stream(&q, true, None));
         }
@@ -126,7 +126,7 @@ impl<'a> Setup<'a> {
             .queue_stream(&q, true, None)
             .transform(move |rdd, t| {
                 Ok(match data.get((t.millis() / bms - 1) as usize) {
-                    Some(recs) => rdd.context().parallelize(recs.clone(), parts),
+                    Some(recs) => rdd.context().parallelize_with(recs.clone(), parts),
                     None => rdd,
                 })
             }))
@@ -209,7 +209,7 @@ fn stateless(s: &Setup<'_>) -> Res<Option<Collected>> {
             let n = s.case.required("n")?;
             collect(&s.words()?.repartition(n).transform(|rdd, _| {
                 let tag = format!("partitions={}", rdd.num_partitions());
-                Ok(rdd.context().parallelize(vec![tag], 1).union(&rdd))
+                Ok(rdd.context().parallelize_with(vec![tag], 1).union(&rdd))
             }))
         }
         "union" => collect(&s.words()?.union(&s.words2()?).map_err(err)?),

@@ -21,7 +21,7 @@ pub struct Case {
     pub name: String,
     pub op: String,
     pub params: BTreeMap<String, String>,
-    /// Partitions of each input batch (`parallelize(batch, partitions)`).
+    /// Partitions of each input batch (`parallelize_with(batch, partitions)`).
     pub partitions: usize,
     pub batch_ms: u64,
     /// Explicit number of batches to run.

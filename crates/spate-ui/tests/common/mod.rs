@@ -59,7 +59,7 @@ pub fn start(app: &str, batch_ms: u64, batches: usize) -> Job {
     let lines_acc = ctx.long_accumulator("lines");
     let queue = RddQueue::new();
     for i in 0..batches {
-        queue.push(ctx.parallelize(batch_lines(i), 2));
+        queue.push(ctx.parallelize_with(batch_lines(i), 2));
     }
     let acc = lines_acc.clone();
     let lines = ssc
