@@ -45,7 +45,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 Some(total.unwrap_or(0) + new.iter().sum::<u64>())
             })
             // The state's lineage is cut every 5 batches.
-            .checkpoint(Duration::from_millis(batch * 5))?;
+            .checkpoint(Duration::from_millis(batch * 5));
         counts.save_as_text_files(&output, "");
         counts.print_with(10);
         Ok(ssc)

@@ -36,14 +36,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .socket_text_stream(&args[0], port)
         .flat_map(Str::words)
         .map(|w| (w, 1i64));
-    let counts = pairs.reduce_by_key_and_window_inv(
-        |a, b| a + b,
-        |a, b| a - b,
-        Duration::from_secs(window),
-        Duration::from_secs(slide),
-        2usize,
-        Some(|kv: &(Str, i64)| kv.1 > 0),
-    )?;
+    let counts = pairs
+        .reduce_by_key_and_window(|a, b| a + b)
+        .inverse(|a, b| a - b)
+        .filter(|kv| kv.1 > 0)
+        .window(Duration::from_secs(window))
+        .slide(Duration::from_secs(slide))
+        .partitions(2);
     counts.print_with(20);
     ssc.start()?;
     // The robust pattern: a failed batch (an output that failed, a watched directory gone)

@@ -244,17 +244,22 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
     let slide = Duration::from_millis(o.num("slide-ms", 2_000) as u64);
     let counts = match wl {
         "w1" => pairs.reduce_by_key_with(|a, b| a + b, parts),
-        "w2" => pairs.reduce_by_key_and_window(|a, b| a + b, win, slide, parts)?,
+        "w2" => pairs
+            .reduce_by_key_and_window(|a, b| a + b)
+            .window(win)
+            .slide(slide)
+            .partitioner(parts)
+            .build(),
         "w2inv" => {
             ssc.checkpoint(&ckpt)?;
-            pairs.reduce_by_key_and_window_inv(
-                |a, b| a + b,
-                |a, b| a - b,
-                win,
-                slide,
-                parts,
-                Some(|kv: &(Str, u64)| kv.1 != 0),
-            )?
+            pairs
+                .reduce_by_key_and_window(|a, b| a + b)
+                .inverse(|a, b| a - b)
+                .filter(|kv| kv.1 != 0)
+                .window(win)
+                .slide(slide)
+                .partitioner(parts)
+                .build()
         }
         "w3" => {
             ssc.checkpoint(&ckpt)?;
@@ -266,7 +271,7 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
                 )
                 .checkpoint(Duration::from_millis(
                     (o.num("checkpoint-batches", 10) * batch_ms) as u64,
-                ))?
+                ))
         }
         other => return Err(format!("unknown workload {other}").into()),
     };

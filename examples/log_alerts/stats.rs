@@ -317,12 +317,12 @@ pub fn window_counts(
             }
         }
     });
-    let windows = requests.reduce_by_key_and_window(
-        Counts::merge,
-        window,
-        slide,
-        ctx.default_parallelism(),
-    )?;
+    let windows = requests
+        .reduce_by_key_and_window(Counts::merge)
+        .window(window)
+        .slide(slide)
+        .partitioner(ctx.default_parallelism())
+        .build();
     Ok(Pipeline {
         windows,
         malformed,

@@ -82,6 +82,8 @@ keys! {
         "With `spate.ssl.enabled`: the name every process's certificate carries and peers check, whatever address they connect to (one certificate for the whole application is enough).";
     "spate.app.name", Text, "spate",
         "The application's name, shown in logs.";
+    "spate.log.stderr", Bool, "true",
+        "Whether creating a context installs a logger when the program has none: warnings and errors (or what `RUST_LOG` selects) to standard error, so a refused connection or a failed batch is seen. A program that installs its own `tracing` subscriber first keeps it; `false` installs nothing.";
     "spate.task.maxFailures", Count, "4",
         "How many times one task may fail before its job fails (Spark's spark.task.maxFailures).";
     "spate.stage.maxConsecutiveAttempts", Count, "4",

@@ -79,6 +79,9 @@ impl Context {
     /// A context for `role` (the driver unless the environment says otherwise; see
     /// [`Role::from_environment`]).
     pub(crate) fn with_role(conf: SpateConf, role: Role) -> Result<Context> {
+        if conf.get_bool("spate.log.stderr")? {
+            crate::logging::install_default_logger();
+        }
         let master = conf.get_master()?;
         let executor_cores = conf.get_count("spate.executor.cores")?.unwrap_or(2).max(1);
         // Computed from the configuration alone, so that every process of a cluster

@@ -38,6 +38,7 @@ mod data;
 pub mod env;
 mod error;
 pub mod ids;
+pub mod logging;
 pub mod partitioner;
 pub mod rdd;
 pub mod rng;
@@ -65,4 +66,4 @@ pub use shared::accumulator::{
 };
 pub use shared::broadcast::Broadcast;
 pub use storage::StorageLevel;
-pub use text::{SplitOwned, Str, Words};
+pub use text::{Split, SplitOwned, SplitPattern, SplitStr, SplitWhitespace, Str, Words};

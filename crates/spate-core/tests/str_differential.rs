@@ -22,6 +22,7 @@ fn piece_char() -> impl Strategy<Value = char> {
         1 => Just('é'),
         1 => Just('€'),
         1 => Just('𝄞'),
+        1 => Just('\u{3000}'),
     ]
 }
 
@@ -111,6 +112,26 @@ proptest! {
             }
             drop(it);
             prop_assert_eq!(got.iter().map(|p| p.as_str()).collect::<Vec<_>>(), want.clone());
+        }
+    }
+
+    #[test]
+    fn split_on_a_char_or_a_string_matches_str_split(
+        s in text(), sep in piece_char(), pat in "(|ab|, |é|[a ,]{1,3})", pad in 0usize..20,
+    ) {
+        for src in make_all(&s, pad, pad) {
+            // `Str::split` shadows `str::split`: the pieces are owned `Str`s.
+            let by_char: Vec<Str> = src.split(sep).collect();
+            let want: Vec<&str> = s.split(sep).collect();
+            prop_assert_eq!(by_char.iter().map(|p| p.as_str()).collect::<Vec<_>>(), want);
+            let want: Vec<&str> = s.split(pat.as_str()).collect();
+            let by_str: Vec<Str> = src.split(pat.as_str()).collect();
+            prop_assert_eq!(by_str.iter().map(|p| p.as_str()).collect::<Vec<_>>(), want.clone());
+            let one_by_one: Vec<String> = src.split(&pat).map(String::from).collect();
+            prop_assert_eq!(one_by_one, want.iter().map(|p| p.to_string()).collect::<Vec<_>>());
+            let ws: Vec<Str> = src.split_whitespace().collect();
+            let want: Vec<&str> = s.split_whitespace().collect();
+            prop_assert_eq!(ws.iter().map(|p| p.as_str()).collect::<Vec<_>>(), want);
         }
     }
 

@@ -306,8 +306,8 @@ impl StreamingContext {
     /// The union of several streams with the same slide. A batch for which one of them
     /// has no RDD (not even an empty one) fails with [`Error::MissingParentRdd`], as in
     /// Spark.
-    pub fn union<T: Data>(&self, streams: &[DStream<T>]) -> Result<DStream<T>> {
-        crate::dstream::union_of(streams)
+    pub fn union<T: Data>(&self, streams: &[DStream<T>]) -> DStream<T> {
+        crate::dstream::union_of(self, streams)
     }
 
     /// One stream from several (Spark's `StreamingContext.transform`): each batch's RDD is
@@ -322,17 +322,17 @@ impl StreamingContext {
     /// // Per batch: the records of `a` that are not in `b`.
     /// let diff = ssc.transform(&[a.clone(), b.clone()], |rdds, _time| {
     ///     Ok(rdds[0].subtract(&rdds[1]))
-    /// })?;
+    /// });
     /// # Ok(()) }
     /// ```
     ///
-    /// # Errors
-    /// When `streams` is empty or their slides differ.
-    pub fn transform<T: Data, U: Data, F>(&self, streams: &[DStream<T>], f: F) -> Result<DStream<U>>
+    /// When `streams` is empty or their slides differ, [`StreamingContext::start`] fails
+    /// naming `transform`.
+    pub fn transform<T: Data, U: Data, F>(&self, streams: &[DStream<T>], f: F) -> DStream<U>
     where
         F: Fn(&[Rdd<T>], crate::time::Time) -> Result<Rdd<U>> + Send + Sync + 'static,
     {
-        crate::dstream::transform_of(streams, f)
+        crate::dstream::transform_of(self, streams, f)
     }
 
     /// Starts generating batches: the first at zero time + one interval.
@@ -342,6 +342,9 @@ impl StreamingContext {
     pub fn start(&self) -> Result<()> {
         let _starting = self.inner.start_lock.lock();
         self.require_initialized("start")?;
+        if let Some(e) = self.inner.graph.take_definition_error() {
+            return Err(e);
+        }
         let outputs = self.inner.graph.outputs();
         if outputs.is_empty() {
             return Err(Error::State {

@@ -16,6 +16,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// A stream was defined with arguments that cannot work (a window that is not a
+    /// multiple of its parent's slide, streams of different slides joined, ...). The
+    /// operation returned a stream anyway so that the chain reads as in Spark;
+    /// `StreamingContext::start` fails with this, naming the operation, as Spark's
+    /// `validate` does.
+    #[error("{operation} (stream {stream}): {cause}")]
+    InvalidStream {
+        /// The operation that defined the stream (`window`, `join`, ...).
+        operation: &'static str,
+        /// The id of the stream it defined.
+        stream: usize,
+        /// What is wrong with it.
+        #[source]
+        cause: Box<Error>,
+    },
+
     /// Cluster mode: the driver's copy of the program failed to start its streaming
     /// context, so this executor's copy does not start either.
     #[error("the driver's streaming context failed to start: {0}")]

@@ -78,6 +78,11 @@ pub(crate) struct DStreamGraph {
     inputs: Mutex<Vec<Arc<dyn InputStream>>>,
     remember_ms: Mutex<Option<i64>>,
     zero_ms: Mutex<Option<i64>>,
+    /// Errors found while the program defined its streams (a window that is not a
+    /// multiple of the slide, a join of streams with different slides, ...): the
+    /// operations still return a stream, so chains read as in Spark, and `start` reports
+    /// the first of these, as Spark's `validate` does.
+    definition_errors: Mutex<Vec<Error>>,
 }
 
 impl DStreamGraph {
@@ -88,7 +93,27 @@ impl DStreamGraph {
             inputs: Mutex::new(Vec::new()),
             remember_ms: Mutex::new(None),
             zero_ms: Mutex::new(None),
+            definition_errors: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Records an error of defining stream `stream` by `operation`, for `start`.
+    pub(crate) fn defer_error(&self, operation: &'static str, stream: usize, cause: Error) {
+        tracing::debug!(operation, stream, "invalid stream definition: {cause}");
+        self.definition_errors.lock().push(Error::InvalidStream {
+            operation,
+            stream,
+            cause: Box::new(cause),
+        });
+    }
+
+    /// The first definition error, if any (all of them are logged).
+    pub(crate) fn take_definition_error(&self) -> Option<Error> {
+        let errs = std::mem::take(&mut *self.definition_errors.lock());
+        for e in errs.iter().skip(1) {
+            tracing::error!("{e}");
+        }
+        errs.into_iter().next()
     }
 
     pub(crate) fn add_output(&self, op: Arc<dyn OutputOp>) {

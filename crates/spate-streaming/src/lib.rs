@@ -32,7 +32,7 @@ mod time;
 
 pub use clock::{Clock, ManualClock};
 pub use context::{State, StreamingContext, WeakStreamingContext};
-pub use dstream::DStream;
+pub use dstream::{DStream, GroupByKeyAndWindow, ReduceByKeyAndWindow, ReduceByWindow};
 pub use error::{Error, Result};
 pub use graph::{GraphDescription, OutputDescription, StreamDescription};
 pub use input::{InputInfo, InputSource, InputTracker, RddQueue};
@@ -45,4 +45,6 @@ pub use scheduler::{BEHIND_BATCHES, BEHIND_WARNING_EVERY};
 pub use show::Show;
 pub use sink::{Sink, StagedTextFile, TextFilesSink};
 pub use sink_formats::{RecordFilesSink, RecordFormat};
-pub use time::Time;
+/// `#[derive(Show)]`: prints a record as Spark prints a case class (see [`spate_derive`]).
+pub use spate_derive::Show;
+pub use time::{milliseconds, minutes, seconds, Time};

@@ -5,6 +5,11 @@
 use spate_core::Str;
 
 /// Formats a record as Spark (Scala's `toString`) would.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be printed by `print()` or saved as text",
+    label = "`{Self}` does not implement `Show`",
+    note = "derive it: `#[derive(Show)]` prints a struct as Spark prints a case class, `Name(a,b)`; or use `show_via_display!({Self})` to print its `Display`"
+)]
 pub trait Show {
     /// Appends the text to `out`.
     fn show_into(&self, out: &mut String);
@@ -36,11 +41,22 @@ macro_rules! show_float {
         impl Show for $t {
             fn show_into(&self, out: &mut String) {
                 use std::fmt::Write;
-                // Scala prints 1.0 (not 1), NaN, Infinity.
+                // Scala (Java's Double.toString) prints 1.0 (not 1), NaN, Infinity, and
+                // outside [1e-3, 1e7) the shortest digits as 1.0E20, 1.5E-4.
+                let abs = self.abs();
                 if self.is_infinite() {
                     out.push_str(if *self > 0.0 { "Infinity" } else { "-Infinity" });
-                } else {
+                } else if self.is_nan() || abs == 0.0 || (1e-3..1e7).contains(&abs) {
                     let _ = write!(out, "{self:?}");
+                } else {
+                    let sci = format!("{self:e}");
+                    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+                    out.push_str(mantissa);
+                    if !mantissa.contains('.') {
+                        out.push_str(".0");
+                    }
+                    out.push('E');
+                    out.push_str(exp);
                 }
             }
         }
@@ -128,4 +144,57 @@ mod tests {
         );
         assert_eq!(1.5f64.show(), "1.5");
     }
+
+    #[test]
+    fn doubles_print_as_java_prints_them() {
+        // Java's Double.toString: plain in [1e-3, 1e7), else d.dddE<exp>.
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (0.00015, "1.5E-4"),
+            (9_999_999.0, "9999999.0"),
+            (10_000_000.0, "1.0E7"),
+            (1.2345e20, "1.2345E20"),
+            (-3e-10, "-3.0E-10"),
+            (f64::MAX, "1.7976931348623157E308"),
+            (f64::MIN_POSITIVE, "2.2250738585072014E-308"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(x.show(), *want, "{x:e}");
+        }
+        assert_eq!(1e10f32.show(), "1.0E10");
+        assert_eq!(0.5f32.show(), "0.5");
+    }
+}
+
+/// Implements [`Show`] through `Display` for the listed types: the fallback for a type
+/// whose `Display` already is the text `print()` should show (Spark prints a record's
+/// `toString`). For structs printed as Spark prints a case class, `#[derive(Show)]`.
+///
+/// ```
+/// struct Celsius(f64);
+/// impl std::fmt::Display for Celsius {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         write!(f, "{:.1}°C", self.0)
+///     }
+/// }
+/// spate_streaming::show_via_display!(Celsius);
+/// use spate_streaming::Show;
+/// assert_eq!(Celsius(21.25).show(), "21.2°C");
+/// ```
+#[macro_export]
+macro_rules! show_via_display {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::Show for $t {
+            fn show_into(&self, out: &mut ::std::string::String) {
+                use ::std::fmt::Write;
+                let _ = ::std::write!(out, "{}", self);
+            }
+        }
+    )+};
 }

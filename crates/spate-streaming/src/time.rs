@@ -24,6 +24,21 @@ impl fmt::Display for Time {
     }
 }
 
+/// `n` milliseconds (Spark's `Milliseconds(n)` / `Durations.milliseconds(n)`).
+pub const fn milliseconds(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// `n` seconds (Spark's `Seconds(n)` / `Durations.seconds(n)`).
+pub const fn seconds(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// `n` minutes (Spark's `Minutes(n)` / `Durations.minutes(n)`).
+pub const fn minutes(n: u64) -> Duration {
+    Duration::from_secs(n * 60)
+}
+
 /// Milliseconds of a duration, rejecting zero and sub-millisecond parts.
 pub(crate) fn millis_of(what: &str, d: Duration) -> Result<i64> {
     let ms = d.as_millis();

@@ -85,35 +85,30 @@ fn windows_with_and_without_inverse() {
     let sl = Duration::from_secs(1);
     let plain = collect(
         &pairs
-            .reduce_by_key_and_window(|a, b| a + b, w, sl, 2usize)
-            .unwrap(),
+            .reduce_by_key_and_window(|a, b| a + b)
+            .window(w)
+            .slide(sl)
+            .partitions(2),
     );
     let inv = collect(
         &pairs
-            .reduce_by_key_and_window_inv(
-                |a, b| a + b,
-                |a, b| a - b,
-                w,
-                sl,
-                2usize,
-                None::<fn(&(String, i64)) -> bool>,
-            )
-            .unwrap(),
+            .reduce_by_key_and_window(|a, b| a + b)
+            .inverse(|a, b| a - b)
+            .window(w)
+            .slide(sl)
+            .partitions(2),
     );
     let filtered = collect(
         &pairs
-            .reduce_by_key_and_window_inv(
-                |a, b| a + b,
-                |a, b| a - b,
-                w,
-                sl,
-                2usize,
-                Some(|kv: &(String, i64)| kv.1 != 0),
-            )
-            .unwrap(),
+            .reduce_by_key_and_window(|a, b| a + b)
+            .inverse(|a, b| a - b)
+            .filter(|kv| kv.1 != 0)
+            .window(w)
+            .slide(sl)
+            .partitions(2),
     );
-    let windowed = collect(&s.window(w, sl).unwrap());
-    let counted = collect(&s.count_by_window(w, sl).unwrap());
+    let windowed = collect(&s.window_with(w, sl));
+    let counted = collect(&s.count_by_window(w).slide(sl));
     ssc.start().unwrap();
     ssc.advance_batches(7).unwrap();
     let sorted = |o: &Out<(String, i64)>| -> Vec<Vec<(String, i64)>> {
@@ -183,14 +178,82 @@ fn windows_with_and_without_inverse() {
 }
 
 #[test]
-fn a_window_not_a_multiple_of_the_batch_is_rejected() {
+fn a_window_not_a_multiple_of_the_batch_fails_start_naming_the_operation() {
     let ssc = ssc();
     let s = feed(&ssc, &[]);
-    let e = s
-        .window(Duration::from_millis(1500), Duration::from_secs(1))
-        .unwrap_err()
-        .to_string();
+    // The chain reads on (no `Result` in the middle); `start` reports the definition.
+    s.window_with(Duration::from_millis(1500), Duration::from_secs(1))
+        .map(|w| w.len())
+        .print();
+    let e = ssc.start().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            spate_streaming::Error::InvalidStream {
+                operation: "window",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = e.to_string();
+    assert!(e.starts_with("window (stream "), "{e}");
     assert!(e.contains("1500") && e.contains("multiple"), "{e}");
+}
+
+#[test]
+fn windowed_reductions_and_joins_report_their_definition_errors_at_start() {
+    let bad = Duration::from_millis(1500);
+    let cases: Vec<(&str, Box<dyn Fn(&DStream<String>)>)> = vec![
+        (
+            "reduce_by_key_and_window",
+            Box::new(|s| {
+                s.map(|w| (w, 1i64))
+                    .reduce_by_key_and_window(|a, b| a + b)
+                    .inverse(|a, b| a - b)
+                    .window(Duration::from_secs(2))
+                    .slide(bad)
+                    .print()
+            }),
+        ),
+        (
+            "reduce_by_key_and_window",
+            // No window given.
+            Box::new(|s| {
+                s.map(|w| (w, 1i64))
+                    .reduce_by_key_and_window(|a, b| a + b)
+                    .print()
+            }),
+        ),
+        (
+            "count_by_window",
+            Box::new(|s| s.count_by_window(bad).print()),
+        ),
+        (
+            "join",
+            Box::new(|s| {
+                let pairs = s.map(|w| (w, 1i64));
+                let slow = pairs.window_with(Duration::from_secs(2), Duration::from_secs(2));
+                pairs.join(&slow).print()
+            }),
+        ),
+        (
+            "checkpoint",
+            Box::new(|s| s.clone().checkpoint(bad).print()),
+        ),
+    ];
+    for (op, define) in cases {
+        let ssc = ssc();
+        let s = feed(&ssc, &[]);
+        define(&s);
+        let e = ssc.start().unwrap_err();
+        match &e {
+            spate_streaming::Error::InvalidStream { operation, .. } => {
+                assert_eq!(*operation, op, "{e}")
+            }
+            other => panic!("{op}: expected a definition error, got {other}"),
+        }
+    }
 }
 
 #[test]
@@ -229,9 +292,7 @@ fn the_graph_is_describable_as_data_and_concurrent_jobs_run_every_output() {
     )
     .unwrap();
     let s = feed(&ssc, &[&["a", "b"], &["c"]]);
-    let w = s
-        .window(Duration::from_secs(2), Duration::from_secs(1))
-        .unwrap();
+    let w = s.window_with(Duration::from_secs(2), Duration::from_secs(1));
     let outs: Vec<_> = (0..3).map(|_| collect(&w.count())).collect();
     ssc.start().unwrap();
     ssc.advance_batches(3).unwrap();

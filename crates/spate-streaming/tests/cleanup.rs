@@ -44,8 +44,7 @@ fn run_window_over_receiver(window_s: u64, slide_s: u64, batches: usize) -> usiz
     let handle = Arc::new(Mutex::new(None));
     let w = ssc
         .receiver_stream(Driven(handle.clone()))
-        .window(Duration::from_secs(window_s), Duration::from_secs(slide_s))
-        .unwrap();
+        .window_with(Duration::from_secs(window_s), Duration::from_secs(slide_s));
     w.foreach_rdd(|rdd, _| {
         rdd.count()?;
         Ok(())

@@ -42,7 +42,7 @@ fn file_word_count(ctx: &Context, dir: &std::path::Path) -> Vec<(String, u64)> {
     let counts = ssc
         .text_file_stream(&input)
         .expect("file stream")
-        .flat_map(|l: Str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|l: Str| l.split_whitespace().map(String::from).collect::<Vec<_>>())
         .map(|w| (w, 1u64))
         .update_state_by_key(|new: Vec<u64>, old: Option<u64>| {
             Some(old.unwrap_or(0) + new.iter().sum::<u64>())

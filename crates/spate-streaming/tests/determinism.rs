@@ -102,22 +102,14 @@ fn run(threads: usize, concurrent_jobs: usize, delays: bool, seed: u64) -> Vec<S
     });
     let counts = pairs.reduce_by_key(|a, b| a + b);
     let windowed = pairs
-        .reduce_by_key_and_window_inv(
-            |a, b| a + b,
-            |a, b| a - b,
-            Duration::from_secs(3),
-            Duration::from_secs(1),
-            spate_core::Partitioning::Default,
-            None::<fn(&(String, i64)) -> bool>,
-        )
-        .unwrap();
+        .reduce_by_key_and_window(|a, b| a + b)
+        .inverse(|a, b| a - b)
+        .window(Duration::from_secs(3))
+        .slide(Duration::from_secs(1));
     let state = pairs.update_state_by_key(|vs: Vec<i64>, s: Option<i64>| {
         Some(s.unwrap_or(0) + vs.iter().sum::<i64>())
     });
-    let joined = counts
-        .join(&state)
-        .unwrap()
-        .map(|(k, (a, b))| (k, a * 1000 + b));
+    let joined = counts.join(&state).map(|(k, (a, b))| (k, a * 1000 + b));
     let trace: Trace = Arc::new(Mutex::new(BTreeMap::new()));
     record(&trace, &rng, delays, "counts", &counts);
     record(&trace, &rng, delays, "windowed", &windowed);

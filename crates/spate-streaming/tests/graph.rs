@@ -15,8 +15,7 @@ use std::time::Duration;
 fn program(ssc: &StreamingContext, window_s: u64) -> Arc<Mutex<Vec<(i64, Vec<(i32, i64)>)>>> {
     let input = ssc.replay_stream((0..8).map(|b| Some(vec![b % 3, 7])).collect(), 2);
     let counts = input
-        .window(Duration::from_secs(window_s), Duration::from_secs(2))
-        .unwrap()
+        .window_with(Duration::from_secs(window_s), Duration::from_secs(2))
         .count_by_value_with(1usize);
     let out = Arc::new(Mutex::new(Vec::new()));
     let o = out.clone();

@@ -274,9 +274,7 @@ fn every_input_kind_records_what_it_gave_each_batch() {
 fn the_log_forgets_batches_older_than_the_inputs_remember() {
     let ssc = manual_ssc();
     let s = ssc.replay_stream((1..=20).map(|i| Some(vec![i; i])).collect(), 1);
-    let w = s
-        .window(Duration::from_secs(3), Duration::from_secs(1))
-        .unwrap();
+    let w = s.window_with(Duration::from_secs(3), Duration::from_secs(1));
     let _out = collect(&w);
     ssc.start().unwrap();
     ssc.advance_batches(20).unwrap();

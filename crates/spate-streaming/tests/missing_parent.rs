@@ -105,7 +105,7 @@ fn assert_fails_at_2000<T: Clone>(
 fn union_fails_for_a_batch_with_no_rdd_from_a_parent() {
     let ssc = manual_ssc_skipping();
     let (a, b) = (gappy(&ssc), full(&ssc));
-    let u = a.union(&b).unwrap();
+    let u = a.union(&b);
     let out = collect(&u);
     assert_fails_at_2000(&ssc, &out, id_and_op(&a), id_and_op(&u));
     assert_eq!(
@@ -121,7 +121,7 @@ fn union_fails_for_a_batch_with_no_rdd_from_a_parent() {
 fn context_union_names_the_parent_without_an_rdd() {
     let ssc = manual_ssc_skipping();
     let (a, b, c) = (full(&ssc), gappy(&ssc), full(&ssc));
-    let u = ssc.union(&[a, b.clone(), c]).unwrap();
+    let u = ssc.union(&[a, b.clone(), c]);
     let out = collect(&u);
     assert_fails_at_2000(&ssc, &out, id_and_op(&b), id_and_op(&u));
 }
@@ -132,7 +132,7 @@ fn a_map_of_a_parent_without_an_rdd_has_none_and_fails_the_union_above_it() {
     // naming the map.
     let ssc = manual_ssc_skipping();
     let m = gappy(&ssc).map(|x| x * 100);
-    let u = full(&ssc).union(&m).unwrap();
+    let u = full(&ssc).union(&m);
     let out = collect(&u);
     assert_fails_at_2000(&ssc, &out, (id_and_op(&m).0, "map"), id_and_op(&u));
 }
@@ -157,9 +157,7 @@ fn transform_fails_for_a_batch_with_no_rdd() {
 fn transform_with_fails_when_either_parent_has_no_rdd() {
     let ssc = manual_ssc_skipping();
     let (a, b) = (full(&ssc), gappy(&ssc));
-    let t = a
-        .transform_with(&b, |x: Rdd<i64>, y: Rdd<i64>, _| Ok(x.union(&y)))
-        .unwrap();
+    let t = a.transform_with(&b, |x: Rdd<i64>, y: Rdd<i64>, _| Ok(x.union(&y)));
     let out = collect(&t);
     assert_fails_at_2000(
         &ssc,
@@ -173,7 +171,7 @@ fn transform_with_fails_when_either_parent_has_no_rdd() {
 fn join_fails_for_a_batch_with_no_rdd_from_a_parent() {
     let ssc = manual_ssc_skipping();
     let a = pairs(&gappy(&ssc));
-    let j = a.join(&pairs(&full(&ssc))).unwrap();
+    let j = a.join(&pairs(&full(&ssc)));
     let out = collect(&j);
     assert_fails_at_2000(
         &ssc,
@@ -190,15 +188,15 @@ fn outer_joins_fail_for_a_batch_with_no_rdd_from_a_parent() {
         let (a, b) = (pairs(&full(&ssc)), pairs(&gappy(&ssc)));
         let (id, out) = match kind {
             "left_outer_join" => {
-                let j = a.left_outer_join(&b).unwrap();
+                let j = a.left_outer_join(&b);
                 (id_and_op(&j).0, collect(&j.map(|_| 1u8)))
             }
             "right_outer_join" => {
-                let j = a.right_outer_join(&b).unwrap();
+                let j = a.right_outer_join(&b);
                 (id_and_op(&j).0, collect(&j.map(|_| 1u8)))
             }
             _ => {
-                let j = a.full_outer_join(&b).unwrap();
+                let j = a.full_outer_join(&b);
                 (id_and_op(&j).0, collect(&j.map(|_| 1u8)))
             }
         };
@@ -211,7 +209,7 @@ fn outer_joins_fail_for_a_batch_with_no_rdd_from_a_parent() {
 fn cogroup_fails_for_a_batch_with_no_rdd_from_a_parent() {
     let ssc = manual_ssc_skipping();
     let b = pairs(&gappy(&ssc));
-    let c = pairs(&full(&ssc)).cogroup(&b).unwrap();
+    let c = pairs(&full(&ssc)).cogroup(&b);
     let out = collect(&c);
     assert_fails_at_2000(
         &ssc,
@@ -247,13 +245,11 @@ fn repartition_fails_for_a_batch_with_no_rdd() {
 fn context_transform_combines_several_streams_and_fails_without_an_rdd() {
     let ssc = manual_ssc_skipping();
     let (a, b) = (full(&ssc), gappy(&ssc));
-    let t = ssc
-        .transform(&[a, b.clone()], |rdds, time| {
-            assert_eq!(rdds.len(), 2);
-            let ms = time.millis();
-            Ok(rdds[0].union(&rdds[1]).map(move |x| x + ms))
-        })
-        .unwrap();
+    let t = ssc.transform(&[a, b.clone()], |rdds, time| {
+        assert_eq!(rdds.len(), 2);
+        let ms = time.millis();
+        Ok(rdds[0].union(&rdds[1]).map(move |x| x + ms))
+    });
     let out = collect(&t);
     assert_fails_at_2000(&ssc, &out, id_and_op(&b), (id_and_op(&t).0, "transform"));
     assert_eq!(
@@ -269,14 +265,17 @@ fn context_transform_combines_several_streams_and_fails_without_an_rdd() {
 fn context_transform_checks_its_streams() {
     let ssc = manual_ssc_skipping();
     let none: &[DStream<i64>] = &[];
-    assert!(ssc.transform(none, |rdds, _| Ok(rdds[0].clone())).is_err());
+    ssc.transform(none, |rdds, _| Ok(rdds[0].clone())).print();
+    let err = ssc.start().unwrap_err();
+    assert!(err.to_string().contains("at least one stream"), "{err}");
+
+    let ssc = manual_ssc_skipping();
     let a = full(&ssc);
-    let w = a
-        .window(Duration::from_secs(2), Duration::from_secs(2))
-        .unwrap();
-    let err = ssc
-        .transform(&[a, w], |rdds, _| Ok(rdds[0].clone()))
-        .unwrap_err();
+    let w = a.window_with(Duration::from_secs(2), Duration::from_secs(2));
+    ssc.transform(&[a, w], |rdds, _| Ok(rdds[0].clone()))
+        .print();
+    let err = ssc.start().unwrap_err();
+    assert!(err.to_string().starts_with("transform (stream "), "{err}");
     assert!(err.to_string().contains("different slides"), "{err}");
 }
 
@@ -284,16 +283,13 @@ fn context_transform_checks_its_streams() {
 fn empty_rdds_do_not_fail() {
     let ssc = manual_ssc_skipping();
     let (a, b) = (empty_second(&ssc), full(&ssc));
-    let union = collect(&a.union(&b).unwrap());
+    let union = collect(&a.union(&b));
     let transformed = collect(&a.transform(|rdd, _| Ok(rdd)));
-    let with = collect(&a.transform_with(&b, |x, _y, _| Ok(x)).unwrap());
-    let joined = collect(&pairs(&a).join(&pairs(&b)).unwrap());
-    let cogrouped = collect(&pairs(&a).cogroup(&pairs(&b)).unwrap());
+    let with = collect(&a.transform_with(&b, |x, _y, _| Ok(x)));
+    let joined = collect(&pairs(&a).join(&pairs(&b)));
+    let cogrouped = collect(&pairs(&a).cogroup(&pairs(&b)));
     let counted = collect(&a.count());
-    let n_ary = collect(
-        &ssc.transform(&[a.clone(), b.clone()], |rdds, _| Ok(rdds[0].clone()))
-            .unwrap(),
-    );
+    let n_ary = collect(&ssc.transform(&[a.clone(), b.clone()], |rdds, _| Ok(rdds[0].clone())));
     ssc.start().unwrap();
     ssc.advance_batches(3).unwrap();
     let times = |o: &Vec<i64>| o.clone();
@@ -365,10 +361,7 @@ fn operations_spark_does_not_fail_just_have_no_rdd() {
             collect(&p.map_values(|v| v * 2).map(|kv| kv.1)),
         ),
     ];
-    let window = collect(
-        &a.window(Duration::from_secs(2), Duration::from_secs(1))
-            .unwrap(),
-    );
+    let window = collect(&a.window_with(Duration::from_secs(2), Duration::from_secs(1)));
     ssc.start().unwrap();
     ssc.advance_batches(3).unwrap();
     for (name, out) in &outs {

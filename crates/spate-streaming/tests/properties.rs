@@ -29,18 +29,17 @@ fn run_windows(
     let input = ssc.replay_stream(batches.iter().cloned().map(Some).collect(), 3);
     let (wd, sd) = (Duration::from_secs(w), Duration::from_secs(s));
     let plain = input
-        .reduce_by_key_and_window(|a, b| a + b, wd, sd, 2usize)
-        .unwrap();
+        .reduce_by_key_and_window(|a, b| a + b)
+        .window(wd)
+        .slide(sd)
+        .partitions(2);
     let inv = input
-        .reduce_by_key_and_window_inv(
-            |a, b| a + b,
-            |a, b| a - b,
-            wd,
-            sd,
-            2usize,
-            Some(|kv: &(u8, i64)| kv.1 != 0),
-        )
-        .unwrap();
+        .reduce_by_key_and_window(|a, b| a + b)
+        .inverse(|a, b| a - b)
+        .filter(|kv| kv.1 != 0)
+        .window(wd)
+        .slide(sd)
+        .partitions(2);
     let collect = |d: &DStream<(u8, i64)>| {
         let out: Arc<Mutex<Vec<BTreeMap<u8, i64>>>> = Arc::new(Mutex::new(Vec::new()));
         let o = out.clone();

@@ -32,8 +32,7 @@ fn receiver_blocks_go_to_the_batch_of_their_interval() {
     // A window of one batch, every two batches: each output holds one 500 ms interval.
     let w = ssc
         .receiver_stream(Ticks(None))
-        .window(Duration::from_millis(500), Duration::from_millis(1000))
-        .unwrap();
+        .window_with(Duration::from_millis(500), Duration::from_millis(1000));
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let s = sizes.clone();
     w.foreach_rdd(move |rdd, t| {

@@ -264,7 +264,7 @@ fn a_changed_graph_is_refused_naming_the_difference() {
             Clock::manual_at(BASE + 5000),
         )?;
         ssc.text_file_stream(&watched)?
-            .window(Duration::from_secs(2), Duration::from_secs(1))?
+            .window_with(Duration::from_secs(2), Duration::from_secs(1))
             .count()
             .foreach_rdd(|_, _| Ok(()));
         Ok(ssc)

@@ -162,7 +162,7 @@ fn map_with_state_calls_once_per_record_and_reports_timeouts_on_checkpoint_batch
     let mut batches = vec![words(&["a", "b", "a"]), words(&["b"])];
     batches.extend((0..10).map(|_| words(&["b"])));
     let s = ssc.replay_stream(batches, 2);
-    let spec = StateSpec::function(
+    let spec = StateSpec::function_with_time(
         |_t: Time, k: &String, v: Option<i64>, st: &mut State<i64>| {
             if st.is_timing_out() {
                 return Some(format!("{k}:timeout:{}", st.get().copied().unwrap_or(-1)));
@@ -256,7 +256,7 @@ fn map_with_state_remove_and_re_add() {
         ],
         2,
     );
-    let m = s.map_with_state(StateSpec::function(
+    let m = s.map_with_state(StateSpec::function_with_time(
         |_t, k: &String, v: Option<i64>, st: &mut KeyState<i64>| {
             let v = v?;
             if v == 0 {
@@ -309,7 +309,7 @@ fn map_with_state_timeout_of_initial_state() {
         2,
     );
     let m = s.map_with_state(
-        StateSpec::function(|t, k: &String, v: Option<i64>, st: &mut KeyState<i64>| {
+        StateSpec::function_with_time(|t, k: &String, v: Option<i64>, st: &mut KeyState<i64>| {
             if st.is_timing_out() {
                 return Some((t.millis(), k.clone(), *st.get().unwrap()));
             }

@@ -94,33 +94,28 @@ fn build_graph(
     let lines = ssc
         .socket_text_stream("127.0.0.1", port)
         .map(|l| (l.as_str().len() as u64 % 5, 1i64));
-    let pairs = ticks.union(&lines).unwrap();
-    let windowed = pairs.window(window, slide).unwrap();
+    let pairs = ticks.union(&lines);
+    let windowed = pairs.window_with(window, slide);
     let counts = pairs
-        .reduce_by_key_and_window_inv(
-            |a, b| a + b,
-            |a, b| a - b,
-            window,
-            slide,
-            2usize,
-            None::<fn(&(u64, i64)) -> bool>,
-        )
-        .unwrap();
+        .reduce_by_key_and_window(|a, b| a + b)
+        .inverse(|a, b| a - b)
+        .window(window)
+        .slide(slide)
+        .partitions(2);
     let totals = pairs.update_state_by_key(|vs: Vec<i64>, s: Option<i64>| {
         Some(s.unwrap_or(0) + vs.iter().sum::<i64>())
     });
-    let seen = pairs.map_with_state(StateSpec::function(
+    let seen = pairs.map_with_state(StateSpec::function_with_time(
         |_, k: &u64, v: Option<i64>, st: &mut KeyState<i64>| {
             let n = st.get_or(0) + v.unwrap_or(0);
             st.update(n);
             Some((*k, n))
         },
     ));
-    let joined = totals.join(&counts).unwrap();
+    let joined = totals.join(&counts);
     let outer = seen
         .stream()
-        .left_outer_join(&windowed.reduce_by_key(|a, b| a + b))
-        .unwrap();
+        .left_outer_join(&windowed.reduce_by_key(|a, b| a + b));
     let snapshots = seen.state_snapshots();
     count_jobs(&joined, &ran);
     count_jobs(&outer, &ran);
@@ -251,8 +246,7 @@ fn an_output_that_stops_its_context_through_a_weak_handle_does_not_keep_it_alive
     let weak = ssc.downgrade();
     let me = weak.clone();
     state
-        .window(Duration::from_secs(2), Duration::from_secs(1))
-        .unwrap()
+        .window_with(Duration::from_secs(2), Duration::from_secs(1))
         .foreach_rdd(move |rdd, t| {
             if rdd.count()? > 0 && t.millis() == 2000 {
                 if let Some(ssc) = me.upgrade() {

@@ -17,12 +17,8 @@ fn numbers(n: i64) -> Vec<Option<Vec<i64>>> {
 fn window_of_a_window() {
     let ssc = ssc();
     let s = ssc.replay_stream(numbers(6), 2);
-    let w1 = s
-        .window(Duration::from_secs(2), Duration::from_secs(1))
-        .unwrap();
-    let w2 = w1
-        .window(Duration::from_secs(3), Duration::from_secs(2))
-        .unwrap();
+    let w1 = s.window_with(Duration::from_secs(2), Duration::from_secs(1));
+    let w2 = w1.window_with(Duration::from_secs(3), Duration::from_secs(2));
     let out = collect(&w2);
     ssc.start().unwrap();
     ssc.advance_batches(8).unwrap();
@@ -43,14 +39,14 @@ fn window_of_a_window() {
 fn window_over_a_parent_with_a_larger_slide() {
     let ssc = ssc();
     let s = ssc.replay_stream(numbers(8), 1);
-    let w1 = s
-        .window(Duration::from_secs(2), Duration::from_secs(2))
-        .unwrap();
-    let w2 = w1
-        .window(Duration::from_secs(4), Duration::from_secs(4))
-        .unwrap();
-    let c = w1.count_by_window(Duration::from_secs(6), Duration::from_secs(2));
-    assert!(c.is_ok());
+    let w1 = s.window_with(Duration::from_secs(2), Duration::from_secs(2));
+    let w2 = w1.window_with(Duration::from_secs(4), Duration::from_secs(4));
+    // Valid over the windowed parent: built now, and `start` finds no definition error.
+    let c = w1
+        .count_by_window(Duration::from_secs(6))
+        .slide(Duration::from_secs(2))
+        .build();
+    assert_eq!(c.slide_ms(), 2000);
     let out = collect(&w2);
     ssc.start().unwrap();
     ssc.advance_batches(10).unwrap();
@@ -78,27 +74,19 @@ fn reduce_by_key_and_window_inv_over_a_windowed_parent_matches_without_inverse()
         })
         .collect();
     let s = ssc.replay_stream(data, 2);
-    let w1 = s
-        .window(Duration::from_secs(2), Duration::from_secs(2))
-        .unwrap();
+    let w1 = s.window_with(Duration::from_secs(2), Duration::from_secs(2));
     let inv = w1
-        .reduce_by_key_and_window_inv(
-            |a, b| a + b,
-            |a, b| a - b,
-            Duration::from_secs(6),
-            Duration::from_secs(4),
-            2usize,
-            Some(|kv: &(String, i64)| kv.1 != 0),
-        )
-        .unwrap();
+        .reduce_by_key_and_window(|a, b| a + b)
+        .inverse(|a, b| a - b)
+        .filter(|kv| kv.1 != 0)
+        .window(Duration::from_secs(6))
+        .slide(Duration::from_secs(4))
+        .partitions(2);
     let plain = w1
-        .reduce_by_key_and_window(
-            |a, b| a + b,
-            Duration::from_secs(6),
-            Duration::from_secs(4),
-            2usize,
-        )
-        .unwrap();
+        .reduce_by_key_and_window(|a, b| a + b)
+        .window(Duration::from_secs(6))
+        .slide(Duration::from_secs(4))
+        .partitions(2);
     let a = collect(&inv);
     let b = collect(&plain);
     ssc.start().unwrap();
@@ -116,9 +104,7 @@ fn slice_over_remembered_window_after_a_large_window() {
     // A window longer than the remember duration: its parent must keep enough batches.
     let ssc = ssc();
     let s = ssc.replay_stream(numbers(40), 3);
-    let w = s
-        .window(Duration::from_secs(30), Duration::from_secs(10))
-        .unwrap();
+    let w = s.window_with(Duration::from_secs(30), Duration::from_secs(10));
     let out = collect(&w.count());
     ssc.start().unwrap();
     ssc.advance_batches(40).unwrap();

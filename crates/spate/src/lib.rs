@@ -15,7 +15,8 @@ pub use spate_core::{
     Accumulator, AccumulatorV2, BoxIter, Broadcast, CheckpointStore, CollectionAccumulator,
     Context, Data, DoubleAccumulator, Error, HashPartitioner, Key, LocalDirStore, LongAccumulator,
     PartitionIter, Partitioner, PartitionerDesc, Partitioning, RangePartitioner, Rdd, Result,
-    SpateConf, SplitOwned, StorageLevel, Str, TaskContext, Words,
+    SpateConf, Split, SplitOwned, SplitPattern, SplitStr, SplitWhitespace, StorageLevel, Str,
+    TaskContext, Words,
 };
 
 /// Deterministic pseudo-random numbers (SplitMix64) for programs and generators.
@@ -26,7 +27,10 @@ pub mod rng {
 /// The streaming layer: `StreamingContext`, `DStream`, inputs, outputs, listeners.
 pub mod streaming {
     pub use spate_streaming::checkpoint;
-    pub use spate_streaming::dstream::{MapWithStateDStream, State, StateRecord, StateSpec};
+    pub use spate_streaming::dstream::{
+        BadRecords, GroupByKeyAndWindow, MapWithStateDStream, RecordOrigin, ReduceByKeyAndWindow,
+        ReduceByWindow, State, StateRecord, StateSpec,
+    };
     pub use spate_streaming::input::{
         lines_decoder, read_all, Decoder, DirectRanges, DirectSource, InputFile, InputRecord,
         RddQueue, ReceivedBlock, Receiver, ReceiverHandle, SocketReceiver,
@@ -35,22 +39,20 @@ pub mod streaming {
     /// `spate_streaming::State`, renamed here because [`State`] is `map_with_state`'s).
     pub use spate_streaming::State as StreamingContextState;
     pub use spate_streaming::{
-        batch_file_name, format_batch, BatchInfo, BoxError, Clock, DStream, Error, InputInfo,
-        InputSource, InputTracker, ManualClock, OutputOperationInfo, ReceiverInfo, Result, Show,
-        Sink, StagedTextFile, StreamDescription, StreamingContext, StreamingListener,
-        StreamingListenerEvent, TextFilesSink, Time, WeakStreamingContext,
+        batch_file_name, format_batch, milliseconds, minutes, seconds, show_via_display, BatchInfo,
+        BoxError, Clock, DStream, Error, InputInfo, InputSource, InputTracker, ManualClock,
+        OutputOperationInfo, ReceiverInfo, Result, Show, Sink, StagedTextFile, StreamDescription,
+        StreamingContext, StreamingListener, StreamingListenerEvent, TextFilesSink, Time,
+        WeakStreamingContext,
     };
 }
 
 /// Sends `tracing` logs to standard error, filtered by `RUST_LOG` (default `warn`), so
-/// standard output holds only a program's results. For examples and small programs.
+/// standard output holds only a program's results. Creating a context does this already
+/// when the program has no subscriber (`spate.log.stderr`); calling it first makes it
+/// explicit.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    spate_core::logging::install_default_logger();
 }
 
 /// The `Display` chain of `error`, for people: its message, then each
@@ -105,8 +107,9 @@ pub fn exit_code(
 /// What most programs need.
 pub mod prelude {
     pub use crate::streaming::{
-        BoxError, Clock, DStream, ManualClock, RddQueue, Receiver, ReceiverHandle, Show, State,
-        StateSpec, StreamingContext, StreamingListener, Time,
+        milliseconds, minutes, seconds, BoxError, Clock, DStream, Decoder, ManualClock, RddQueue,
+        Receiver, ReceiverHandle, Show, State, StateSpec, StreamingContext, StreamingContextState,
+        StreamingListener, Time,
     };
     pub use spate_core::{
         Context, Data, HashPartitioner, Key, Partitioning, Rdd, SpateConf, StorageLevel, Str,

@@ -13,7 +13,7 @@ pub fn running_word_counts(
 ) -> spate_streaming::Result<DStream<(String, u64)>> {
     Ok(ssc
         .text_file_stream(dir)?
-        .flat_map(|l: Str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|l: Str| l.split_whitespace().map(String::from).collect::<Vec<_>>())
         .map(|w| (w, 1u64))
         .reduce_by_key_with(|a, b| a + b, 3)
         .update_state_by_key(|new: Vec<u64>, old: Option<u64>| {

@@ -12,9 +12,11 @@ pub(crate) use ops::{transform_of, union_of};
 mod pair;
 mod state;
 mod window;
+mod window_ops;
 
 pub use decode::{BadRecords, RecordOrigin};
 pub use state::{MapWithStateDStream, State, StateRecord, StateSpec};
+pub use window_ops::{GroupByKeyAndWindow, ReduceByKeyAndWindow, ReduceByWindow};
 
 use crate::context::StreamingContext;
 use crate::error::{Error, Result};
@@ -404,6 +406,18 @@ impl<T: Data> DStream<T> {
         }
     }
 
+    /// Keeps `err` (an error of defining this stream by `operation`) for
+    /// `StreamingContext::start` to report.
+    pub(crate) fn with_definition_error(self, operation: &'static str, err: Option<Error>) -> Self {
+        if let Some(e) = err {
+            self.ssc
+                .inner
+                .graph
+                .defer_error(operation, self.node.meta().id, e);
+        }
+        self
+    }
+
     /// Names the stream: a recovered run matches it by this name to the stream of the
     /// same name in the checkpoint, so streams added to the program before it do not make
     /// recovery refuse (unnamed streams are matched by creation order). Names must be
@@ -445,12 +459,25 @@ impl<T: Data> DStream<T> {
     }
 
     /// Checkpoints the generated RDDs every `interval` (a multiple of the slide), cutting
-    /// their lineage; needs `StreamingContext::checkpoint(dir)`.
-    pub fn checkpoint(self, interval: std::time::Duration) -> Result<Self> {
-        let ms = crate::time::millis_of("checkpoint interval", interval)?;
-        crate::time::check_multiple("checkpoint interval", ms, "slide duration", self.slide_ms())?;
-        *self.node.meta().checkpoint_ms.lock() = Some(ms);
-        Ok(self)
+    /// their lineage; needs `StreamingContext::checkpoint(dir)`. An interval that does not
+    /// fit makes `StreamingContext::start` fail, naming `checkpoint`.
+    pub fn checkpoint(self, interval: std::time::Duration) -> Self {
+        let checked = crate::time::millis_of("checkpoint interval", interval).and_then(|ms| {
+            crate::time::check_multiple(
+                "checkpoint interval",
+                ms,
+                "slide duration",
+                self.slide_ms(),
+            )
+            .map(|()| ms)
+        });
+        match checked {
+            Ok(ms) => {
+                *self.node.meta().checkpoint_ms.lock() = Some(ms);
+                self
+            }
+            Err(e) => self.with_definition_error("checkpoint", Some(e)),
+        }
     }
 
     /// The RDDs of every batch time in `[from, to]` (both inclusive, floored to the

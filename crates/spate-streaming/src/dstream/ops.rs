@@ -1,6 +1,7 @@
 //! Stateless operations: each batch's RDD transformed on its own.
 
 use super::{missing_parent, Compute, DStream, DStreamBase, DStreamNode};
+use crate::context::StreamingContext;
 use crate::error::{Error, Result};
 use crate::time::Time;
 use spate_core::{BoxIter, Data, Key, Rdd};
@@ -106,7 +107,10 @@ impl<T: Data> Compute<T> for Union<T> {
         for (p, rdd) in self.parents.iter().zip(computed) {
             rdds.push(rdd.ok_or_else(|| missing_parent(p.meta(), this.meta(), time))?);
         }
-        let ctx = rdds[0].context().clone();
+        let Some(first) = rdds.first() else {
+            return Ok(None);
+        };
+        let ctx = first.context().clone();
         Ok(Some(ctx.union(rdds)))
     }
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
@@ -117,15 +121,25 @@ impl<T: Data> Compute<T> for Union<T> {
     }
 }
 
-/// The slide shared by `streams` (at least one) of an n-ary operation `what`.
-fn common_slide<T: Data>(what: &str, streams: &[DStream<T>]) -> Result<i64> {
-    let first = streams.first().ok_or_else(|| Error::InvalidDuration {
-        what: what.into(),
-        reason: "needs at least one stream".into(),
-    })?;
+/// The slide shared by `streams` of an n-ary operation `what`: the first's, and an error
+/// when there is none or the slides differ.
+fn common_slide<T: Data>(
+    ssc: &StreamingContext,
+    what: &str,
+    streams: &[DStream<T>],
+) -> (i64, Option<Error>) {
+    let Some(first) = streams.first() else {
+        let err = Error::InvalidDuration {
+            what: what.into(),
+            reason: "needs at least one stream".into(),
+        };
+        return (ssc.inner.batch_ms, Some(err));
+    };
     let slide = first.slide_ms();
-    if let Some(s) = streams.iter().find(|s| s.slide_ms() != slide) {
-        return Err(Error::InvalidDuration {
+    let err = streams
+        .iter()
+        .find(|s| s.slide_ms() != slide)
+        .map(|s| Error::InvalidDuration {
             what: what.into(),
             reason: format!(
                 "streams have different slides ({} ms and {} ms)",
@@ -133,33 +147,37 @@ fn common_slide<T: Data>(what: &str, streams: &[DStream<T>]) -> Result<i64> {
                 s.slide_ms()
             ),
         });
-    }
-    Ok(slide)
+    (slide, err)
 }
 
 /// Unions streams of one context; they must share a slide.
-pub(crate) fn union_of<T: Data>(streams: &[DStream<T>]) -> Result<DStream<T>> {
-    let slide = common_slide("union", streams)?;
-    Ok(DStream::create(
-        &streams[0].ssc,
+pub(crate) fn union_of<T: Data>(ssc: &StreamingContext, streams: &[DStream<T>]) -> DStream<T> {
+    let (slide, err) = common_slide(ssc, "union", streams);
+    DStream::create(
+        ssc,
         "union",
         slide,
         false,
         Union {
             parents: streams.iter().map(|s| s.node.clone()).collect(),
         },
-    ))
+    )
+    .with_definition_error("union", err)
 }
 
 /// `StreamingContext::transform`: one function of several streams' RDDs; they must share
 /// a slide.
-pub(crate) fn transform_of<T: Data, U: Data, F>(streams: &[DStream<T>], f: F) -> Result<DStream<U>>
+pub(crate) fn transform_of<T: Data, U: Data, F>(
+    ssc: &StreamingContext,
+    streams: &[DStream<T>],
+    f: F,
+) -> DStream<U>
 where
     F: Fn(&[Rdd<T>], Time) -> Result<Rdd<U>> + Send + Sync + 'static,
 {
-    let slide = common_slide("transform", streams)?;
-    Ok(DStream::create(
-        &streams[0].ssc,
+    let (slide, err) = common_slide(ssc, "transform", streams);
+    DStream::create(
+        ssc,
         "transform",
         slide,
         false,
@@ -167,7 +185,8 @@ where
             parents: streams.iter().map(|s| s.node.clone()).collect(),
             f: Arc::new(f),
         },
-    ))
+    )
+    .with_definition_error("transform", err)
 }
 
 impl<T: Data> DStream<T> {
@@ -211,11 +230,7 @@ impl<T: Data> DStream<T> {
     /// `transformWith`). The streams must share a slide. A batch for which either stream
     /// has no RDD (not even an empty one) fails with [`Error::MissingParentRdd`], as in
     /// Spark.
-    pub fn transform_with<U: Data, V: Data, F>(
-        &self,
-        other: &DStream<U>,
-        f: F,
-    ) -> Result<DStream<V>>
+    pub fn transform_with<U: Data, V: Data, F>(&self, other: &DStream<U>, f: F) -> DStream<V>
     where
         F: Fn(Rdd<T>, Rdd<U>, Time) -> Result<Rdd<V>> + Send + Sync + 'static,
     {
@@ -228,21 +243,19 @@ impl<T: Data> DStream<T> {
         name: &'static str,
         other: &DStream<U>,
         f: F,
-    ) -> Result<DStream<V>>
+    ) -> DStream<V>
     where
         F: Fn(Rdd<T>, Rdd<U>, Time) -> Result<Rdd<V>> + Send + Sync + 'static,
     {
-        if other.slide_ms() != self.slide_ms() {
-            return Err(Error::InvalidDuration {
-                what: name.into(),
-                reason: format!(
-                    "streams have different slides ({} ms and {} ms)",
-                    self.slide_ms(),
-                    other.slide_ms()
-                ),
-            });
-        }
-        Ok(DStream::create(
+        let err = (other.slide_ms() != self.slide_ms()).then(|| Error::InvalidDuration {
+            what: name.into(),
+            reason: format!(
+                "streams have different slides ({} ms and {} ms)",
+                self.slide_ms(),
+                other.slide_ms()
+            ),
+        });
+        DStream::create(
             &self.ssc,
             name,
             self.slide_ms(),
@@ -252,7 +265,8 @@ impl<T: Data> DStream<T> {
                 b: other.node.clone(),
                 f: Arc::new(f),
             },
-        ))
+        )
+        .with_definition_error(name, err)
     }
 
     /// Each record transformed by `f`.
@@ -323,8 +337,8 @@ impl<T: Data> DStream<T> {
     /// This stream's and `other`'s records of each batch together. A batch for which
     /// either has no RDD (not even an empty one) fails with [`Error::MissingParentRdd`],
     /// as in Spark.
-    pub fn union(&self, other: &DStream<T>) -> Result<DStream<T>> {
-        union_of(&[self.clone(), other.clone()])
+    pub fn union(&self, other: &DStream<T>) -> DStream<T> {
+        union_of(&self.ssc, &[self.clone(), other.clone()])
     }
 
     /// The number of records of each batch: one element, `0` for an empty batch. Built

@@ -123,7 +123,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
         op: fn(&Rdd<(K, V)>, &Rdd<(K, W)>, Partitioning<K>) -> Rdd<R>,
-    ) -> crate::Result<DStream<R>> {
+    ) -> DStream<R> {
         let p = self.partitioner_for(p);
         self.transform_with_named(name, other, move |a, b, _| {
             Ok(op(&a, &b, Partitioning::With(p.clone())))
@@ -131,10 +131,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     }
 
     /// Each batch's values of both streams per key.
-    pub fn cogroup<W: Data>(
-        &self,
-        other: &DStream<(K, W)>,
-    ) -> crate::Result<DStream<(K, (Vec<V>, Vec<W>))>> {
+    pub fn cogroup<W: Data>(&self, other: &DStream<(K, W)>) -> DStream<(K, (Vec<V>, Vec<W>))> {
         self.cogroup_with(other, Partitioning::Default)
     }
 
@@ -143,12 +140,12 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
-    ) -> crate::Result<DStream<(K, (Vec<V>, Vec<W>))>> {
+    ) -> DStream<(K, (Vec<V>, Vec<W>))> {
         self.batchwise_with("cogroup", other, p, Rdd::cogroup_with)
     }
 
     /// Each batch's inner join with the same batch of `other`.
-    pub fn join<W: Data>(&self, other: &DStream<(K, W)>) -> crate::Result<DStream<(K, (V, W))>> {
+    pub fn join<W: Data>(&self, other: &DStream<(K, W)>) -> DStream<(K, (V, W))> {
         self.join_with(other, Partitioning::Default)
     }
 
@@ -157,7 +154,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
-    ) -> crate::Result<DStream<(K, (V, W))>> {
+    ) -> DStream<(K, (V, W))> {
         self.batchwise_with("join", other, p, Rdd::join_with)
     }
 
@@ -165,7 +162,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     pub fn left_outer_join<W: Data>(
         &self,
         other: &DStream<(K, W)>,
-    ) -> crate::Result<DStream<(K, (V, Option<W>))>> {
+    ) -> DStream<(K, (V, Option<W>))> {
         self.left_outer_join_with(other, Partitioning::Default)
     }
 
@@ -174,7 +171,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
-    ) -> crate::Result<DStream<(K, (V, Option<W>))>> {
+    ) -> DStream<(K, (V, Option<W>))> {
         self.batchwise_with("left_outer_join", other, p, Rdd::left_outer_join_with)
     }
 
@@ -182,7 +179,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     pub fn right_outer_join<W: Data>(
         &self,
         other: &DStream<(K, W)>,
-    ) -> crate::Result<DStream<(K, (Option<V>, W))>> {
+    ) -> DStream<(K, (Option<V>, W))> {
         self.right_outer_join_with(other, Partitioning::Default)
     }
 
@@ -191,7 +188,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
-    ) -> crate::Result<DStream<(K, (Option<V>, W))>> {
+    ) -> DStream<(K, (Option<V>, W))> {
         self.batchwise_with("right_outer_join", other, p, Rdd::right_outer_join_with)
     }
 
@@ -199,7 +196,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
     pub fn full_outer_join<W: Data>(
         &self,
         other: &DStream<(K, W)>,
-    ) -> crate::Result<DStream<(K, (Option<V>, Option<W>))>> {
+    ) -> DStream<(K, (Option<V>, Option<W>))> {
         self.full_outer_join_with(other, Partitioning::Default)
     }
 
@@ -208,7 +205,7 @@ impl<K: Key, V: Data> DStream<(K, V)> {
         &self,
         other: &DStream<(K, W)>,
         p: impl Into<Partitioning<K>>,
-    ) -> crate::Result<DStream<(K, (Option<V>, Option<W>))>> {
+    ) -> DStream<(K, (Option<V>, Option<W>))> {
         self.batchwise_with("full_outer_join", other, p, Rdd::full_outer_join_with)
     }
 }

@@ -160,6 +160,10 @@ impl<S: Clone> State<S> {
     pub fn get(&self) -> Option<&S> {
         self.value.as_ref()
     }
+    /// A copy of the state, if any (Spark's `getOption`).
+    pub fn get_option(&self) -> Option<S> {
+        self.value.clone()
+    }
     /// The state or a default.
     pub fn get_or(&self, default: S) -> S {
         self.value.clone().unwrap_or(default)
@@ -205,9 +209,31 @@ pub struct StateSpec<K: Key, V: Data, S: Data, M: Data> {
 }
 
 impl<K: Key, V: Data, S: Data, M: Data> StateSpec<K, V, S, M> {
-    /// A spec from `f(batch_time, key, value, state)`: called once per record, and with
-    /// `None` for keys timing out.
+    /// A spec from `f(key, value, state) -> mapped`, Spark's common form
+    /// (`StateSpec.function((key, value, state) => ...)`): called once per record, and
+    /// with `None` for keys timing out; every call emits what it returns.
+    ///
+    /// ```
+    /// # use spate_streaming::dstream::{State, StateSpec};
+    /// // A running count per word, emitted as (word, count).
+    /// let spec = StateSpec::function(|word: &String, one: Option<i64>, state: &mut State<i64>| {
+    ///     let sum = one.unwrap_or(0) + state.get_option().unwrap_or(0);
+    ///     state.update(sum);
+    ///     (word.clone(), sum)
+    /// });
+    /// # let _: StateSpec<String, i64, i64, (String, i64)> = spec;
+    /// ```
     pub fn function<F>(f: F) -> Self
+    where
+        F: Fn(&K, Option<V>, &mut State<S>) -> M + Send + Sync + 'static,
+    {
+        Self::function_with_time(move |_, k, v, s| Some(f(k, v, s)))
+    }
+
+    /// A spec from `f(batch_time, key, value, state) -> Option<mapped>` (Spark's
+    /// four-argument `StateSpec.function`): called once per record, and with `None` for
+    /// keys timing out; `None` emits nothing.
+    pub fn function_with_time<F>(f: F) -> Self
     where
         F: Fn(Time, &K, Option<V>, &mut State<S>) -> Option<M> + Send + Sync + 'static,
     {

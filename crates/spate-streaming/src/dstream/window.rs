@@ -2,7 +2,7 @@
 //! oldest first, emitted every slide S; the first outputs are partial windows.
 
 use super::{slice, Compute, DStream, DStreamBase, DStreamNode};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::time::{check_multiple, millis_of, Time};
 use spate_core::{Context, Data, Key, Partitioner, Partitioning, Rdd, StorageLevel};
 use std::sync::Arc;
@@ -32,7 +32,11 @@ impl<T: Data> Compute<T> for Windowed<T> {
 }
 
 /// Checks a window and slide against the parent's slide; returns them in ms.
-fn window_and_slide(parent_slide: i64, window: Duration, slide: Duration) -> Result<(i64, i64)> {
+pub(super) fn window_and_slide(
+    parent_slide: i64,
+    window: Duration,
+    slide: Duration,
+) -> Result<(i64, i64)> {
     let w = millis_of("window duration", window)?;
     let s = millis_of("slide duration", slide)?;
     check_multiple(
@@ -43,6 +47,29 @@ fn window_and_slide(parent_slide: i64, window: Duration, slide: Duration) -> Res
     )?;
     check_multiple("slide duration", s, "parent's slide duration", parent_slide)?;
     Ok((w, s))
+}
+
+/// [`window_and_slide`] that always gives durations: on an error, the parent's slide for
+/// both, and the error (for `start`).
+pub(super) fn window_or_fallback(
+    parent_slide: i64,
+    window: Option<Duration>,
+    slide: Option<Duration>,
+) -> ((i64, i64), Option<Error>) {
+    let Some(window) = window else {
+        return (
+            (parent_slide, parent_slide),
+            Some(Error::InvalidDuration {
+                what: "window duration".into(),
+                reason: "not given (call .window(duration))".into(),
+            }),
+        );
+    };
+    let slide = slide.unwrap_or(Duration::from_millis(parent_slide as u64));
+    match window_and_slide(parent_slide, window, slide) {
+        Ok(ws) => (ws, None),
+        Err(e) => ((parent_slide, parent_slide), Some(e)),
+    }
 }
 
 /// Spark's `ReducedWindowedDStream`: the previous window's value, minus the batches that
@@ -83,7 +110,7 @@ impl<K: Key, V: Data> Compute<(K, V)> for ReducedWindowed<K, V> {
         others.extend(new);
         let grouped = previous.cogroup_many(&others, Partitioning::With(self.partitioner.clone()));
         let (reduce, inverse) = (self.reduce.clone(), self.inverse.clone());
-        let merged = grouped.map_values(move |groups: Vec<Vec<V>>| {
+        let merged = grouped.flat_map_values(move |groups: Vec<Vec<V>>| {
             let first = |g: &Vec<V>| g.first().cloned();
             let olds: Vec<V> = groups[1..=n_old].iter().filter_map(first).collect();
             let news: Vec<V> = groups[1 + n_old..1 + n_old + n_new]
@@ -92,7 +119,8 @@ impl<K: Key, V: Data> Compute<(K, V)> for ReducedWindowed<K, V> {
                 .collect();
             let fold = |vs: Vec<V>| vs.into_iter().reduce(|a, b| reduce(a, b));
             match groups[0].first().cloned() {
-                None => fold(news).expect("a key of a window has a previous value or new values"),
+                // Every key of the cogroup has a previous value or new values.
+                None => fold(news),
                 Some(mut v) => {
                     if let Some(o) = fold(olds) {
                         v = inverse(v, o);
@@ -100,7 +128,7 @@ impl<K: Key, V: Data> Compute<(K, V)> for ReducedWindowed<K, V> {
                     if let Some(n) = fold(news) {
                         v = reduce(v, n);
                     }
-                    v
+                    Some(v)
                 }
             }
         });
@@ -121,10 +149,29 @@ impl<K: Key, V: Data> Compute<(K, V)> for ReducedWindowed<K, V> {
 }
 
 impl<T: Data> DStream<T> {
-    /// The records of the batches in each window of length `window`, every `slide`
-    /// (both multiples of this stream's slide).
-    pub fn window(&self, window: Duration, slide: Duration) -> Result<DStream<T>> {
-        let (w, s) = window_and_slide(self.slide_ms(), window, slide)?;
+    /// The records of the batches in each window of length `window` (a multiple of this
+    /// stream's slide), one window every slide of this stream (Spark's
+    /// `window(windowDuration)`).
+    pub fn window(&self, window: Duration) -> DStream<T> {
+        self.windowed("window", Some(window), None)
+    }
+
+    /// The records of the batches in each window of length `window`, every `slide` (both
+    /// multiples of this stream's slide; Spark's `window(windowDuration, slideDuration)`).
+    /// Durations that do not fit make `StreamingContext::start` fail, naming `window`.
+    pub fn window_with(&self, window: Duration, slide: Duration) -> DStream<T> {
+        self.windowed("window", Some(window), Some(slide))
+    }
+
+    /// The window stream of `op` (`window`, or the windowed reduction built on it, which
+    /// a definition error names).
+    pub(super) fn windowed(
+        &self,
+        op: &'static str,
+        window: Option<Duration>,
+        slide: Option<Duration>,
+    ) -> DStream<T> {
+        let ((w, s), err) = window_or_fallback(self.slide_ms(), window, slide);
         // The parent's RDDs are read by several windows: keep them (Spark does the same).
         {
             let mut storage = self.node.meta().storage.lock();
@@ -132,7 +179,7 @@ impl<T: Data> DStream<T> {
                 *storage = Some(StorageLevel::MEMORY_ONLY_SER);
             }
         }
-        Ok(DStream::create(
+        DStream::create(
             &self.ssc,
             "window",
             s,
@@ -142,119 +189,25 @@ impl<T: Data> DStream<T> {
                 ctx: self.ssc.ctx().clone(),
                 window_ms: w,
             },
-        ))
-    }
-
-    /// Each window reduced to one element by an associative, commutative `f` (nothing for
-    /// an empty window).
-    pub fn reduce_by_window<F>(&self, f: F, window: Duration, slide: Duration) -> Result<DStream<T>>
-    where
-        F: Fn(T, T) -> T + Send + Sync + 'static,
-    {
-        let f = Arc::new(f);
-        let g = f.clone();
-        self.reduce(move |a, b| f(a, b))
-            .window(window, slide)
-            .map(|w| w.reduce(move |a, b| g(a, b)))
-    }
-
-    /// Each window reduced incrementally: the previous window's value, `inverse` of the
-    /// batches that left, `f` of those that entered. Nothing before the first element;
-    /// afterwards a value even for an empty window (e.g. 0). Needs a checkpoint directory.
-    pub fn reduce_by_window_inv<F, G>(
-        &self,
-        f: F,
-        inverse: G,
-        window: Duration,
-        slide: Duration,
-    ) -> Result<DStream<T>>
-    where
-        F: Fn(T, T) -> T + Send + Sync + 'static,
-        G: Fn(T, T) -> T + Send + Sync + 'static,
-    {
-        Ok(self
-            .map(|x| (1u8, x))
-            .reduce_by_key_and_window_inv(
-                f,
-                inverse,
-                window,
-                slide,
-                1usize,
-                None::<fn(&(u8, T)) -> bool>,
-            )?
-            .map(|(_, v)| v))
-    }
-
-    /// The number of records in each window (incremental, with an inverse; needs a
-    /// checkpoint directory).
-    pub fn count_by_window(&self, window: Duration, slide: Duration) -> Result<DStream<i64>> {
-        self.map(|_| 1i64)
-            .reduce_by_window_inv(|a, b| a + b, |a, b| a - b, window, slide)
-    }
-}
-
-impl<T: Key> DStream<T> {
-    /// How often each distinct record occurs in each window; zero counts are dropped.
-    /// Incremental; needs a checkpoint directory.
-    pub fn count_by_value_and_window(
-        &self,
-        window: Duration,
-        slide: Duration,
-        p: impl Into<Partitioning<T>>,
-    ) -> Result<DStream<(T, i64)>> {
-        self.map(|x| (x, 1i64)).reduce_by_key_and_window_inv(
-            |a, b| a + b,
-            |a, b| a - b,
-            window,
-            slide,
-            p,
-            Some(|kv: &(T, i64)| kv.1 != 0),
         )
+        .with_definition_error(op, err)
     }
 }
 
 impl<K: Key, V: Data> DStream<(K, V)> {
-    /// Each window's values merged per key by `f`; a key with no value in the window is
-    /// absent.
-    pub fn reduce_by_key_and_window<F>(
+    /// [`ReducedWindowed`] over this stream: the incremental windowed reduction the
+    /// builders make when given an inverse function.
+    pub(super) fn reduce_by_key_and_window_incremental(
         &self,
-        f: F,
-        window: Duration,
-        slide: Duration,
-        p: impl Into<Partitioning<K>>,
-    ) -> Result<DStream<(K, V)>>
-    where
-        F: Fn(V, V) -> V + Send + Sync + 'static,
-    {
-        let p = self.partitioner_for(p);
-        let f = Arc::new(f);
-        let g = f.clone();
-        self.reduce_by_key_with(move |a, b| f(a, b), Partitioning::With(p.clone()))
-            .window(window, slide)
-            .map(|w| w.reduce_by_key_with(move |a, b| g(a, b), Partitioning::With(p)))
-    }
-
-    /// Each window's values per key computed incrementally from the previous window:
-    /// `inverse` removes the batches that left the window, `f` adds those that entered.
-    /// Without `filter` a key stays (with its zero value) after its values left the
-    /// window; `filter` keeps only the pairs it accepts. Needs a checkpoint directory.
-    pub fn reduce_by_key_and_window_inv<F, G, H>(
-        &self,
-        f: F,
-        inverse: G,
-        window: Duration,
-        slide: Duration,
-        p: impl Into<Partitioning<K>>,
-        filter: Option<H>,
-    ) -> Result<DStream<(K, V)>>
-    where
-        F: Fn(V, V) -> V + Send + Sync + 'static,
-        G: Fn(V, V) -> V + Send + Sync + 'static,
-        H: Fn(&(K, V)) -> bool + Send + Sync + 'static,
-    {
-        let (w, s) = window_and_slide(self.slide_ms(), window, slide)?;
-        let partitioner = self.partitioner_for(p);
-        let reduce: Arc<dyn Fn(V, V) -> V + Send + Sync> = Arc::new(f);
+        op: &'static str,
+        reduce: Arc<dyn Fn(V, V) -> V + Send + Sync>,
+        inverse: Arc<dyn Fn(V, V) -> V + Send + Sync>,
+        filter: Option<Arc<dyn Fn(&(K, V)) -> bool + Send + Sync>>,
+        (window, slide): (Option<Duration>, Option<Duration>),
+        partitioning: Partitioning<K>,
+    ) -> DStream<(K, V)> {
+        let ((w, s), err) = window_or_fallback(self.slide_ms(), window, slide);
+        let partitioner = self.partitioner_for(partitioning);
         let r2 = reduce.clone();
         let reduced = self
             .reduce_by_key_with(
@@ -266,42 +219,14 @@ impl<K: Key, V: Data> DStream<(K, V)> {
             reduced: reduced.node,
             ctx: self.ssc.ctx().clone(),
             reduce,
-            inverse: Arc::new(inverse),
-            filter: filter.map(|h| Arc::new(h) as Arc<dyn Fn(&(K, V)) -> bool + Send + Sync>),
+            inverse,
+            filter,
             window_ms: w,
             slide_ms: s,
             partitioner,
         };
-        let out = DStream::create(&self.ssc, "reduce_by_key_and_window", s, true, rw)
-            .persist(StorageLevel::MEMORY_ONLY_SER);
-        Ok(out)
-    }
-
-    /// Each window's values grouped per key, in batch order.
-    pub fn group_by_key_and_window(
-        &self,
-        window: Duration,
-        slide: Duration,
-        p: impl Into<Partitioning<K>>,
-    ) -> Result<DStream<(K, Vec<V>)>> {
-        let p = self.partitioner_for(p);
-        let q = p.clone();
-        self.group_by_key_with(Partitioning::With(p))
-            .window(window, slide)
-            .map(|w| {
-                w.combine_by_key(
-                    |v: Vec<V>| v,
-                    |mut a: Vec<V>, mut b: Vec<V>| {
-                        a.append(&mut b);
-                        a
-                    },
-                    |mut a: Vec<V>, mut b: Vec<V>| {
-                        a.append(&mut b);
-                        a
-                    },
-                    Partitioning::With(q),
-                    false,
-                )
-            })
+        DStream::create(&self.ssc, op, s, true, rw)
+            .persist(StorageLevel::MEMORY_ONLY_SER)
+            .with_definition_error(op, err)
     }
 }

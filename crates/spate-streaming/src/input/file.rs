@@ -1,4 +1,5 @@
-//! `text_file_stream`: new files in a directory (Spark's `FileInputDStream`).
+//! `text_file_stream`, `file_stream` and `binary_records_stream`: new files in a
+//! directory (Spark's `FileInputDStream`).
 //!
 //! At each batch time T the directory is listed; a file is new when its modification time
 //! is after max(start time, T - remember window) and at most T, it was not picked in the
@@ -30,7 +31,8 @@ use crate::listener::{InputErrorInfo, InputErrorKind, StreamingListenerEvent};
 use crate::time::Time;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use spate_core::{Context, Rdd, Str};
+use spate_core::rdd::RecordCounter;
+use spate_core::{Context, Data, Rdd, Str};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -42,10 +44,23 @@ const REMEMBER_MS: i64 = 60_000;
 /// How far behind the stream's start a new file's modification time may be.
 const MTIME_SLACK_MS: i64 = 20;
 
-pub(crate) struct FileInput {
+/// Reads one picked file as an RDD, with the counter of the lines it dropped as too long
+/// (text files) if any.
+pub(crate) type ReadFile<T> =
+    dyn Fn(&Context, &Path) -> Result<(Rdd<T>, Option<Arc<RecordCounter>>)> + Send + Sync;
+
+/// Which files of the directory a stream considers (besides hidden ones, always skipped).
+pub(crate) type PathFilter = dyn Fn(&Path) -> bool + Send + Sync;
+
+pub(crate) struct FileInput<T: Data> {
     pub(crate) ctx: Context,
+    /// The operation, for errors (`text_file_stream`, `file_stream`, ...).
+    pub(crate) op: &'static str,
     pub(crate) dir: PathBuf,
     pub(crate) new_files_only: bool,
+    /// The user's filter (Spark's `fileStream` filter), if any.
+    pub(crate) filter: Option<Arc<PathFilter>>,
+    pub(crate) read: Arc<ReadFile<T>>,
     /// Picked files and their batch time (shared with the stream's [`FileLifecycle`]).
     pub(crate) picked: Arc<Mutex<BTreeMap<PathBuf, i64>>>,
     /// Files left out because they could not be read, and why (reported once per reason).
@@ -107,7 +122,7 @@ fn post(
     }));
 }
 
-impl FileInput {
+impl<T: Data> FileInput<T> {
     fn new_files(&self, time: Time, stream_id: usize) -> Result<Vec<(PathBuf, Stamp)>> {
         let start = *self.start_ms.lock().get_or_insert_with(|| {
             if self.new_files_only {
@@ -122,7 +137,7 @@ impl FileInput {
         let mut picked = self.picked.lock();
         picked.retain(|_, t| *t > time.0 - REMEMBER_MS);
         let rd = std::fs::read_dir(&self.dir).map_err(|e| Error::Input {
-            stream: format!("text_file_stream {}", self.dir.display()),
+            stream: format!("{} {}", self.op, self.dir.display()),
             reason: format!("cannot list the directory: {e}"),
         })?;
         let mut candidates = Vec::new();
@@ -132,6 +147,9 @@ impl FileInput {
                 continue;
             }
             let path = entry.path();
+            if self.filter.as_ref().is_some_and(|keep| !keep(&path)) {
+                continue;
+            }
             // The entry itself (a link is not followed here), then what it points to.
             let Ok(own) = entry.metadata() else { continue };
             let target = std::fs::metadata(&path).ok();
@@ -166,7 +184,8 @@ impl FileInput {
                 Err(why) => {
                     if unreadable.get(&path) != Some(&why) {
                         let message = format!(
-                            "text_file_stream {}: skipping {} in batch {} ms: {why}; it is tried again at later batches while its modification time is within the {} s remember window",
+                            "{} {}: skipping {} in batch {} ms: {why}; it is tried again at later batches while its modification time is within the {} s remember window",
+                            self.op,
                             self.dir.display(),
                             path.display(),
                             time.0,
@@ -235,7 +254,7 @@ impl crate::input::InputStream for FileLifecycle {
     }
 }
 
-impl FileInput {
+impl<T: Data> FileInput<T> {
     /// The files batch `time` read in the run this context recovered from, when it
     /// generated that batch: the batch is recomputed from them.
     fn recovered_files(&self, time: Time, stream_id: usize) -> Option<Vec<(PathBuf, Stamp)>> {
@@ -273,8 +292,8 @@ impl FileInput {
     }
 }
 
-impl Compute<Str> for FileInput {
-    fn compute(&self, time: Time, this: &dyn DStreamNode<Str>) -> Result<Option<Rdd<Str>>> {
+impl<T: Data> Compute<T> for FileInput<T> {
+    fn compute(&self, time: Time, this: &dyn DStreamNode<T>) -> Result<Option<Rdd<T>>> {
         let stream_id = this.meta().id();
         let files = match self.recovered_files(time, stream_id) {
             Some(files) => files,
@@ -286,7 +305,7 @@ impl Compute<Str> for FileInput {
         let mut rdds = Vec::with_capacity(files.len());
         let mut dropped = Vec::with_capacity(files.len());
         for (f, _) in &files {
-            let (rdd, d) = self.ctx.text_file_capped(f, 1, self.max_line_bytes)?;
+            let (rdd, d) = (self.read)(&self.ctx, f)?;
             rdds.push(rdd);
             dropped.push(d);
         }
@@ -320,7 +339,7 @@ impl Compute<Str> for FileInput {
                     {
                         file.lines = counts[at..at + n].iter().sum();
                         at += n;
-                        file.dropped_lines = d.counted().0;
+                        file.dropped_lines = d.as_ref().map_or(0, |d| d.counted().0);
                         if file.dropped_lines > 0 {
                             let message = format!(
                                 "{}: dropped {} line(s) longer than spate.streaming.maxLineBytes ({max} bytes) in batch {} ms",
@@ -358,4 +377,12 @@ impl Compute<Str> for FileInput {
     fn dependencies(&self) -> Vec<Arc<dyn DStreamBase>> {
         Vec::new()
     }
+}
+
+/// Reads a text file as lines, skipping lines longer than `max_line_bytes`.
+pub(crate) fn read_lines(max_line_bytes: usize) -> Arc<ReadFile<Str>> {
+    Arc::new(move |ctx: &Context, path: &Path| {
+        let (rdd, dropped) = ctx.text_file_capped(path, 1, max_line_bytes)?;
+        Ok((rdd, Some(dropped)))
+    })
 }

@@ -10,7 +10,7 @@
 //! most one of each every 10 s.
 
 use super::receiver::{Receiver, ReceiverHandle};
-use spate_core::{Data, Str};
+use spate_core::{Data, StorageLevel, Str};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,9 +49,17 @@ pub struct SocketReceiver<T: Data> {
     make_decoder: Option<Arc<MakeDecoder<T>>>,
     conn: Arc<Mutex<Conn>>,
     thread: Option<JoinHandle<()>>,
+    level: StorageLevel,
 }
 
 impl<T: Data> SocketReceiver<T> {
+    /// Keeps its blocks at `level` (default `MEMORY_AND_DISK`; Spark's `storageLevel`
+    /// argument of `socketTextStream`).
+    pub fn with_storage_level(mut self, level: StorageLevel) -> Self {
+        self.level = level;
+        self
+    }
+
     /// A receiver for `host:port` decoding with `decoder`.
     pub fn new(host: &str, port: u16, decoder: Arc<Decoder<T>>) -> Self {
         SocketReceiver {
@@ -61,6 +69,7 @@ impl<T: Data> SocketReceiver<T> {
             make_decoder: None,
             conn: Arc::new(Mutex::new(Conn::default())),
             thread: None,
+            level: StorageLevel::MEMORY_AND_DISK,
         }
     }
 }
@@ -110,6 +119,10 @@ impl SocketReceiver<Str> {
 impl<T: Data> Receiver<T> for SocketReceiver<T> {
     fn name(&self) -> String {
         format!("socket {}:{}", self.host, self.port)
+    }
+
+    fn storage_level(&self) -> StorageLevel {
+        self.level
     }
 
     fn on_start(&mut self, handle: ReceiverHandle<T>) {

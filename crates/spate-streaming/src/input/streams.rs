@@ -5,12 +5,12 @@ use crate::context::StreamingContext;
 use crate::dstream::DStream;
 use crate::error::{Error, Result};
 use crate::input::{
-    Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput, FileLifecycle,
-    InputStream, QueueInput, RddQueue, Receiver, ReceiverCompute, ReceiverInput, ReplayInput,
-    SocketReceiver,
+    read_lines, Decoder, DirectInput, DirectLifecycle, DirectRanges, DirectSource, FileInput,
+    FileLifecycle, InputStream, PathFilter, QueueInput, RddQueue, ReadFile, Receiver,
+    ReceiverCompute, ReceiverInput, ReplayInput, SocketReceiver,
 };
 use parking_lot::Mutex;
-use spate_core::{Data, Rdd, Str};
+use spate_core::{Data, Rdd, StorageLevel, Str};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -91,6 +91,40 @@ impl StreamingContext {
         self.receiver_stream(SocketReceiver::lines(host, port, self.max_line_bytes()))
     }
 
+    /// [`StreamingContext::socket_text_stream`] keeping its blocks at `level` (Spark's
+    /// `socketTextStream(host, port, storageLevel)`).
+    pub fn socket_text_stream_with(
+        &self,
+        host: &str,
+        port: u16,
+        level: StorageLevel,
+    ) -> DStream<Str> {
+        self.receiver_stream(
+            SocketReceiver::lines(host, port, self.max_line_bytes()).with_storage_level(level),
+        )
+    }
+
+    /// Records sent by a TCP server at `host:port` as length-prefixed frames of encoded
+    /// records (Spark's `rawSocketStream`; see [`crate::input::encode_raw_frame`]). A frame
+    /// longer than `spate.streaming.maxLineBytes` or one that does not decode restarts the
+    /// receiver with an error naming the frame.
+    pub fn raw_socket_stream<T: Data>(&self, host: &str, port: u16) -> DStream<T> {
+        self.raw_socket_stream_with(host, port, StorageLevel::MEMORY_AND_DISK)
+    }
+
+    /// [`StreamingContext::raw_socket_stream`] keeping its blocks at `level`.
+    pub fn raw_socket_stream_with<T: Data>(
+        &self,
+        host: &str,
+        port: u16,
+        level: StorageLevel,
+    ) -> DStream<T> {
+        let max = self.max_line_bytes();
+        let decoder: Arc<Decoder<T>> =
+            Arc::new(move |input, sink| crate::input::raw_frames_decoder(input, sink, max));
+        self.receiver_stream(SocketReceiver::new(host, port, decoder).with_storage_level(level))
+    }
+
     /// Records decoded by `decoder` from a TCP server at `host:port`.
     pub fn socket_stream<T: Data>(
         &self,
@@ -104,26 +138,72 @@ impl StreamingContext {
     /// The lines of files that appear in `dir` (moved in atomically; names starting with
     /// `.` or `_` ignored), each batch the files new since the previous one.
     pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> Result<DStream<Str>> {
-        let dir = dir.as_ref().to_path_buf();
+        self.file_input(
+            "text_file_stream",
+            dir.as_ref(),
+            None,
+            true,
+            read_lines(self.max_line_bytes()),
+        )
+    }
+
+    /// Spark's `fileStream(directory, filter, newFilesOnly)`: the lines of the files that
+    /// appear in `dir` and that `filter` accepts; with `new_files_only` false, the files
+    /// already there (modified within the remember window) are read by the first batch.
+    pub fn file_stream<F>(
+        &self,
+        dir: impl AsRef<Path>,
+        filter: F,
+        new_files_only: bool,
+    ) -> Result<DStream<Str>>
+    where
+        F: Fn(&Path) -> bool + Send + Sync + 'static,
+    {
+        self.file_input(
+            "file_stream",
+            dir.as_ref(),
+            Some(Arc::new(filter)),
+            new_files_only,
+            read_lines(self.max_line_bytes()),
+        )
+    }
+
+    /// The files of one stream over `dir`, read by `read`.
+    fn file_input<T: Data>(
+        &self,
+        op: &'static str,
+        dir: &Path,
+        filter: Option<Arc<PathFilter>>,
+        new_files_only: bool,
+        read: Arc<ReadFile<T>>,
+    ) -> Result<DStream<T>> {
+        let dir = dir.to_path_buf();
         if !dir.is_dir() {
             return Err(Error::Input {
-                stream: format!("text_file_stream {}", dir.display()),
+                stream: format!("{op} {}", dir.display()),
                 reason: "not a directory".into(),
             });
         }
         let clock = self.inner.clock.clone();
         let picked = Arc::new(Mutex::new(Default::default()));
         // Spark: files older than the stream's creation are not new.
-        let start_ms = Arc::new(Mutex::new(Some(self.inner.clock.now_ms())));
+        let start_ms = Arc::new(Mutex::new(if new_files_only {
+            Some(self.inner.clock.now_ms())
+        } else {
+            Some(0)
+        }));
         let stream = DStream::create(
             self,
-            "text_file_stream",
+            op,
             self.inner.batch_ms,
             false,
             FileInput {
                 ctx: self.inner.ctx.clone(),
+                op,
                 dir,
-                new_files_only: true,
+                new_files_only,
+                filter,
+                read,
                 picked: picked.clone(),
                 unreadable: Mutex::new(Default::default()),
                 start_ms: start_ms.clone(),

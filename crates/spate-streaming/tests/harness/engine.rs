@@ -212,7 +212,7 @@ fn stateless(s: &Setup<'_>) -> Res<Option<Collected>> {
                 Ok(rdd.context().parallelize_with(vec![tag], 1).union(&rdd))
             }))
         }
-        "union" => collect(&s.words()?.union(&s.words2()?).map_err(err)?),
+        "union" => collect(&s.words()?.union(&s.words2()?)),
         "count" => collect(&s.words()?.count()),
         "count_by_value" => collect(&s.words()?.count_by_value()),
         "reduce" => collect(&s.numbers()?.reduce(|a, b| a + b)),
@@ -222,8 +222,7 @@ fn stateless(s: &Setup<'_>) -> Res<Option<Collected>> {
         })),
         "transform_with" => collect(
             &s.words()?
-                .transform_with(&s.words2()?, |a, b, _| Ok(a.subtract(&b)))
-                .map_err(err)?,
+                .transform_with(&s.words2()?, |a, b, _| Ok(a.subtract(&b))),
         ),
         _ => return Ok(None),
     }))
@@ -247,26 +246,13 @@ fn pairs(s: &Setup<'_>) -> Res<Option<Collected>> {
         }
         "map_values" => collect(&s.pairs()?.map_values(|v| v * 10)),
         "flat_map_values" => collect(&s.pairs()?.flat_map_values(|v| (1..=v).collect::<Vec<_>>())),
-        "join" => collect(&s.pairs()?.join_with(&s.pairs2()?, n).map_err(err)?),
-        "left_outer_join" => collect(
-            &s.pairs()?
-                .left_outer_join_with(&s.pairs2()?, n)
-                .map_err(err)?,
-        ),
-        "right_outer_join" => collect(
-            &s.pairs()?
-                .right_outer_join_with(&s.pairs2()?, n)
-                .map_err(err)?,
-        ),
-        "full_outer_join" => collect(
-            &s.pairs()?
-                .full_outer_join_with(&s.pairs2()?, n)
-                .map_err(err)?,
-        ),
+        "join" => collect(&s.pairs()?.join_with(&s.pairs2()?, n)),
+        "left_outer_join" => collect(&s.pairs()?.left_outer_join_with(&s.pairs2()?, n)),
+        "right_outer_join" => collect(&s.pairs()?.right_outer_join_with(&s.pairs2()?, n)),
+        "full_outer_join" => collect(&s.pairs()?.full_outer_join_with(&s.pairs2()?, n)),
         "cogroup" => collect(
             &s.pairs()?
                 .cogroup_with(&s.pairs2()?, n)
-                .map_err(err)?
                 .map_values(|(a, b)| (sorted(a), sorted(b))),
         ),
         _ => return Ok(None),

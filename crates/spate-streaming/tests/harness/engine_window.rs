@@ -23,55 +23,54 @@ pub fn windows(s: &Setup<'_>) -> Res<Option<Collected>> {
     let (w, sl) = s.window_slide()?;
     let n = s.parts()?;
     Ok(Some(match op {
-        "window" => collect(&s.words()?.window(w, sl).map_err(err)?),
+        "window" => collect(&s.words()?.window_with(w, sl)),
         "reduce_by_key_and_window" => collect(
             &s.pairs()?
-                .reduce_by_key_and_window(|a, b| a + b, w, sl, n)
-                .map_err(err)?,
+                .reduce_by_key_and_window(|a, b| a + b)
+                .window(w)
+                .slide(sl)
+                .partitions(n),
         ),
         "reduce_by_key_and_window_inv" => {
-            let pairs = s.pairs()?;
+            let stream = s
+                .pairs()?
+                .reduce_by_key_and_window(|a, b| a + b)
+                .inverse(|a, b| a - b)
+                .window(w)
+                .slide(sl)
+                .partitions(n);
             let stream = match s.case.param("filter") {
-                None => pairs.reduce_by_key_and_window_inv(
-                    |a, b| a + b,
-                    |a, b| a - b,
-                    w,
-                    sl,
-                    n,
-                    None::<fn(&(String, i64)) -> bool>,
-                ),
-                Some("nonzero") => pairs.reduce_by_key_and_window_inv(
-                    |a, b| a + b,
-                    |a, b| a - b,
-                    w,
-                    sl,
-                    n,
-                    Some(|kv: &(String, i64)| kv.1 != 0),
-                ),
+                None => stream,
+                Some("nonzero") => stream.filter(|kv| kv.1 != 0),
                 Some(f) => return Err(format!("filter={f}: only filter=nonzero is known")),
             };
-            collect(&stream.map_err(err)?)
+            collect(&stream)
         }
-        "count_by_window" => collect(&s.words()?.count_by_window(w, sl).map_err(err)?),
+        "count_by_window" => collect(&s.words()?.count_by_window(w).slide(sl)),
         "reduce_by_window" => collect(
             &s.numbers()?
-                .reduce_by_window(|a, b| a + b, w, sl)
-                .map_err(err)?,
+                .reduce_by_window(|a, b| a + b)
+                .window(w)
+                .slide(sl),
         ),
         "reduce_by_window_inv" => collect(
             &s.numbers()?
-                .reduce_by_window_inv(|a, b| a + b, |a, b| a - b, w, sl)
-                .map_err(err)?,
+                .reduce_by_window(|a, b| a + b)
+                .inverse(|a, b| a - b)
+                .window(w)
+                .slide(sl),
         ),
         "count_by_value_and_window" => collect(
             &s.words()?
-                .count_by_value_and_window(w, sl, n)
-                .map_err(err)?,
+                .count_by_value_and_window(w)
+                .slide(sl)
+                .partitions(n),
         ),
         "group_by_key_and_window" => collect(
             &s.pairs()?
-                .group_by_key_and_window(w, sl, n)
-                .map_err(err)?
+                .group_by_key_and_window(w)
+                .slide(sl)
+                .partitions(n)
                 .map_values(|mut v| {
                     v.sort();
                     v
@@ -91,7 +90,7 @@ pub fn slice(s: &Setup<'_>) -> Res<Vec<OutLine>> {
     let words = s.words()?;
     let stream = if c.param("window").is_some() {
         let (w, sl) = s.window_slide()?;
-        words.window(w, sl).map_err(err)?
+        words.window_with(w, sl)
     } else {
         words
     };

@@ -164,7 +164,7 @@ fn parse_input_line(s: &str) -> Vec<String> {
     if s == "<empty>" {
         Vec::new()
     } else {
-        s.split_whitespace().map(str::to_string).collect()
+        s.split_whitespace().map(String::from).collect()
     }
 }
 

@@ -68,7 +68,8 @@ pub trait Receiver<T: Data>: Send + 'static {
 }
 
 enum Command {
-    Restart(String),
+    /// The reason, and a delay other than `spate.streaming.receiverRestartDelay`.
+    Restart(String, Option<Duration>),
     Stop(String),
 }
 
@@ -406,14 +407,33 @@ impl<T: Data> ReceiverHandle<T> {
         self.store_many(records.into_iter().collect())
     }
 
-    /// Asks the supervisor to stop and start the receiver again (after the restart delay).
+    /// Asks the supervisor to stop and start the receiver again (after
+    /// `spate.streaming.receiverRestartDelay`; Spark's `restart(message)`).
     pub fn restart(&self, reason: impl Into<String>) {
-        let reason = reason.into();
-        tracing::warn!(stream = self.shared.stream_id, receiver = %self.shared.name, "restarting receiver: {reason}");
+        self.restart_with(reason, None, None);
+    }
+
+    /// [`Self::restart`] with the error that caused it (kept in the receiver's last error
+    /// with its causes, and logged) and a delay before starting again instead of
+    /// `spate.streaming.receiverRestartDelay` (Spark's `restart(message, error, millis)`).
+    pub fn restart_with(
+        &self,
+        reason: impl Into<String>,
+        error: Option<&(dyn std::error::Error + 'static)>,
+        delay: Option<Duration>,
+    ) {
+        let mut reason = reason.into();
+        let mut cause = error;
+        while let Some(e) = cause {
+            reason.push_str(": ");
+            reason.push_str(&e.to_string());
+            cause = e.source();
+        }
+        tracing::warn!(stream = self.shared.stream_id, receiver = %self.shared.name, delay_ms = delay.map(|d| d.as_millis() as u64), "restarting receiver: {reason}");
         self.shared
             .commands
             .lock()
-            .push_back(Command::Restart(reason));
+            .push_back(Command::Restart(reason, delay));
         self.shared.wake.notify_all();
     }
 

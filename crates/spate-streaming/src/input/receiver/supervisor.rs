@@ -113,11 +113,11 @@ pub(super) fn spawn<T: Data>(
                         s.refuse.fetch_or(FINISHED, Ordering::AcqRel);
                         break;
                     }
-                    Command::Restart(reason) => {
+                    Command::Restart(reason, delay) => {
                         *s.errors.lock() = Some(reason);
                         s.announce(StreamingListenerEvent::ReceiverStopped(s.info(false)));
                         // Wait out the delay unless a stop arrives.
-                        let deadline = Instant::now() + restart_delay;
+                        let deadline = Instant::now() + delay.unwrap_or(restart_delay);
                         let mut q = s.commands.lock();
                         let mut stop = false;
                         while Instant::now() < deadline {
