@@ -4,7 +4,7 @@
 //! partition as an iterator. Narrow dependencies are pipelined inside one task; a shuffle
 //! dependency is a stage boundary the scheduler cuts at. User operations are methods on
 //! [`Rdd`], spread over one file per family: `transformations.rs`, `actions.rs`,
-//! `pair.rs`, `join.rs`, `sort.rs`.
+//! `pair.rs`, `join.rs`, `sort.rs`, `numeric.rs`.
 
 mod actions;
 mod block_rdd;
@@ -12,6 +12,7 @@ mod checkpoint;
 mod counting;
 mod join;
 pub(crate) mod nodes;
+mod numeric;
 mod pair;
 mod sort;
 mod sources;
@@ -19,6 +20,7 @@ mod transformations;
 
 pub use block_rdd::{BlockRdd, LoggedBlock};
 pub use counting::RecordCounter;
+pub use numeric::Numeric;
 pub use sources::text_file_splits;
 pub(crate) use sources::TextFileRdd;
 pub(crate) use sources::{ParallelCollection, RangeRdd};
