@@ -176,6 +176,16 @@ impl StatCounter {
         }
     }
 
+    /// Population variance (Spark's `popVariance`; the same as [`Self::variance`]).
+    pub fn pop_variance(&self) -> f64 {
+        self.variance()
+    }
+
+    /// Population standard deviation (Spark's `popStdev`; the same as [`Self::stdev`]).
+    pub fn pop_stdev(&self) -> f64 {
+        self.stdev()
+    }
+
     /// Population standard deviation (Spark's `stdev`/`popStdev`).
     pub fn stdev(&self) -> f64 {
         self.variance().sqrt()

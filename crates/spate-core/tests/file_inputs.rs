@@ -160,6 +160,23 @@ fn capped_reader_takes_paths_literally() {
     assert_eq!(collect_lines(&rdd), vec!["one", "two"]);
     let (rdd, _) = ctx.text_file_capped(&gz, 1, 100).unwrap();
     assert_eq!(collect_lines(&rdd), vec!["g1", "g2"]);
+    // Empty compressed files are empty.
+    let sub = d.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("e.gz"), b"").unwrap();
+    std::fs::write(sub.join("e.zst"), b"").unwrap();
+    std::fs::write(sub.join("f.txt.gz"), gzip(b"")).unwrap();
+    let spec = sub.display().to_string();
+    assert_eq!(ctx.text_file(&spec).unwrap().count().unwrap(), 0);
+    let whole: Vec<String> = ctx
+        .whole_text_files(&spec)
+        .unwrap()
+        .collect()
+        .unwrap()
+        .into_iter()
+        .map(|(_, t)| String::from(t))
+        .collect();
+    assert_eq!(whole, vec!["", "", ""]);
     // Through text_file, `\` escapes the glob characters and the comma.
     let escaped = odd
         .display()

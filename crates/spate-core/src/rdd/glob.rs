@@ -268,6 +268,36 @@ mod tests {
         assert!(ComponentGlob::new("[z-a]").is_err());
     }
 
+    /// Reference matcher: plain recursion over `*`, `?`, `[ab]` and literals.
+    fn reference(p: &[char], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('*') => (0..=s.len()).any(|k| reference(&p[1..], &s[k..])),
+            Some('?') => !s.is_empty() && reference(&p[1..], &s[1..]),
+            Some('[') => {
+                let end = p.iter().position(|c| *c == ']').unwrap_or(p.len() - 1);
+                !s.is_empty() && p[1..end].contains(&s[0]) && reference(&p[end + 1..], &s[1..])
+            }
+            Some(c) => s.first() == Some(c) && reference(&p[1..], &s[1..]),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matcher_agrees_with_reference(
+            pat in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "b", ".", "*", "?", "[ab]", "[b.]"]),
+                0..8,
+            ),
+            name in "[ab.]{0,10}",
+        ) {
+            let pat: String = pat.concat();
+            let p: Vec<char> = pat.chars().collect();
+            let s: Vec<char> = name.chars().collect();
+            proptest::prop_assert_eq!(m(&pat, &name), reference(&p, &s), "{} vs {}", pat, name);
+        }
+    }
+
     #[test]
     fn braces() {
         assert_eq!(expand_braces("a{b,c}d").unwrap(), vec!["abd", "acd"]);

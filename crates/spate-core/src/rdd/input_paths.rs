@@ -37,6 +37,11 @@ impl Compression {
 /// Opens `path` and decompresses it as its extension says.
 pub(crate) fn open_decompressed(path: &Path) -> Result<Box<dyn Read + Send>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let empty = file.metadata().map_err(|e| Error::io(path, e))?.len() == 0;
+    if empty {
+        // An empty file holds nothing, whatever its extension says.
+        return Ok(Box::new(std::io::empty()));
+    }
     Ok(match Compression::of(path) {
         Compression::None => Box::new(file),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
