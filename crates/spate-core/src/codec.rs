@@ -31,6 +31,18 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     })
 }
 
+/// Decodes one value from the front of `bytes` and returns it with the bytes after it
+/// (for a run of values written one after another with [`encode_into`]).
+pub fn decode_prefix<'a, T: DeserializeOwned>(
+    bytes: &'a [u8],
+    what: &str,
+) -> Result<(T, &'a [u8])> {
+    postcard::take_from_bytes(bytes).map_err(|e| Error::Serde {
+        what: what.to_string(),
+        reason: e.to_string(),
+    })
+}
+
 /// Encoded size of a few sample records, averaged: the engine's size estimate for records
 /// whose heap footprint it cannot see.
 pub fn estimate_record_bytes<T: Serialize>(sample: &[T]) -> usize {

@@ -354,13 +354,20 @@ impl Context {
         self.default_parallelism().min(2)
     }
 
-    /// The lines of a file, or of every file of a directory (names starting with `.` or
-    /// `_` skipped), cut into at least `min_partitions` byte-range splits on line
-    /// boundaries and streamed, not loaded whole. Lines are [`Str`]s sharing the read
-    /// buffer; `\n` and `\r\n` end lines; invalid UTF-8 is replaced.
+    /// The lines of the files named by `path`, cut into at least `min_partitions`
+    /// byte-range splits on line boundaries and streamed, not loaded whole. Lines are
+    /// [`Str`]s sharing the read buffer; `\n` and `\r\n` end lines; invalid UTF-8 is
+    /// replaced.
+    ///
+    /// `path` is, as for Hadoop's `FileInputFormat`, a comma-separated list of files,
+    /// directories (their files, sorted; names starting with `.` or `_` skipped) and globs
+    /// (`*`, `?`, `[abc]`, `[a-z]`, `[^a]`, `{a,b}` in any component, `\` escaping). Files
+    /// ending `.gz` (gzip) or `.zst` (Zstandard) are decompressed as they are read; they
+    /// cannot be split, so each is one partition.
     ///
     /// # Errors
-    /// A path that does not exist or cannot be listed.
+    /// A path that does not exist or cannot be listed; a glob that matches no file
+    /// ([`Error::NoMatch`], Hadoop's "Input Pattern ... matches 0 files").
     pub fn text_file_with(
         &self,
         path: impl AsRef<Path>,
@@ -374,7 +381,8 @@ impl Context {
     /// whole, and counted, per partition, in the returned [`RecordCounter`] (set when a
     /// task reads its partition to the end; a partition read again is counted again, not
     /// added). `text_file_stream` reads its files this way, with
-    /// `spate.streaming.maxLineBytes`.
+    /// `spate.streaming.maxLineBytes`. Unlike `text_file`, `path` is taken literally (a
+    /// file or a directory, no glob or list), since callers pass paths they found.
     ///
     /// # Errors
     /// As [`Context::text_file`].

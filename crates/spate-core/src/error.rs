@@ -28,6 +28,34 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An input glob matched no file (Hadoop's "Input Pattern ... matches 0 files").
+    #[error("Input Pattern {pattern} matches 0 files")]
+    NoMatch {
+        /// The pattern, as given.
+        pattern: String,
+    },
+
+    /// An input file does not have the shape its reader needs (say, a length that is not
+    /// a multiple of the record length).
+    #[error("input {path}: {reason}")]
+    BadInput {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A file written by spate is truncated or corrupt.
+    #[error("corrupt file {path} at byte {offset}: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Where the damage was found.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// Encoding or decoding a value with spate's binary format failed.
     #[error("serialization ({what}): {reason}")]
     Serde {

@@ -28,6 +28,8 @@
 //! - [`codec`] — the one binary format (postcard) for shuffle spills, disk blocks and
 //!   checkpoints.
 //! - [`Str`] — the cheap shared string text sources produce.
+//! - [`StatCounter`] — count, mean, variance, min and max of numeric RDDs
+//!   ([`Rdd::stats`], with [`Rdd::histogram`] and friends on any [`Numeric`] record type).
 
 pub mod checkpoint_store;
 pub mod cluster;
@@ -47,6 +49,7 @@ pub mod scratch;
 pub mod shared;
 pub mod shuffle;
 pub mod shutdown;
+mod stat_counter;
 pub mod storage;
 mod text;
 
@@ -59,11 +62,12 @@ pub use error::{Error, Result};
 pub use partitioner::{
     HashPartitioner, Partitioner, PartitionerDesc, Partitioning, RangePartitioner,
 };
-pub use rdd::{BoxIter, PartitionIter, Rdd};
+pub use rdd::{BoxIter, Numeric, PartitionIter, Rdd};
 pub use scheduler::TaskContext;
 pub use shared::accumulator::{
     Accumulator, AccumulatorV2, CollectionAccumulator, DoubleAccumulator, LongAccumulator,
 };
 pub use shared::broadcast::Broadcast;
+pub use stat_counter::StatCounter;
 pub use storage::StorageLevel;
 pub use text::{Split, SplitOwned, SplitPattern, SplitStr, SplitWhitespace, Str, Words};

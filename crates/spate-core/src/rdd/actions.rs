@@ -224,37 +224,17 @@ impl<T: Data> Rdd<T> {
     where
         T: Display,
     {
-        let dir = path.as_ref().to_path_buf();
-        if dir.exists() {
-            return Err(Error::InvalidArgument {
-                op: "save_as_text_file",
-                reason: format!("output directory {} already exists", dir.display()),
-            });
-        }
-        let tmp = dir.join("_temporary");
-        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let (d, t) = (dir.clone(), tmp.clone());
-        self.run_job(move |tc, it| {
-            let name = format!("part-{:05}", tc.partition());
-            let attempt = t.join(format!("{name}-{}", tc.task_attempt_id()));
-            let f = std::fs::File::create(&attempt).map_err(|e| Error::io(&attempt, e))?;
-            let mut w = std::io::BufWriter::new(f);
-            for x in it {
-                writeln!(w, "{x}").map_err(|e| Error::io(&attempt, e))?;
-            }
-            w.flush().map_err(|e| Error::io(&attempt, e))?;
-            drop(w);
-            if let Some(e) = tc.take_failure() {
-                // The input ended early on an error: no partial part file.
-                let _ = std::fs::remove_file(&attempt);
-                return Err(e);
-            }
-            let fin = d.join(&name);
-            std::fs::rename(&attempt, &fin).map_err(|e| Error::io(&fin, e))
-        })?;
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let ok = dir.join("_SUCCESS");
-        std::fs::write(&ok, b"").map_err(|e| Error::io(&ok, e))
+        super::part_files::save_part_files(
+            self,
+            path.as_ref(),
+            "save_as_text_file",
+            |w, file, it| {
+                for x in it {
+                    writeln!(w, "{x}").map_err(|e| Error::io(file, e))?;
+                }
+                Ok(())
+            },
+        )
     }
 }
 

@@ -4,21 +4,31 @@
 //! partition as an iterator. Narrow dependencies are pipelined inside one task; a shuffle
 //! dependency is a stage boundary the scheduler cuts at. User operations are methods on
 //! [`Rdd`], spread over one file per family: `transformations.rs`, `actions.rs`,
-//! `pair.rs`, `join.rs`, `sort.rs`.
+//! `pair.rs`, `join.rs`, `sort.rs`, `numeric.rs`.
 
 mod actions;
+mod binary_records;
 mod block_rdd;
 mod checkpoint;
 mod counting;
+mod file_inputs;
+mod glob;
+mod input_paths;
 mod join;
 pub(crate) mod nodes;
+mod numeric;
+mod object_file;
 mod pair;
+mod part_files;
 mod sort;
 mod sources;
 mod transformations;
+mod whole_files;
 
 pub use block_rdd::{BlockRdd, LoggedBlock};
 pub use counting::RecordCounter;
+pub use numeric::Numeric;
+pub use object_file::{OBJECT_FILE_MAGIC, OBJECT_FILE_VERSION};
 pub use sources::text_file_splits;
 pub(crate) use sources::TextFileRdd;
 pub(crate) use sources::{ParallelCollection, RangeRdd};

@@ -1,5 +1,8 @@
-//! Source RDDs: in-memory collections, ranges and text files.
+//! Source RDDs: in-memory collections, ranges and text files (plain or compressed).
 
+use super::input_paths::{
+    list_input_files, list_literal, open_decompressed, Compression, InputFile,
+};
 use super::{BoxIter, Dependency, Rdd, RddBase, RddInfo, RddNode, RecordCounter};
 use crate::context::Context;
 use crate::data::Data;
@@ -7,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::scheduler::TaskContext;
 use crate::storage::ArcVecIter;
 use crate::text::Str;
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -123,29 +125,22 @@ pub struct FileSplit {
 
 const BLOCK_SIZE: u64 = 32 << 20;
 
-/// The files of `path` (the file itself, or a directory's files, sorted; names starting
-/// with `.` or `_` skipped as Hadoop does) cut into byte-range splits the way Hadoop's
-/// `FileInputFormat` does for `min_partitions`.
+/// The files of `path` cut into byte-range splits the way Hadoop's `FileInputFormat`
+/// does for `min_partitions`. `path` is a file, a directory (its files, sorted; names
+/// starting with `.` or `_` skipped as Hadoop does), a glob, or a comma-separated list of
+/// these (see [`crate::Context::text_file_with`]). A compressed file (`.gz`, `.zst`) is
+/// one split covering the whole file (`end` is `u64::MAX`: its length once decompressed
+/// is not known).
 pub fn text_file_splits(path: &Path, min_partitions: usize) -> Result<Vec<FileSplit>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    let mut files: Vec<(PathBuf, u64)> = Vec::new();
-    if meta.is_dir() {
-        let rd = std::fs::read_dir(path).map_err(|e| Error::io(path, e))?;
-        for entry in rd {
-            let entry = entry.map_err(|e| Error::io(path, e))?;
-            let name = entry.file_name().to_string_lossy().to_string();
-            if name.starts_with('.') || name.starts_with('_') {
-                continue;
-            }
-            let m = entry.metadata().map_err(|e| Error::io(entry.path(), e))?;
-            if m.is_file() {
-                files.push((entry.path(), m.len()));
-            }
-        }
-        files.sort();
-    } else {
-        files.push((path.to_path_buf(), meta.len()));
-    }
+    Ok(split_files(
+        list_input_files(&path.to_string_lossy())?,
+        min_partitions,
+    ))
+}
+
+/// [`text_file_splits`] of `files`.
+fn split_files(files: Vec<InputFile>, min_partitions: usize) -> Vec<FileSplit> {
+    let files: Vec<(PathBuf, u64)> = files.into_iter().map(|f| (f.path, f.len)).collect();
     let total: u64 = files.iter().map(|f| f.1).sum();
     let goal = total / min_partitions.max(1) as u64;
     let split_size = goal.clamp(1, BLOCK_SIZE);
@@ -156,6 +151,14 @@ pub fn text_file_splits(path: &Path, min_partitions: usize) -> Result<Vec<FileSp
                 path: p,
                 start: 0,
                 end: 0,
+            });
+            continue;
+        }
+        if !Compression::of(&p).splittable() {
+            splits.push(FileSplit {
+                path: p,
+                start: 0,
+                end: u64::MAX,
             });
             continue;
         }
@@ -174,7 +177,7 @@ pub fn text_file_splits(path: &Path, min_partitions: usize) -> Result<Vec<FileSp
             end: len,
         });
     }
-    Ok(splits)
+    splits
 }
 
 /// `text_file`: one partition per [`FileSplit`], lines streamed in 1 MiB chunks and
@@ -204,7 +207,9 @@ impl TextFileRdd {
         min_partitions: usize,
         max_line_bytes: usize,
     ) -> Result<(Rdd<Str>, Arc<RecordCounter>)> {
-        let splits = text_file_splits(path, min_partitions)?;
+        // The path is a file the caller found (a file stream's): taken literally, so a
+        // name holding `*`, `[` or `,` is not read as a glob or a list.
+        let splits = split_files(list_literal(path)?, min_partitions);
         let dropped = RecordCounter::new(splits.len());
         let info = RddInfo::new(ctx, "text_file", splits.len(), &[]);
         let rdd = Rdd::from_node(Arc::new(TextFileRdd {
@@ -240,7 +245,7 @@ const CHUNK: usize = 64 << 10;
 
 /// Reads the lines of one split.
 pub(crate) struct LineReader {
-    file: File,
+    file: Box<dyn Read + Send>,
     path: PathBuf,
     end: u64,
     /// File offset of `buf[0]`.
@@ -266,14 +271,22 @@ pub(crate) struct LineReader {
 
 impl LineReader {
     pub(crate) fn open(split: &FileSplit) -> Result<Self> {
-        let mut file = File::open(&split.path).map_err(|e| Error::io(&split.path, e))?;
         let mut start = split.start;
-        if start > 0 {
-            // A line starting exactly at `start` is ours; otherwise skip to the next one.
-            file.seek(SeekFrom::Start(start - 1))
-                .map_err(|e| Error::io(&split.path, e))?;
-            start -= 1;
-        }
+        let file: Box<dyn Read + Send> = if Compression::of(&split.path).splittable() {
+            let mut file =
+                std::fs::File::open(&split.path).map_err(|e| Error::io(&split.path, e))?;
+            if start > 0 {
+                // A line starting exactly at `start` is ours; otherwise skip to the next.
+                file.seek(SeekFrom::Start(start - 1))
+                    .map_err(|e| Error::io(&split.path, e))?;
+                start -= 1;
+            }
+            Box::new(file)
+        } else {
+            // A compressed file is one split, read from its start.
+            start = 0;
+            open_decompressed(&split.path)?
+        };
         let mut r = LineReader {
             file,
             path: split.path.clone(),
