@@ -1,0 +1,300 @@
+//! More actions and transformations (issue 12) against plain `Vec` computations on random
+//! data: is_empty, collect_as_map, to_local_iterator, min/max, tree_reduce/aggregate, zip,
+//! zip_partitions, zip_with_unique_id, group_by, reduce_by_key_locally,
+//! count_approx_distinct.
+
+mod oracle_common;
+
+use oracle_common::*;
+
+/// Partition counts: one, a few, and more than most inputs have records.
+const MORE_PARTS: [usize; 4] = [1, 3, 7, 40];
+
+#[test]
+fn is_empty_and_extremes() {
+    let ctx = ctx();
+    for data in int_inputs() {
+        for p in MORE_PARTS {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            assert_eq!(rdd.is_empty().unwrap(), data.is_empty());
+            match (data.iter().min(), data.iter().max()) {
+                (Some(lo), Some(hi)) => {
+                    assert_eq!(rdd.min().unwrap(), *lo);
+                    assert_eq!(rdd.max().unwrap(), *hi);
+                    // By a different order: the absolute value, first of equals kept.
+                    let by_abs = |a: &i64, b: &i64| a.abs().cmp(&b.abs());
+                    let want_min = data.iter().copied().min_by(by_abs).unwrap();
+                    let want_max = data.iter().copied().max_by(by_abs).unwrap();
+                    assert_eq!(rdd.min_by(by_abs).unwrap().abs(), want_min.abs());
+                    assert_eq!(rdd.max_by(by_abs).unwrap().abs(), want_max.abs());
+                }
+                _ => {
+                    assert!(matches!(rdd.min(), Err(Error::EmptyRdd("min"))));
+                    assert!(matches!(rdd.max(), Err(Error::EmptyRdd("max"))));
+                }
+            }
+            // A filter that empties everything but a late partition.
+            let last = data.last().copied();
+            let f = rdd.filter(move |x| Some(*x) == last);
+            assert_eq!(f.is_empty().unwrap(), data.is_empty());
+        }
+    }
+    let empty: Rdd<i64> = ctx.empty();
+    assert!(empty.is_empty().unwrap());
+    assert!(matches!(empty.min(), Err(Error::EmptyRdd(_))));
+}
+
+#[test]
+fn collect_as_map_last_value_wins() {
+    let ctx = ctx();
+    for data in pair_inputs() {
+        for p in MORE_PARTS {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            let mut want = HashMap::new();
+            for (k, v) in &data {
+                want.insert(*k, *v);
+            }
+            assert_eq!(rdd.collect_as_map().unwrap(), want, "p={p}");
+        }
+    }
+}
+
+#[test]
+fn to_local_iterator_runs_a_job_per_partition() {
+    let ctx = local_ctx();
+    for data in int_inputs() {
+        for p in MORE_PARTS {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            let got: Vec<i64> = rdd.to_local_iterator().map(|x| x.unwrap()).collect();
+            assert_eq!(got, data);
+        }
+    }
+    // Lazy: partition i is computed only when the iterator reaches it.
+    let computed = Arc::new(AtomicU64::new(0));
+    let c = computed.clone();
+    let rdd = ctx
+        .parallelize_with((0..100i64).collect(), 10)
+        .map_partitions_with_index(move |i, it| {
+            c.fetch_or(1 << i, Ordering::SeqCst);
+            it
+        });
+    let mut it = rdd.to_local_iterator();
+    for _ in 0..15 {
+        it.next().unwrap().unwrap();
+    }
+    assert_eq!(computed.load(Ordering::SeqCst), 0b11);
+    assert_eq!(it.count(), 85);
+    assert_eq!(computed.load(Ordering::SeqCst), (1 << 10) - 1);
+    // An error is yielded once, then the iteration ends.
+    let bad = ctx.parallelize_with((0..10i64).collect(), 2).map(|x| {
+        if x == 7 {
+            panic!("boom at {x}")
+        } else {
+            x
+        }
+    });
+    let items: Vec<Result<i64>> = bad.to_local_iterator().collect();
+    assert_eq!(items.len(), 6);
+    assert!(items[..5].iter().all(|x| x.is_ok()));
+    assert!(items[5]
+        .as_ref()
+        .unwrap_err()
+        .to_string()
+        .contains("boom at 7"));
+}
+
+#[test]
+fn tree_reduce_and_aggregate_equal_reduce() {
+    let ctx = ctx();
+    for data in int_inputs() {
+        for p in [1usize, 3, 7, 40, 100] {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            for depth in [1usize, 2, 3, 5] {
+                let sum: i64 = data.iter().sum();
+                match rdd.tree_reduce(|a, b| a + b, depth) {
+                    Ok(s) => assert_eq!(s, sum, "p={p} depth={depth}"),
+                    Err(e) => {
+                        assert!(data.is_empty(), "{e}");
+                        assert!(matches!(e, Error::EmptyRdd(_)));
+                    }
+                }
+                // (count, sum, max) through an aggregate of a different type.
+                let want = (
+                    data.len() as u64,
+                    sum,
+                    data.iter().copied().max().unwrap_or(i64::MIN),
+                );
+                let got = rdd
+                    .tree_aggregate(
+                        (0u64, 0i64, i64::MIN),
+                        |(c, s, m), x| (c + 1, s + x, m.max(x)),
+                        |a, b| (a.0 + b.0, a.1 + b.1, a.2.max(b.2)),
+                        depth,
+                    )
+                    .unwrap();
+                assert_eq!(got, want, "p={p} depth={depth}");
+                // Order of a non-commutative-but-associative op is not promised; the
+                // multiset is: concatenated vectors, sorted.
+                let v = rdd
+                    .tree_aggregate(
+                        Vec::new(),
+                        |mut v, x| {
+                            v.push(x);
+                            v
+                        },
+                        |mut a, mut b| {
+                            a.append(&mut b);
+                            a
+                        },
+                        depth,
+                    )
+                    .unwrap();
+                assert_eq!(sorted(v), sorted(data.clone()));
+            }
+        }
+    }
+    let rdd = ctx.parallelize_with(vec![1i64], 1);
+    assert!(matches!(
+        rdd.tree_reduce(|a, b| a + b, 0),
+        Err(Error::InvalidArgument { .. })
+    ));
+    let empty: Rdd<i64> = ctx.empty();
+    assert_eq!(
+        empty
+            .tree_aggregate(5i64, |a, x| a + x, |a, b| a + b, 2)
+            .unwrap(),
+        5
+    );
+}
+
+#[test]
+fn zip_pairs_records_in_order() {
+    let ctx = ctx();
+    for data in int_inputs() {
+        for p in MORE_PARTS {
+            let a = ctx.parallelize_with(data.clone(), p);
+            let b = a.map(|x| x * 10 + 1);
+            let got = a.zip(&b).unwrap().collect().unwrap();
+            let want: Vec<(i64, i64)> = data.iter().map(|x| (*x, x * 10 + 1)).collect();
+            assert_eq!(got, want);
+            // zip_partitions: each partition's sum and the other's length.
+            let z = a
+                .zip_partitions(&b, |x, y| {
+                    let s: i64 = x.sum();
+                    std::iter::once((s, y.count()))
+                })
+                .unwrap()
+                .collect()
+                .unwrap();
+            let want: Vec<(i64, usize)> = slices(&data, p)
+                .iter()
+                .map(|s| (s.iter().sum(), s.len()))
+                .collect();
+            assert_eq!(z, want);
+        }
+    }
+}
+
+#[test]
+fn zip_errors_name_rdds_and_partition() {
+    let ctx = ctx();
+    let a = ctx.parallelize_with((0..10i64).collect(), 2);
+    let b = ctx.parallelize_with((0..10i64).collect(), 3);
+    let e = a.zip(&b).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("Rdd[{}]", a.id())) && e.contains(&format!("Rdd[{}]", b.id())),
+        "{e}"
+    );
+    assert!(a.zip_partitions(&b, |x, _| x).is_err());
+    // Same partitions, partition 0 one record longer on the left.
+    let c = ctx.parallelize_with((0..9i64).collect(), 2);
+    let e = a.zip(&c).unwrap().collect().unwrap_err().to_string();
+    assert!(e.contains("partition 0 has more records in rdd"), "{e}");
+    let e = c.zip(&a).unwrap().count().unwrap_err().to_string();
+    assert!(e.contains("same number of records"), "{e}");
+}
+
+#[test]
+fn zip_with_unique_id_layout() {
+    let ctx = ctx();
+    for data in int_inputs() {
+        for p in MORE_PARTS {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            let got = rdd.zip_with_unique_id().collect().unwrap();
+            let mut want = Vec::new();
+            for (k, part) in slices(&data, p).iter().enumerate() {
+                for (i, x) in part.iter().enumerate() {
+                    want.push((*x, (i * p + k) as u64));
+                }
+            }
+            assert_eq!(got, want);
+            let ids: BTreeSet<u64> = got.iter().map(|x| x.1).collect();
+            assert_eq!(ids.len(), data.len());
+        }
+    }
+}
+
+#[test]
+fn group_by_and_reduce_by_key_locally() {
+    let ctx = ctx();
+    for data in int_inputs() {
+        for p in MORE_PARTS {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            let got: BTreeMap<i64, Vec<i64>> = rdd
+                .group_by(|x| x.rem_euclid(5))
+                .collect()
+                .unwrap()
+                .into_iter()
+                .map(|(k, v)| (k, sorted(v)))
+                .collect();
+            let keyed: Vec<(i64, i64)> = data.iter().map(|x| (x.rem_euclid(5), *x)).collect();
+            assert_eq!(got, grouped(&keyed));
+            let g = rdd.group_by_with(|x| x.rem_euclid(5), 4);
+            assert_eq!(g.num_partitions(), 4);
+            assert_eq!(g.partitioner(), Some(PartitionerDesc::Hash(4)));
+            assert_eq!(g.count().unwrap() as usize, grouped(&keyed).len());
+        }
+    }
+    for data in pair_inputs() {
+        for p in MORE_PARTS {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            let mut want: HashMap<u32, i64> = HashMap::new();
+            for (k, v) in &data {
+                *want.entry(*k).or_default() += v;
+            }
+            assert_eq!(rdd.reduce_by_key_locally(|a, b| a + b).unwrap(), want);
+        }
+    }
+}
+
+#[test]
+fn count_approx_distinct_within_three_sigma() {
+    let ctx = ctx();
+    let n = 100_000u64;
+    // 10^5 distinct values, each twice, shuffled over partitions.
+    let mut data: Vec<u64> = (0..n).chain(0..n).map(|x| x * 7919 + 13).collect();
+    let mut r = Lcg(5);
+    for i in (1..data.len()).rev() {
+        let j = (r.next() % (i as u64 + 1)) as usize;
+        data.swap(i, j);
+    }
+    let rdd = ctx.parallelize_with(data, 6);
+    for rsd in [0.1, 0.05, 0.02, 0.01] {
+        let est = rdd.count_approx_distinct(rsd).unwrap();
+        let err = (est as f64 - n as f64).abs() / n as f64;
+        assert!(err <= 3.0 * rsd, "rsd {rsd}: estimate {est}, error {err}");
+    }
+    // Strings too, and small counts.
+    let words: Vec<String> = (0..500).map(|i| format!("w{}", i % 123)).collect();
+    let est = ctx
+        .parallelize_with(words, 3)
+        .count_approx_distinct(0.01)
+        .unwrap();
+    assert!((est as i64 - 123).abs() <= 5, "{est}");
+    let empty: Rdd<u64> = ctx.empty();
+    assert_eq!(empty.count_approx_distinct(0.05).unwrap(), 0);
+    assert!(matches!(
+        rdd.count_approx_distinct(0.00001),
+        Err(Error::InvalidArgument { .. })
+    ));
+}
