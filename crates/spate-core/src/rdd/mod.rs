@@ -16,8 +16,10 @@ mod join;
 mod more_actions;
 pub(crate) mod nodes;
 mod pair;
+mod sampling;
 mod sort;
 mod sources;
+mod stratified;
 mod transformations;
 mod zip;
 
