@@ -298,3 +298,129 @@ fn count_approx_distinct_within_three_sigma() {
         Err(Error::InvalidArgument { .. })
     ));
 }
+
+fn strings(v: &[i64]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+#[test]
+fn pipe_through_commands() {
+    let ctx = ctx();
+    for data in int_inputs() {
+        for p in MORE_PARTS {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            assert_eq!(rdd.pipe("cat").collect().unwrap(), strings(&data));
+            // A shell loop, given as argv (no splitting): each record doubled.
+            let doubled = rdd
+                .pipe_with(
+                    vec![
+                        "sh".into(),
+                        "-c".into(),
+                        "while read x; do echo $((x * 2)); done".into(),
+                    ],
+                    Vec::new(),
+                )
+                .collect()
+                .unwrap();
+            let want: Vec<String> = data.iter().map(|x| (x * 2).to_string()).collect();
+            assert_eq!(doubled, want);
+            // The command runs once per partition, even an empty one.
+            let env = rdd
+                .pipe_with(
+                    vec!["sh".into(), "-c".into(), "echo \"$FOO-$BAR\"".into()],
+                    vec![("FOO".into(), "foo".into()), ("BAR".into(), "bar".into())],
+                )
+                .collect()
+                .unwrap();
+            assert_eq!(env, vec!["foo-bar".to_string(); p]);
+        }
+    }
+    let words = ctx.parallelize_with(
+        vec![
+            "hello world".to_string(),
+            "Spate".into(),
+            "".into(),
+            "x".into(),
+        ],
+        2,
+    );
+    assert_eq!(
+        words.pipe("tr a-z A-Z").collect().unwrap(),
+        vec!["HELLO WORLD", "SPATE", "", "X"]
+    );
+    // Output lines without records: wc -l counts each partition's records.
+    let counts = ctx
+        .parallelize_with((0..1000i64).collect(), 4)
+        .pipe("wc -l")
+        .map(|s| s.trim().parse::<i64>().unwrap())
+        .collect()
+        .unwrap();
+    assert_eq!(counts, vec![250; 4]);
+}
+
+#[test]
+fn pipe_big_partitions_do_not_deadlock() {
+    let ctx = ctx();
+    let n = 300_000i64;
+    let rdd = ctx.parallelize_with((0..n).collect(), 1);
+    assert_eq!(rdd.pipe("cat").count().unwrap(), n as u64);
+    // The command writes a lot before reading any input.
+    let out = rdd
+        .pipe_with(
+            vec!["sh".into(), "-c".into(), "seq 1 300000; cat".into()],
+            Vec::new(),
+        )
+        .count()
+        .unwrap();
+    assert_eq!(out, 2 * n as u64);
+    // The command stops reading early and succeeds: no error, its output.
+    assert_eq!(
+        rdd.pipe("head -n 2").collect().unwrap(),
+        vec!["0".to_string(), "1".into()]
+    );
+    // Endless output, abandoned by take: the command is stopped.
+    let yes = ctx.parallelize_with(vec![1i64], 1).pipe("yes");
+    assert_eq!(yes.take(3).unwrap(), vec!["y".to_string(); 3]);
+}
+
+#[test]
+fn pipe_failures_name_the_command() {
+    let ctx = ctx();
+    let rdd = ctx.parallelize_with((0..10i64).collect(), 2);
+    let e = rdd
+        .pipe_with(
+            vec![
+                "sh".into(),
+                "-c".into(),
+                "cat >/dev/null; echo first >&2; echo 'it broke' >&2; exit 3".into(),
+            ],
+            Vec::new(),
+        )
+        .collect()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("command `sh -c cat >/dev/null;"), "{e}");
+    assert!(e.contains("exit status: 3"), "{e}");
+    assert!(e.contains("first\nit broke"), "{e}");
+    let e = rdd
+        .pipe("no-such-command-spate --flag")
+        .collect()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("command `no-such-command-spate --flag` cannot start"),
+        "{e}"
+    );
+    let e = rdd.pipe("   ").collect().unwrap_err().to_string();
+    assert!(e.contains("empty"), "{e}");
+    // A failure after some output still fails the task.
+    let e = rdd
+        .pipe_with(
+            vec!["sh".into(), "-c".into(), "head -n 1; exit 9".into()],
+            Vec::new(),
+        )
+        .collect()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("exit status: 9"), "{e}");
+}

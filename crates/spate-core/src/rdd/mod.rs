@@ -16,6 +16,7 @@ mod join;
 mod more_actions;
 pub(crate) mod nodes;
 mod pair;
+mod pipe;
 mod sampling;
 mod sort;
 mod sources;
