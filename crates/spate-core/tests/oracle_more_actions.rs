@@ -424,3 +424,80 @@ fn pipe_failures_name_the_command() {
         .to_string();
     assert!(e.contains("exit status: 9"), "{e}");
 }
+
+#[test]
+fn local_checkpoint_cuts_lineage_after_first_job() {
+    let ctx = local_ctx();
+    for data in int_inputs() {
+        for p in MORE_PARTS {
+            let computed = Arc::new(AtomicU64::new(0));
+            let c = computed.clone();
+            let base = ctx
+                .parallelize_with(data.clone(), p)
+                .map(|x| (x.rem_euclid(4), x))
+                .reduce_by_key_with(|a, b| a + b, 3)
+                .map(move |kv| {
+                    c.fetch_add(1, Ordering::SeqCst);
+                    kv
+                });
+            let rdd = base.local_checkpoint();
+            assert_eq!(rdd.storage_level(), Some(StorageLevel::MEMORY_AND_DISK));
+            assert!(!rdd.is_checkpointed());
+            // The first job computes only partition 0; the checkpoint computes the rest.
+            let first = rdd.take(1).unwrap();
+            assert!(rdd.is_checkpointed());
+            let groups = grouped(
+                &data
+                    .iter()
+                    .map(|x| (x.rem_euclid(4), *x))
+                    .collect::<Vec<_>>(),
+            );
+            let want: BTreeMap<i64, i64> =
+                groups.iter().map(|(k, v)| (*k, v.iter().sum())).collect();
+            assert_eq!(first.len(), want.len().min(1));
+            let after = computed.load(Ordering::SeqCst);
+            assert_eq!(after as usize, want.len(), "each record computed once");
+            let got: BTreeMap<i64, i64> = rdd.collect().unwrap().into_iter().collect();
+            assert_eq!(got, want);
+            assert_eq!(rdd.count().unwrap() as usize, want.len());
+            assert_eq!(
+                computed.load(Ordering::SeqCst),
+                after,
+                "read from the block store"
+            );
+            // Lineage cut: one line, no shuffle below.
+            let debug = rdd.to_debug_string();
+            assert_eq!(debug.lines().count(), 1, "{debug}");
+            assert!(debug.contains("checkpointed"), "{debug}");
+            // Derived RDDs read it too.
+            let doubled: BTreeMap<i64, i64> = rdd
+                .map_values(|v| v * 2)
+                .collect()
+                .unwrap()
+                .into_iter()
+                .collect();
+            assert_eq!(doubled.len(), want.len());
+            assert_eq!(computed.load(Ordering::SeqCst), after);
+        }
+    }
+}
+
+#[test]
+fn local_checkpoint_keeps_disk_and_fails_on_lost_blocks() {
+    let ctx = local_ctx();
+    let rdd = ctx
+        .parallelize_with((0..100i64).collect(), 4)
+        .persist(StorageLevel::MEMORY_ONLY_SER)
+        .local_checkpoint();
+    let level = rdd.storage_level().unwrap();
+    assert!(level.use_disk && level.use_memory && !level.deserialized);
+    assert_eq!(rdd.count().unwrap(), 100);
+    assert!(rdd.is_checkpointed());
+    // A lost block cannot be recomputed: the job fails naming the partition.
+    rdd.unpersist();
+    let e = rdd.collect().unwrap_err().to_string();
+    assert!(
+        e.contains("partition 0") && e.contains("locally checkpointed"),
+        "{e}"
+    );
+}

@@ -13,6 +13,7 @@ mod counting;
 mod grouping;
 mod hll;
 mod join;
+mod local_checkpoint;
 mod more_actions;
 pub(crate) mod nodes;
 mod pair;
@@ -140,7 +141,10 @@ impl RddInfo {
         *self.storage.lock()
     }
     pub(crate) fn is_checkpointed(&self) -> bool {
-        matches!(*self.checkpoint.lock(), CheckpointState::Done { .. })
+        matches!(
+            *self.checkpoint.lock(),
+            CheckpointState::Done { .. } | CheckpointState::LocalDone
+        )
     }
 }
 
@@ -340,7 +344,7 @@ impl<T: Data> Rdd<T> {
     /// computed (and stored, when persisted). Nodes call this on their parents.
     pub fn iterator(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<T>> {
         let info = self.info();
-        if let Some(it) = checkpoint::read_if_checkpointed::<T>(info, split)? {
+        if let Some(it) = checkpoint::read_if_checkpointed::<T>(info, split, tc)? {
             return Ok(it);
         }
         if let Some(level) = info.storage_level() {
