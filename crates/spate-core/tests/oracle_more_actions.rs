@@ -501,3 +501,80 @@ fn local_checkpoint_keeps_disk_and_fails_on_lost_blocks() {
         "{e}"
     );
 }
+
+#[test]
+fn repartition_and_sort_within_partitions_oracle() {
+    let ctx = ctx();
+    for data in pair_inputs() {
+        for p in MORE_PARTS {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            for n in [1usize, 4, 9] {
+                let r = rdd.repartition_and_sort_within_partitions(n);
+                assert_eq!(r.partitioner(), Some(PartitionerDesc::Hash(n)));
+                let parts = r.glom().collect().unwrap();
+                assert_eq!(parts.len(), n);
+                let mut all = Vec::new();
+                for (i, part) in parts.into_iter().enumerate() {
+                    assert!(part.windows(2).all(|w| w[0].0 <= w[1].0), "sorted in {i}");
+                    assert!(part.iter().all(|(k, _)| hash_partition(n, k) == i));
+                    all.extend(part);
+                }
+                assert_eq!(sorted(all), sorted(data.clone()));
+            }
+            // With a range partitioner: globally sorted.
+            let rp = RangePartitioner::from_bounds(vec![2u32, 5, 8], true);
+            let r = rdd.repartition_and_sort_within_partitions(rp);
+            let keys: Vec<u32> = r.keys().collect().unwrap();
+            assert!(keys.windows(2).all(|w| w[0] <= w[1]));
+            assert_eq!(keys.len(), data.len());
+        }
+    }
+}
+
+#[test]
+fn filter_by_range_prunes_range_partitions() {
+    let ctx = ctx();
+    let mut inputs = pair_inputs();
+    inputs.push(pairs(500, 200, 9));
+    for data in inputs {
+        for p in MORE_PARTS {
+            let rdd = ctx.parallelize_with(data.clone(), p);
+            for (lo, hi) in [(0u32, 3u32), (2, 2), (4, 100), (7, 1), (150, 160)] {
+                let want: Vec<(u32, i64)> = data
+                    .iter()
+                    .copied()
+                    .filter(|(k, _)| lo <= *k && *k <= hi)
+                    .collect();
+                // Unpartitioned: a plain filter, order kept.
+                let plain = rdd.filter_by_range(lo, hi);
+                assert_eq!(plain.num_partitions(), p);
+                assert_eq!(plain.collect().unwrap(), want);
+                for ascending in [true, false] {
+                    let s = rdd.sort_by_key_with(ascending, 6).unwrap();
+                    let f = s.filter_by_range(lo, hi);
+                    assert!(f.num_partitions() <= s.num_partitions());
+                    let got = f.collect().unwrap();
+                    let mut w = want.clone();
+                    w.sort_by_key(|x| x.0);
+                    if !ascending {
+                        w.reverse();
+                    }
+                    let keys = |v: &[(u32, i64)]| v.iter().map(|x| x.0).collect::<Vec<_>>();
+                    assert_eq!(keys(&got), keys(&w), "lo={lo} hi={hi} asc={ascending}");
+                    assert_eq!(sorted(got), sorted(want.clone()));
+                }
+            }
+        }
+    }
+    // On 200 keys in 8 range partitions, a narrow range scans one or two of them.
+    let data = pairs(2000, 200, 11);
+    let s = ctx
+        .parallelize_with(data.clone(), 4)
+        .sort_by_key_with(true, 8)
+        .unwrap();
+    assert_eq!(s.num_partitions(), 8);
+    let f = s.filter_by_range(50, 55);
+    assert!(f.num_partitions() <= 2, "{}", f.num_partitions());
+    let want = data.iter().filter(|(k, _)| (50..=55).contains(k)).count();
+    assert_eq!(f.count().unwrap() as usize, want);
+}

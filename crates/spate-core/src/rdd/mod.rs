@@ -18,6 +18,7 @@ mod more_actions;
 pub(crate) mod nodes;
 mod pair;
 mod pipe;
+mod range_ops;
 mod sampling;
 mod sort;
 mod sources;
