@@ -129,7 +129,7 @@ impl<T: Data> Rdd<T> {
         let comb = Arc::new(comb_op);
         let z = zero.clone();
         let mut partial: Rdd<U> =
-            self.map_partitions(move |it| std::iter::once(it.fold(z.clone(), |a, x| seq_op(a, x))));
+            self.map_partitions(move |it| std::iter::once(it.fold(z.clone(), &seq_op)));
         let mut n = partial.num_partitions();
         let scale = ((n as f64).powf(1.0 / depth as f64).ceil() as usize).max(2);
         // Merge while that saves more than the extra level costs, as Spark does.

@@ -215,9 +215,7 @@ impl<T: Display> Iterator for PipeIter<T> {
                     }
                 };
             };
-            let Some(tx) = self.in_tx.as_ref() else {
-                return None;
-            };
+            let tx = self.in_tx.as_ref()?;
             // Whichever is ready: an output line for the caller, or room for input.
             let mut sel = Select::new();
             let recv_i = sel.recv(&self.out_rx);
