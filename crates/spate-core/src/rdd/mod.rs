@@ -4,7 +4,8 @@
 //! partition as an iterator. Narrow dependencies are pipelined inside one task; a shuffle
 //! dependency is a stage boundary the scheduler cuts at. User operations are methods on
 //! [`Rdd`], spread over one file per family: `transformations.rs`, `actions.rs`,
-//! `pair.rs`, `join.rs`, `sort.rs`.
+//! `more_actions.rs`, `pair.rs`, `join.rs`, `sort.rs`, `range_ops.rs`, `sampling.rs`,
+//! `stratified.rs`, `zip.rs`, `pipe.rs`, `hll.rs`, `grouping.rs`, `local_checkpoint.rs`.
 
 mod actions;
 mod block_rdd;

@@ -68,6 +68,17 @@ pub(crate) fn exact_without_replacement<K: Key + Debug, V: Data>(
     fractions: HashMap<K, f64>,
     seed: u64,
 ) -> Result<Rdd<(K, V)>> {
+    without_replacement_with_delta(rdd, fractions, seed, DELTA)
+}
+
+/// [`exact_without_replacement`] with bounds that miss with probability about `delta`
+/// (tests use a large one to exercise the second pass).
+fn without_replacement_with_delta<K: Key + Debug, V: Data>(
+    rdd: &Rdd<(K, V)>,
+    fractions: HashMap<K, f64>,
+    seed: u64,
+    delta: f64,
+) -> Result<Rdd<(K, V)>> {
     let mut totals: HashMap<K, u64> = HashMap::new();
     for (k, n) in counts_by_partition(rdd, &fractions)?.into_iter().flatten() {
         *totals.entry(k).or_default() += n;
@@ -77,7 +88,7 @@ pub(crate) fn exact_without_replacement<K: Key + Debug, V: Data>(
         .iter()
         .map(|(k, &n)| {
             let f = fractions.get(k).copied().unwrap_or(0.0);
-            let gamma = -DELTA.ln() / n as f64;
+            let gamma = -delta.ln() / n as f64;
             let lb = (f + gamma - (gamma * gamma + 3.0 * gamma * f).sqrt()).max(0.0);
             let ub = (f + gamma + (gamma * gamma + 2.0 * gamma * f).sqrt()).min(1.0);
             let lo = ((lb * ONE as f64) as u64).min(ONE);
@@ -222,4 +233,39 @@ pub(crate) fn exact_with_replacement<K: Key + Debug, V: Data>(
             std::iter::repeat_n((k, v), times)
         })
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_pass_keeps_sizes_exact_when_bounds_miss() {
+        let ctx = crate::Context::local(2).unwrap();
+        let data: Vec<(u8, u32)> = (0..3000u32).map(|i| ((i % 5) as u8, i)).collect();
+        let rdd = ctx.parallelize_with(data, 4);
+        let fractions: HashMap<u8, f64> = (0u8..5).map(|k| (k, 0.1 + 0.2 * f64::from(k))).collect();
+        for seed in 0..10u64 {
+            // delta 0.99: the first pass's bounds are very tight and often miss.
+            let got = without_replacement_with_delta(&rdd, fractions.clone(), seed, 0.99)
+                .unwrap()
+                .collect()
+                .unwrap();
+            let mut sizes = [0u64; 5];
+            for (k, _) in &got {
+                sizes[*k as usize] += 1;
+            }
+            for k in 0u8..5 {
+                assert_eq!(
+                    sizes[k as usize],
+                    target(600, fractions[&k]),
+                    "seed {seed} key {k}"
+                );
+            }
+            let mut vals: Vec<u32> = got.iter().map(|x| x.1).collect();
+            vals.sort_unstable();
+            vals.dedup();
+            assert_eq!(vals.len(), got.len());
+        }
+    }
 }
