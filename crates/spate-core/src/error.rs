@@ -144,6 +144,15 @@ pub enum Error {
         id: usize,
     },
 
+    /// A command run by `pipe` could not start, or failed.
+    #[error("pipe: command `{command}` {reason}")]
+    Pipe {
+        /// The command line.
+        command: String,
+        /// What went wrong: the start error, or the exit status and the end of stderr.
+        reason: String,
+    },
+
     /// A task ran against a lineage that differs from the driver's.
     #[error("lineage mismatch for rdd {rdd_id}: driver expects fingerprint {expected:016x}, this process has {found:016x} ({op})")]
     LineageMismatch {
@@ -171,7 +180,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Io { .. } | Error::Task(_) | Error::FetchFailed { .. }
+            Error::Io { .. } | Error::Task(_) | Error::FetchFailed { .. } | Error::Pipe { .. }
         )
     }
 }

@@ -24,6 +24,9 @@ pub(crate) enum CheckpointState {
         store: Arc<dyn CheckpointStore>,
         dir: String,
     },
+    /// Locally checkpointed ([`Rdd::local_checkpoint`]): every partition is in the block
+    /// store and is read from there only.
+    LocalDone,
 }
 
 fn part_name(dir: &str, split: usize) -> String {
@@ -33,9 +36,13 @@ fn part_name(dir: &str, split: usize) -> String {
 pub(crate) fn read_if_checkpointed<T: Data>(
     info: &RddInfo,
     split: usize,
+    tc: &crate::scheduler::TaskContext,
 ) -> Result<Option<BoxIter<T>>> {
     let (store, dir) = match &*info.checkpoint.lock() {
         CheckpointState::Done { store, dir } => (store.clone(), dir.clone()),
+        CheckpointState::LocalDone => {
+            return super::local_checkpoint::read_block(info, split, tc).map(Some)
+        }
         _ => return Ok(None),
     };
     read_part(store.as_ref(), &dir, split).map(Some)

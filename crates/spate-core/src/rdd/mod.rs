@@ -4,7 +4,10 @@
 //! partition as an iterator. Narrow dependencies are pipelined inside one task; a shuffle
 //! dependency is a stage boundary the scheduler cuts at. User operations are methods on
 //! [`Rdd`], spread over one file per family: `transformations.rs`, `actions.rs`,
-//! `pair.rs`, `join.rs`, `sort.rs`, `numeric.rs`.
+//! `more_actions.rs`, `pair.rs`, `join.rs`, `sort.rs`, `range_ops.rs`, `sampling.rs`,
+//! `stratified.rs`, `zip.rs`, `pipe.rs`, `hll.rs`, `grouping.rs`, `local_checkpoint.rs`,
+//! `numeric.rs`; inputs in `sources.rs`, `file_inputs.rs`, `whole_files.rs`,
+//! `binary_records.rs`, `object_file.rs`.
 
 mod actions;
 mod binary_records;
@@ -13,20 +16,30 @@ mod checkpoint;
 mod counting;
 mod file_inputs;
 mod glob;
+mod grouping;
+mod hll;
 mod input_paths;
 mod join;
+mod local_checkpoint;
+mod more_actions;
 pub(crate) mod nodes;
 mod numeric;
 mod object_file;
 mod pair;
 mod part_files;
+mod pipe;
+mod range_ops;
+mod sampling;
 mod sort;
 mod sources;
+mod stratified;
 mod transformations;
 mod whole_files;
+mod zip;
 
 pub use block_rdd::{BlockRdd, LoggedBlock};
 pub use counting::RecordCounter;
+pub use more_actions::LocalIterator;
 pub use numeric::Numeric;
 pub use object_file::{OBJECT_FILE_MAGIC, OBJECT_FILE_VERSION};
 pub use sources::text_file_splits;
@@ -142,7 +155,10 @@ impl RddInfo {
         *self.storage.lock()
     }
     pub(crate) fn is_checkpointed(&self) -> bool {
-        matches!(*self.checkpoint.lock(), CheckpointState::Done { .. })
+        matches!(
+            *self.checkpoint.lock(),
+            CheckpointState::Done { .. } | CheckpointState::LocalDone
+        )
     }
 }
 
@@ -342,7 +358,7 @@ impl<T: Data> Rdd<T> {
     /// computed (and stored, when persisted). Nodes call this on their parents.
     pub fn iterator(&self, split: usize, tc: &TaskContext) -> Result<BoxIter<T>> {
         let info = self.info();
-        if let Some(it) = checkpoint::read_if_checkpointed::<T>(info, split)? {
+        if let Some(it) = checkpoint::read_if_checkpointed::<T>(info, split, tc)? {
             return Ok(it);
         }
         if let Some(level) = info.storage_level() {

@@ -30,35 +30,7 @@ impl<K: Key + Ord, V: Data> Rdd<(K, V)> {
             Arc::new(Identity),
             ShuffleMode::Plain,
         );
-        // Each partition sorted within the memory budget, spilling sorted runs past it.
-        Ok(MapPartitionsRdd::create(
-            &shuffled,
-            "map_partitions",
-            true,
-            Arc::new(move |tc: &TaskContext, it: BoxIter<(K, V)>| {
-                let env = tc.env();
-                let mut sorter = ExternalSorter::new(
-                    ascending,
-                    env.task_memory_budget(),
-                    env.block_store().clone(),
-                );
-                let mut err = None;
-                it.drive(&mut |kv| {
-                    if err.is_none() {
-                        if let Err(e) = sorter.insert(kv) {
-                            err = Some(e);
-                        }
-                    }
-                });
-                match err.map_or_else(|| sorter.finish(), Err) {
-                    Ok(it) => it,
-                    Err(e) => {
-                        tc.fail(e);
-                        Box::new(std::iter::empty())
-                    }
-                }
-            }),
-        ))
+        Ok(sort_partitions(&shuffled, ascending))
     }
 
     /// Upper bounds splitting the keys into `partitions` ranges of about equal weight,
@@ -114,4 +86,41 @@ impl<K: Key + Ord, V: Data> Rdd<(K, V)> {
         }
         Ok(bounds)
     }
+}
+
+/// Each partition of `rdd` sorted by key within the memory budget, spilling sorted runs
+/// past it; pipelined in the task that reads the partition (the shuffle read, after a
+/// shuffle). Keeps the partitioner.
+pub(crate) fn sort_partitions<K: Key + Ord, V: Data>(
+    rdd: &Rdd<(K, V)>,
+    ascending: bool,
+) -> Rdd<(K, V)> {
+    MapPartitionsRdd::create(
+        rdd,
+        "map_partitions",
+        true,
+        Arc::new(move |tc: &TaskContext, it: BoxIter<(K, V)>| {
+            let env = tc.env();
+            let mut sorter = ExternalSorter::new(
+                ascending,
+                env.task_memory_budget(),
+                env.block_store().clone(),
+            );
+            let mut err = None;
+            it.drive(&mut |kv| {
+                if err.is_none() {
+                    if let Err(e) = sorter.insert(kv) {
+                        err = Some(e);
+                    }
+                }
+            });
+            match err.map_or_else(|| sorter.finish(), Err) {
+                Ok(it) => it,
+                Err(e) => {
+                    tc.fail(e);
+                    Box::new(std::iter::empty())
+                }
+            }
+        }),
+    )
 }

@@ -174,16 +174,18 @@ impl<T: Data> Rdd<T> {
 
     /// A random sample: each record kept with probability `fraction` (without
     /// replacement), or repeated a Poisson(`fraction`) number of times (with replacement).
-    /// The same seed gives the same sample.
+    /// The same seed gives the same sample (each partition's generator is seeded with
+    /// `seed` and the partition index).
     pub fn sample(&self, with_replacement: bool, fraction: f64, seed: u64) -> Rdd<T> {
         MapPartitionsRdd::create(
             self,
             "sample",
             true,
             Arc::new(move |tc: &TaskContext, it: BoxIter<T>| {
-                let i = tc.partition();
-                let mut rng =
-                    SplitMix64::new(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                // Seeded through a mixing step: a seed xor-ed with the partition index
+                // gave neighbouring partitions overlapping SplitMix64 streams, so their
+                // samples were correlated and the sample size varied too much.
+                let mut rng = super::sampling::partition_rng(seed, tc.partition());
                 if with_replacement {
                     Box::new(it.flat_map(move |x| {
                         let k = rng.poisson(fraction) as usize;
