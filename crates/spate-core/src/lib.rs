@@ -38,6 +38,7 @@ mod data;
 pub mod env;
 mod error;
 pub mod ids;
+mod job_group;
 pub mod partitioner;
 pub mod rdd;
 pub mod rng;
