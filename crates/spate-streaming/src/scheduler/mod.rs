@@ -28,8 +28,6 @@ mod stop;
 pub(crate) use follow::{replaying, Placements, Plan, Plans};
 pub(crate) use policy::OutputFailurePolicy;
 
-const KEEP_COMPLETED: usize = 1000;
-
 /// How long a non-graceful stop waits for running jobs (Spark's is 2 s).
 const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -107,6 +105,8 @@ pub(crate) struct Scheduler {
     failed: Mutex<std::collections::BTreeSet<i64>>,
     /// `spate.streaming.outputFailure`.
     policy: OutputFailurePolicy,
+    /// Completed batch records kept (`spate.streaming.ui.retainedBatches`).
+    keep_completed: usize,
     /// Cluster mode: the plans the driver publishes and executors follow.
     plans: Option<Plans>,
     /// This is an executor process's copy: it follows the driver's plans.
@@ -138,6 +138,7 @@ impl Scheduler {
         };
         let reschedule: Vec<i64> = recovery.map(|r| r.pending_ms).unwrap_or_default();
         let policy = OutputFailurePolicy::from_conf(ssc.ctx().conf())?;
+        let keep_completed = crate::retained::retained_batches(ssc.ctx().conf())?;
         let workers_n = ssc
             .ctx()
             .conf()
@@ -158,6 +159,7 @@ impl Scheduler {
             last_behind_warning: Mutex::new(None),
             failed: Mutex::new(Default::default()),
             policy,
+            keep_completed,
             plans,
             follower,
             zero_ms,
@@ -547,8 +549,8 @@ impl Scheduler {
         {
             let mut c = self.ssc.inner.completed.lock();
             c.push(info.clone());
-            if c.len() > KEEP_COMPLETED {
-                let extra = c.len() - KEEP_COMPLETED;
+            if c.len() > self.keep_completed {
+                let extra = c.len() - self.keep_completed;
                 c.drain(..extra);
             }
         }
