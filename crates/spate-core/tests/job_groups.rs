@@ -144,10 +144,7 @@ fn queued_tasks_of_a_cancelled_job_do_not_run() {
         c.parallelize_with((0..60).collect::<Vec<u32>>(), 6)
             .map_partitions(move |it| {
                 s.fetch_add(1, Ordering::SeqCst);
-                it.map(|x| {
-                    std::thread::sleep(Duration::from_millis(50));
-                    x
-                })
+                it.inspect(|_| std::thread::sleep(Duration::from_millis(50)))
             })
             .count()
     });
