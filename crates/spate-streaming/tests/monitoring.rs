@@ -251,3 +251,81 @@ fn a_graceful_stop_gives_up_after_ten_batch_intervals_by_default() {
     assert!(!ssc.abandoned_batches().is_empty());
     ssc.ctx().stop();
 }
+
+#[derive(Default)]
+struct JobProps(Mutex<Vec<std::collections::BTreeMap<String, String>>>);
+
+impl spate_core::scheduler::SchedulerListener for JobProps {
+    fn on_event(&self, e: &spate_core::scheduler::SchedulerEvent) {
+        if let spate_core::scheduler::SchedulerEvent::JobStart(s) = e {
+            self.0.lock().push(s.properties.clone());
+        }
+    }
+}
+
+#[test]
+fn output_jobs_run_in_the_job_group_of_the_thread_that_started_the_context() {
+    use spate_core::scheduler::{BATCH_TIME_PROPERTY, JOB_GROUP_PROPERTY};
+    let ssc = support::manual_ssc();
+    let props = Arc::new(JobProps::default());
+    ssc.ctx().scheduler().add_listener(props.clone());
+    ssc.replay_stream(vec![Some(vec![1u32, 2]), Some(vec![3])], 1)
+        .foreach_rdd(|rdd, _| {
+            rdd.count()?;
+            Ok(())
+        });
+    ssc.ctx()
+        .set_job_group("streaming", "the streaming jobs", false);
+    ssc.start().unwrap();
+    ssc.ctx().clear_job_group();
+    ssc.advance_batches(2).unwrap();
+    ssc.stop(true, false);
+    let seen = props.0.lock().clone();
+    let batches: Vec<(Option<&str>, Option<&str>)> = seen
+        .iter()
+        .map(|p| {
+            (
+                p.get(JOB_GROUP_PROPERTY).map(String::as_str),
+                p.get(BATCH_TIME_PROPERTY).map(String::as_str),
+            )
+        })
+        .collect();
+    assert!(
+        batches.contains(&(Some("streaming"), Some("1000")))
+            && batches.contains(&(Some("streaming"), Some("2000"))),
+        "{batches:?}"
+    );
+    assert!(
+        batches.iter().all(|(g, _)| *g == Some("streaming")),
+        "{batches:?}"
+    );
+}
+
+#[test]
+fn cancelling_the_group_of_a_started_context_fails_its_running_batch() {
+    let ssc = support::system_ssc(200, &[]);
+    let seen = Arc::new(AtomicUsize::new(0));
+    let s = seen.clone();
+    ssc.replay_stream(vec![Some((0..100_000u32).collect::<Vec<_>>())], 2)
+        .map(move |x| {
+            s.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+            x
+        })
+        .foreach_rdd(|rdd, _| {
+            rdd.count()?;
+            Ok(())
+        });
+    ssc.ctx().set_job_group("slow-stream", "", true);
+    ssc.start().unwrap();
+    ssc.ctx().clear_job_group();
+    assert!(wait_until(Duration::from_secs(10), || seen
+        .load(Ordering::SeqCst)
+        > 0));
+    let t = Instant::now();
+    assert_eq!(ssc.ctx().cancel_job_group("slow-stream").len(), 1);
+    let e = ssc.await_termination().unwrap_err().to_string();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(e.contains("cancelled") && e.contains("slow-stream"), "{e}");
+    ssc.stop(true, false);
+}

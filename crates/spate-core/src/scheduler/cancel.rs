@@ -33,9 +33,15 @@ struct KillFlagsInner {
 }
 
 impl KillFlags {
-    /// The flag of job `job`, made if it has none yet.
+    /// A fresh flag for job `job`, starting: a job id seen before (a batch run again in the same id scope) does
+    /// not inherit the flag of a cancelled run.
     pub(crate) fn register(&self, job: usize) -> Arc<AtomicBool> {
-        self.inner.lock().flags.entry(job).or_default().clone()
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut inner = self.inner.lock();
+        if inner.flags.insert(job, flag.clone()).is_some() {
+            inner.killed.retain(|j| *j != job);
+        }
+        flag
     }
 
     /// The flag of job `job`, if it is running (or was cancelled lately).

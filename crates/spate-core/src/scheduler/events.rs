@@ -66,7 +66,8 @@ pub fn with_local_properties<R>(props: &[(&str, String)], f: impl FnOnce() -> R)
     f()
 }
 
-fn local_properties() -> BTreeMap<String, String> {
+/// All of this thread's local properties (Spark's `getLocalProperties`).
+pub fn local_properties() -> BTreeMap<String, String> {
     LOCAL_PROPERTIES.with(|p| p.borrow().clone())
 }
 

@@ -10,9 +10,9 @@ mod task;
 
 pub(crate) use cancel::{interruptible, KillFlags};
 pub use events::{
-    local_property, now_ms, set_local_property, with_local_properties, JobStart, SchedulerEvent,
-    SchedulerListener, TaskEnd, BATCH_TIME_PROPERTY, JOB_DESCRIPTION_PROPERTY, JOB_GROUP_PROPERTY,
-    JOB_INTERRUPT_ON_CANCEL_PROPERTY, OUTPUT_OP_PROPERTY,
+    local_properties, local_property, now_ms, set_local_property, with_local_properties, JobStart,
+    SchedulerEvent, SchedulerListener, TaskEnd, BATCH_TIME_PROPERTY, JOB_DESCRIPTION_PROPERTY,
+    JOB_GROUP_PROPERTY, JOB_INTERRUPT_ON_CANCEL_PROPERTY, OUTPUT_OP_PROPERTY,
 };
 pub use executor::{
     failed_result, panic_message, run_encoded, run_encoded_when_resolvable, Executor, LocalExecutor,

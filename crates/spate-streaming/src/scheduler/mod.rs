@@ -107,6 +107,9 @@ pub(crate) struct Scheduler {
     policy: OutputFailurePolicy,
     /// Completed batch records kept (`spate.streaming.ui.retainedBatches`).
     keep_completed: usize,
+    /// The local properties of the thread that started the context (Spark's
+    /// `savedProperties`): every output job runs with them (a job group included).
+    saved_properties: Vec<(String, String)>,
     /// Cluster mode: the plans the driver publishes and executors follow.
     plans: Option<Plans>,
     /// This is an executor process's copy: it follows the driver's plans.
@@ -160,6 +163,9 @@ impl Scheduler {
             failed: Mutex::new(Default::default()),
             policy,
             keep_completed,
+            saved_properties: spate_core::scheduler::local_properties()
+                .into_iter()
+                .collect(),
             plans,
             follower,
             zero_ms,
@@ -431,16 +437,21 @@ impl Scheduler {
         }
         // Each RDD job the output operation starts names its batch and operation (the
         // web UI's batch page).
-        let props = [
-            (
-                spate_core::scheduler::BATCH_TIME_PROPERTY,
-                job.batch.info.lock().batch_time.0.to_string(),
-            ),
-            (
-                spate_core::scheduler::OUTPUT_OP_PROPERTY,
-                job.index.to_string(),
-            ),
-        ];
+        // After the properties of the thread that started the context (its job group,
+        // say), as Spark's job scheduler does.
+        let mut props: Vec<(&str, String)> = self
+            .saved_properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        props.push((
+            spate_core::scheduler::BATCH_TIME_PROPERTY,
+            job.batch.info.lock().batch_time.0.to_string(),
+        ));
+        props.push((
+            spate_core::scheduler::OUTPUT_OP_PROPERTY,
+            job.index.to_string(),
+        ));
         let outcome = spate_core::scheduler::with_local_properties(&props, || {
             std::panic::catch_unwind(AssertUnwindSafe(job.job))
         });
