@@ -252,8 +252,9 @@ impl<T> Iterator for Interruptible<T> {
         self.inner.next()
     }
 
+    // The inner hint, for preallocation: a killed task's output is thrown away anyway.
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, self.inner.size_hint().1)
+        self.inner.size_hint()
     }
 
     // Keeps the inner iterator's internal iteration (`drive`); a kill unwinds out of it.
