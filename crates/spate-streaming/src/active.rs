@@ -22,7 +22,8 @@ impl StreamingContext {
     /// `StreamingContext.getActive`). With several (over different core contexts), the
     /// one started last.
     pub fn get_active() -> Option<StreamingContext> {
-        let active = ACTIVE.lock();
+        // Upgraded outside the lock: a handle dropped meanwhile may drop the context here.
+        let active: Vec<Weak<Inner>> = ACTIVE.lock().clone();
         active
             .iter()
             .rev()
