@@ -155,7 +155,9 @@ keys! {
     "spate.ui.port", Count, "4040",
         "The web UI's port; when it is taken the next 16 ports are tried (as Spark does); 0 picks a free port.";
     "spate.ui.retainedBatches", Count, "1000",
-        "Web UI: most completed streaming batches kept (older ones leave the tables and charts; totals keep counting them).";
+        "Web UI: most completed streaming batches kept (older ones leave the tables and charts; totals keep counting them). An alias of `spate.streaming.ui.retainedBatches` (setting both to different values is an error).";
+    "spate.streaming.ui.retainedBatches", Count, "1000",
+        "Most completed batches a streaming context keeps the records of (`StreamingContext::completed_batches`) and the web UI shows. Spark's `spark.streaming.ui.retainedBatches`; `spate.ui.retainedBatches` is an alias.";
     "spate.ui.retainedJobs", Count, "1000",
         "Web UI: most finished jobs kept, with their stages (a stage keeps its first 1,000 task attempts).";
     "spate.streaming.listenerBus.capacity", Count, "10000",

@@ -184,6 +184,8 @@ pub struct Env {
     execution_bytes: usize,
     task_slots: usize,
     registries: Registries,
+    /// The kill flags of running (and lately cancelled) jobs, which tasks watch.
+    kill_flags: crate::scheduler::KillFlags,
     local_dir: PathBuf,
     /// The scratch directory's entry in the registry the signal handler cleans up.
     _scratch: crate::scratch::Registration,
@@ -227,6 +229,7 @@ impl Env {
                 broadcast_bytes_fetched: Default::default(),
                 accumulators: Mutex::new(HashMap::new()),
             },
+            kill_flags: Default::default(),
             _scratch: crate::scratch::register(&local_dir),
             local_dir,
         }
@@ -380,6 +383,11 @@ impl Env {
                 Ok(())
             }
         }
+    }
+
+    /// The kill flags of this process's jobs.
+    pub(crate) fn kill_flags(&self) -> &crate::scheduler::KillFlags {
+        &self.kill_flags
     }
 
     pub(crate) fn unregister_job(&self, id: usize) {

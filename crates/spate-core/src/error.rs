@@ -102,6 +102,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// A job was cancelled while it ran ([`crate::Context::cancel_job_group`],
+    /// [`crate::Context::cancel_all_jobs`], [`crate::Context::cancel_job`]); Spark's
+    /// `SparkException("Job N cancelled ...")`.
+    #[error("job {job} cancelled: {reason}")]
+    JobCancelled {
+        /// The job.
+        job: usize,
+        /// Its job group, if it had one.
+        group: Option<String>,
+        /// Why (the group cancelled, all jobs cancelled, the job cancelled).
+        reason: String,
+    },
+
     /// A broadcast variable was used after `destroy`.
     #[error("broadcast {0} was used after it was destroyed")]
     BroadcastDestroyed(usize),

@@ -41,6 +41,7 @@ pub mod env;
 mod error;
 pub mod ids;
 pub mod logging;
+mod job_group;
 pub mod partitioner;
 pub mod rdd;
 pub mod rng;

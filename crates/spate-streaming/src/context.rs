@@ -298,7 +298,8 @@ impl StreamingContext {
         self.inner.graph.restore(desc)
     }
 
-    /// Batches completed so far (the most recent 1,000), oldest first.
+    /// Batches completed so far (the most recent `spate.streaming.ui.retainedBatches`,
+    /// 1,000 by default), oldest first.
     pub fn completed_batches(&self) -> Vec<BatchInfo> {
         self.inner.completed.lock().clone()
     }
@@ -338,7 +339,9 @@ impl StreamingContext {
     /// Starts generating batches: the first at zero time + one interval.
     ///
     /// # Errors
-    /// When already started or stopped, or when no output operation is registered.
+    /// When already started or stopped, when no output operation is registered, or when
+    /// another streaming context over the same core context is active
+    /// ([`Error::AnotherActive`]; see [`Self::get_active`]).
     pub fn start(&self) -> Result<()> {
         let _starting = self.inner.start_lock.lock();
         self.require_initialized("start")?;
@@ -352,6 +355,16 @@ impl StreamingContext {
                 action: "start (register print, foreach_rdd or save_as_text_files first)",
             });
         }
+        self.claim_active()?;
+        let started = self.start_claimed(&outputs);
+        if started.is_err() {
+            self.release_active();
+        }
+        started
+    }
+
+    /// [`Self::start`] once this context is the active one of its core context.
+    fn start_claimed(&self, outputs: &[Arc<dyn OutputOp>]) -> Result<()> {
         let batch = self.inner.batch_ms;
         crate::input::block_interval(&self.inner.ctx, batch)?;
         // Spark: the first batch is at the next multiple of the interval after now; zero
@@ -403,7 +416,7 @@ impl StreamingContext {
         if let Some(a) = &announce {
             receivers = a.place_receivers(&self.inner.graph.inputs());
         }
-        let started = self.start_from(plans, follower, proposed, now, &outputs);
+        let started = self.start_from(plans, follower, proposed, now, outputs);
         if follower && started.is_ok() {
             // A start long ago (this executor joined the running application): the
             // plans of the batches since say where receivers run now.
@@ -616,6 +629,7 @@ impl StreamingContext {
     }
 
     fn finish_stop(&self, was: State, stop_context: bool, graceful: bool) {
+        self.release_active();
         drop(self.inner.shutdown_hook.lock().take());
         if was == State::Active {
             // Receivers stop first; their last records become a final block (on a

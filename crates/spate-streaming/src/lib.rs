@@ -13,6 +13,7 @@
 //! Batch k runs at zero time + k × batch interval; a manual clock's zero is 0, the system
 //! clock's is the start time aligned down to the interval.
 
+mod active;
 mod bus;
 pub mod checkpoint;
 mod clock;
@@ -24,10 +25,12 @@ mod graph;
 pub mod input;
 mod listener;
 mod output;
+mod retained;
 mod scheduler;
 mod show;
 pub mod sink;
 mod sink_formats;
+mod stats_report;
 mod time;
 
 pub use clock::{Clock, ManualClock};
@@ -41,6 +44,7 @@ pub use listener::{
     StreamingListener, StreamingListenerEvent,
 };
 pub use output::{batch_file_name, format_batch, BoxError};
+pub use retained::{retained_batches, DEFAULT_RETAINED_BATCHES};
 pub use scheduler::{BEHIND_BATCHES, BEHIND_WARNING_EVERY};
 pub use show::Show;
 pub use sink::{Sink, StagedTextFile, TextFilesSink};
@@ -48,3 +52,4 @@ pub use sink_formats::{RecordFilesSink, RecordFormat};
 /// `#[derive(Show)]`: prints a record as Spark prints a case class (see [`spate_derive`]).
 pub use spate_derive::Show;
 pub use time::{milliseconds, minutes, seconds, Time};
+pub use stats_report::{DelayDistribution, DelayStats, StatsReportListener, DEFAULT_STATS_BATCHES};

@@ -36,6 +36,14 @@ pub struct BatchInfo {
 }
 
 impl BatchInfo {
+    /// What each input stream gave the batch, by stream id: its record count and where
+    /// the records came from ([`InputInfo::description`] is Spark's metadata
+    /// `Description`: the files, blocks, offset ranges). Spark's `streamIdToInputInfo`;
+    /// the same as [`Self::input_info`].
+    pub fn stream_id_to_input_info(&self) -> &BTreeMap<usize, InputInfo> {
+        &self.input_info
+    }
+
     /// From submission to the start of processing.
     pub fn scheduling_delay_ms(&self) -> Option<i64> {
         self.processing_start_ms.map(|s| s - self.submission_ms)

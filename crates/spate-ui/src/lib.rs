@@ -23,7 +23,7 @@
 //! The UI lives in its own crate so programs that want no web server link none: one line
 //! starts it (Spark starts its UI with every context). It starts on the driver only
 //! (executor processes of a cluster get a handle that serves nothing) and stops when its
-//! handle is dropped. Retention: `spate.ui.retainedBatches`, `spate.ui.retainedJobs`.
+//! handle is dropped. Retention: `spate.ui.retainedBatches` (an alias of `spate.streaming.ui.retainedBatches`), `spate.ui.retainedJobs`.
 
 mod api;
 mod dashboard;
@@ -91,8 +91,15 @@ impl WebUi {
         let count = |key: &'static str| -> Result<usize, Error> {
             Ok(conf.get_count(key).map_err(conf_err(key))?.unwrap_or(1000))
         };
+        // `spate.ui.retainedBatches` is an alias of Spark's key.
+        let retained_batches = spate_streaming::retained_batches(conf).map_err(|e| {
+            conf_err("spate.streaming.ui.retainedBatches")(match e {
+                spate_streaming::Error::Core(c) => c,
+                other => spate_core::Error::Config(other.to_string()),
+            })
+        })?;
         let store = store::Store::new(
-            count("spate.ui.retainedBatches")?,
+            retained_batches,
             count("spate.ui.retainedJobs")?,
             ssc.batch_ms(),
         );

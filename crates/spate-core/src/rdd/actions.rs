@@ -26,7 +26,7 @@ where
     F: Fn(&TaskContext, BoxIter<T>) -> Result<R> + Send + Sync + 'static,
 {
     fn run(&self, tc: &TaskContext) -> Result<Vec<u8>> {
-        let it = self.rdd.iterator(tc.partition(), tc)?;
+        let it = crate::scheduler::interruptible(self.rdd.iterator(tc.partition(), tc)?, tc);
         let r = (self.f)(tc, it)?;
         if tc.has_failed() {
             // The input ended early on an error; the task fails with it.

@@ -370,7 +370,8 @@ impl<T: Data> Rdd<T> {
             if let Some(v) = bs.get_values::<T>(id)? {
                 return Ok(Box::new(ArcVecIter::new(v)));
             }
-            let v: Arc<Vec<T>> = Arc::new(self.node.compute(split, tc)?.collect());
+            let it = crate::scheduler::interruptible(self.node.compute(split, tc)?, tc);
+            let v: Arc<Vec<T>> = Arc::new(it.collect());
             if let Some(e) = tc.take_failure() {
                 // A partition cut short by an error is not cached.
                 return Err(e);

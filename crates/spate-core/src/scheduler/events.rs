@@ -14,6 +14,15 @@ pub const BATCH_TIME_PROPERTY: &str = "spate.streaming.batchTime";
 /// The local property naming the output operation (its index) a job ran for.
 pub const OUTPUT_OP_PROPERTY: &str = "spate.streaming.outputOpId";
 
+/// The local property naming the thread's job group (Spark's `spark.jobGroup.id`), set by
+/// [`crate::Context::set_job_group`].
+pub const JOB_GROUP_PROPERTY: &str = "spate.jobGroup.id";
+/// The local property describing the thread's jobs (Spark's `spark.job.description`).
+pub const JOB_DESCRIPTION_PROPERTY: &str = "spate.job.description";
+/// The local property recording `interrupt_on_cancel` of the thread's job group (Spark's
+/// `spark.job.interruptOnCancel`).
+pub const JOB_INTERRUPT_ON_CANCEL_PROPERTY: &str = "spate.job.interruptOnCancel";
+
 thread_local! {
     static LOCAL_PROPERTIES: RefCell<BTreeMap<String, String>> = const { RefCell::new(BTreeMap::new()) };
 }
@@ -57,7 +66,8 @@ pub fn with_local_properties<R>(props: &[(&str, String)], f: impl FnOnce() -> R)
     f()
 }
 
-fn local_properties() -> BTreeMap<String, String> {
+/// All of this thread's local properties (Spark's `getLocalProperties`).
+pub fn local_properties() -> BTreeMap<String, String> {
     LOCAL_PROPERTIES.with(|p| p.borrow().clone())
 }
 

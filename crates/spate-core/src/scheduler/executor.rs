@@ -234,6 +234,10 @@ pub(crate) fn run_task(desc: TaskDescription, env: Arc<Env>) -> TaskResult {
         Err(e) => return failed(e),
     };
     let tc = TaskContext::new(desc, env);
+    // A task of a cancelled job still queued is not run.
+    if tc.is_interrupted() {
+        return failed(super::cancel::killed_error(tc.description().job_id));
+    }
     let outcome = tc.enter(|| {
         let r = match std::panic::catch_unwind(AssertUnwindSafe(|| work(&tc))) {
             Ok(r) => r,

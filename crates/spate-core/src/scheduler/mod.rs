@@ -2,14 +2,17 @@
 //! stages first, reuses shuffle output already computed, retries failed tasks, resubmits
 //! map stages whose output was lost, and fails a job with the original cause.
 
+mod cancel;
 mod events;
 mod executor;
 mod map_output;
 mod task;
 
+pub(crate) use cancel::{interruptible, KillFlags};
 pub use events::{
-    local_property, now_ms, set_local_property, with_local_properties, JobStart, SchedulerEvent,
-    SchedulerListener, TaskEnd, BATCH_TIME_PROPERTY, OUTPUT_OP_PROPERTY,
+    local_properties, local_property, now_ms, set_local_property, with_local_properties, JobStart,
+    SchedulerEvent, SchedulerListener, TaskEnd, BATCH_TIME_PROPERTY, JOB_DESCRIPTION_PROPERTY,
+    JOB_GROUP_PROPERTY, JOB_INTERRUPT_ON_CANCEL_PROPERTY, OUTPUT_OP_PROPERTY,
 };
 pub use executor::{
     failed_result, panic_message, run_encoded, run_encoded_when_resolvable, Executor, LocalExecutor,
@@ -53,6 +56,8 @@ pub struct DagScheduler {
     /// its tasks reported. A stale entry costs a recomputation, never a wrong result.
     cache_locs: Mutex<HashMap<(usize, usize), String>>,
     listeners: events::Listeners,
+    /// The jobs running here, for cancellation.
+    active: cancel::ActiveJobs,
 }
 
 /// Most cached-partition locations kept (then they are forgotten and learnt again).
@@ -101,6 +106,7 @@ impl DagScheduler {
             max_stage_attempts: max_stage_attempts.max(1),
             cache_locs: Mutex::new(HashMap::new()),
             listeners: events::Listeners::default(),
+            active: cancel::ActiveJobs::default(),
         }
     }
 
@@ -210,20 +216,23 @@ impl DagScheduler {
         }
         let job_id = ctx.next_id(IdKind::Job);
         self.env.register_job(job_id, func)?;
+        let kill = self.env.kill_flags().register(job_id);
         struct Unregister<'a>(&'a Env, usize);
         impl Drop for Unregister<'_> {
             fn drop(&mut self) {
                 self.0.unregister_job(self.1);
+                self.0.kill_flags().unregister(self.1);
             }
         }
         let _unregister = Unregister(&self.env, job_id);
+        let group = events::local_property(JOB_GROUP_PROPERTY);
         // Cluster mode: an executor's copy of the program gets the driver's result of the
         // same job (its tasks meanwhile resolve this job's function here); the driver
         // publishes every outcome for them.
         let results = match self.env.cluster_link() {
             Some(link) if !self.env.role().is_driver() => link.job_result(job_id)?,
             Some(link) => {
-                let outcome = self.schedule_job(ctx, rdd, partitions, job_id);
+                let outcome = self.schedule_job(ctx, rdd, partitions, job_id, group, kill);
                 if !crate::cluster::is_driver_only() {
                     // Before the checkpoint writes below: their jobs' tasks need the
                     // executors' copies of the program past this job.
@@ -231,7 +240,7 @@ impl DagScheduler {
                 }
                 outcome?
             }
-            None => self.schedule_job(ctx, rdd, partitions, job_id)?,
+            None => self.schedule_job(ctx, rdd, partitions, job_id, group, kill)?,
         };
         // The RDDs of the lineage marked for checkpointing are written now, each by a
         // job of its own (which an executor's copy follows, as it follows this one).
@@ -247,7 +256,17 @@ impl DagScheduler {
         rdd: &Arc<dyn RddBase>,
         partitions: &[usize],
         job_id: usize,
+        group: Option<String>,
+        kill: Arc<std::sync::atomic::AtomicBool>,
     ) -> Result<Vec<Vec<u8>>> {
+        self.active.start(job_id, group, kill);
+        struct End<'a>(&'a cancel::ActiveJobs, usize);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                self.0.end(self.1);
+            }
+        }
+        let _end = End(&self.active, job_id);
         self.listeners.job_start(
             job_id,
             format!("{} [{}]", rdd.info().op(), rdd.info().id()),
@@ -562,6 +581,12 @@ impl DagScheduler {
         partitions: Vec<usize>,
         on_success: &mut dyn FnMut(usize, Vec<u8>),
     ) -> std::result::Result<(), StageFailure> {
+        let job = self.active.get(job_id);
+        if let Some(e) = job.as_ref().and_then(|j| j.cancelled()) {
+            return Err(StageFailure::Fatal(e));
+        }
+        let never = crossbeam_channel::never::<()>();
+        let woken = job.as_ref().map_or(&never, |j| j.woken());
         let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
         let mut running: HashMap<u64, (task::TaskDescription, std::time::Instant, i64)> =
             HashMap::new();
@@ -629,7 +654,14 @@ impl DagScheduler {
         }
         let mut outstanding = partitions.len();
         while outstanding > 0 {
-            let bytes = rx.recv().map_err(|_| StageFailure::Fatal(Error::Stopped))?;
+            // A cancelled job fails now; its running tasks see their kill flag and end.
+            let bytes = crossbeam_channel::select! {
+                recv(rx) -> msg => msg.map_err(|_| StageFailure::Fatal(Error::Stopped))?,
+                recv(woken) -> _ => {
+                    let e = job.as_ref().and_then(|j| j.cancelled()).unwrap_or(Error::Stopped);
+                    return Err(StageFailure::Fatal(e));
+                }
+            };
             let result: task::TaskResult =
                 codec::decode(&bytes, "task result").map_err(StageFailure::Fatal)?;
             // Unknown ids are results of attempts this stage did not launch: ignore them.
@@ -657,6 +689,11 @@ impl DagScheduler {
                     return Err(StageFailure::FetchFailed { shuffle_id, map_id });
                 }
                 Err(task::TaskFailure::Stopped) => return Err(StageFailure::Fatal(Error::Stopped)),
+                // Killed because the job was cancelled: never retried.
+                Err(f @ task::TaskFailure::Killed { .. }) => {
+                    let e = job.as_ref().and_then(|j| j.cancelled());
+                    return Err(StageFailure::Fatal(e.unwrap_or_else(|| f.into_error())));
+                }
                 // A program that builds a different graph here will not build the same one
                 // on a retry, and an id it does not know will not appear either.
                 Err(

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::shared::accumulator::PendingUpdate;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// What a task is, as data: enough for an executor process that runs the same program to
@@ -97,6 +98,13 @@ pub enum TaskFailure {
     Stopped,
     /// Anything else: the user's panic message or the error, as text.
     Error(String),
+    /// The task was killed because its job was cancelled; it is not retried.
+    Killed {
+        /// The job.
+        job: usize,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl From<Error> for TaskFailure {
@@ -121,6 +129,7 @@ impl From<Error> for TaskFailure {
                 id,
             },
             Error::Stopped => TaskFailure::Stopped,
+            Error::JobCancelled { job, reason, .. } => TaskFailure::Killed { job, reason },
             // Task(msg) already carries its "panic: ..." or message.
             Error::Task(msg) => TaskFailure::Error(msg),
             other => TaskFailure::Error(other.to_string()),
@@ -159,6 +168,11 @@ impl TaskFailure {
             },
             TaskFailure::Stopped => Error::Stopped,
             TaskFailure::Error(m) => Error::Task(m),
+            TaskFailure::Killed { job, reason } => Error::JobCancelled {
+                job,
+                group: None,
+                reason,
+            },
         }
     }
 }
@@ -200,11 +214,15 @@ pub struct TaskContext {
     failure: RefCell<Option<Error>>,
     /// RDD partitions this task cached ([`TaskResult::cached`]).
     pub(crate) cached: RefCell<Vec<(usize, usize)>>,
+    /// Raised when the task's job is cancelled.
+    kill: Option<Arc<AtomicBool>>,
 }
 
 impl TaskContext {
     pub(crate) fn new(desc: TaskDescription, env: Arc<Env>) -> Self {
+        let kill = env.kill_flags().get(desc.job_id);
         TaskContext {
+            kill,
             desc,
             env,
             updates: RefCell::new(Vec::new()),
@@ -264,6 +282,20 @@ impl TaskContext {
     /// Whether [`Self::fail`] was called.
     pub fn has_failed(&self) -> bool {
         self.failure.borrow().is_some()
+    }
+
+    /// Whether the task's job was cancelled and the task should stop (Spark's
+    /// `TaskContext.isInterrupted`). The task's input stops by itself at the next
+    /// record; code that works long on one record can check this.
+    pub fn is_interrupted(&self) -> bool {
+        self.kill
+            .as_ref()
+            .is_some_and(|k| k.load(Ordering::Relaxed))
+    }
+
+    /// The flag raised when the task's job is cancelled.
+    pub(crate) fn kill_flag(&self) -> Option<Arc<AtomicBool>> {
+        self.kill.clone()
     }
 
     /// Runs `f` with the task context of the current thread, if a task is running on it.

@@ -160,7 +160,7 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
         let env = tc.env();
         let budget = env.task_memory_budget();
         let n = self.partitioner.num_partitions();
-        let iter = self.rdd.iterator(map_id, tc)?;
+        let iter = crate::scheduler::interruptible(self.rdd.iterator(map_id, tc)?, tc);
         let p = &*self.partitioner;
         match self.mode {
             ShuffleMode::Aggregate {

@@ -28,8 +28,6 @@ mod stop;
 pub(crate) use follow::{replaying, Placements, Plan, Plans};
 pub(crate) use policy::OutputFailurePolicy;
 
-const KEEP_COMPLETED: usize = 1000;
-
 /// How long a non-graceful stop waits for running jobs (Spark's is 2 s).
 const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -107,6 +105,11 @@ pub(crate) struct Scheduler {
     failed: Mutex<std::collections::BTreeSet<i64>>,
     /// `spate.streaming.outputFailure`.
     policy: OutputFailurePolicy,
+    /// Completed batch records kept (`spate.streaming.ui.retainedBatches`).
+    keep_completed: usize,
+    /// The local properties of the thread that started the context (Spark's
+    /// `savedProperties`): every output job runs with them (a job group included).
+    saved_properties: Vec<(String, String)>,
     /// Cluster mode: the plans the driver publishes and executors follow.
     plans: Option<Plans>,
     /// This is an executor process's copy: it follows the driver's plans.
@@ -138,6 +141,7 @@ impl Scheduler {
         };
         let reschedule: Vec<i64> = recovery.map(|r| r.pending_ms).unwrap_or_default();
         let policy = OutputFailurePolicy::from_conf(ssc.ctx().conf())?;
+        let keep_completed = crate::retained::retained_batches(ssc.ctx().conf())?;
         let workers_n = ssc
             .ctx()
             .conf()
@@ -158,6 +162,10 @@ impl Scheduler {
             last_behind_warning: Mutex::new(None),
             failed: Mutex::new(Default::default()),
             policy,
+            keep_completed,
+            saved_properties: spate_core::scheduler::local_properties()
+                .into_iter()
+                .collect(),
             plans,
             follower,
             zero_ms,
@@ -429,16 +437,21 @@ impl Scheduler {
         }
         // Each RDD job the output operation starts names its batch and operation (the
         // web UI's batch page).
-        let props = [
-            (
-                spate_core::scheduler::BATCH_TIME_PROPERTY,
-                job.batch.info.lock().batch_time.0.to_string(),
-            ),
-            (
-                spate_core::scheduler::OUTPUT_OP_PROPERTY,
-                job.index.to_string(),
-            ),
-        ];
+        // After the properties of the thread that started the context (its job group,
+        // say), as Spark's job scheduler does.
+        let mut props: Vec<(&str, String)> = self
+            .saved_properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        props.push((
+            spate_core::scheduler::BATCH_TIME_PROPERTY,
+            job.batch.info.lock().batch_time.0.to_string(),
+        ));
+        props.push((
+            spate_core::scheduler::OUTPUT_OP_PROPERTY,
+            job.index.to_string(),
+        ));
         let outcome = spate_core::scheduler::with_local_properties(&props, || {
             std::panic::catch_unwind(AssertUnwindSafe(job.job))
         });
@@ -547,8 +560,8 @@ impl Scheduler {
         {
             let mut c = self.ssc.inner.completed.lock();
             c.push(info.clone());
-            if c.len() > KEEP_COMPLETED {
-                let extra = c.len() - KEEP_COMPLETED;
+            if c.len() > self.keep_completed {
+                let extra = c.len() - self.keep_completed;
                 c.drain(..extra);
             }
         }
