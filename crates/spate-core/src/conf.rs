@@ -156,6 +156,10 @@ keys! {
         "The web UI's port; when it is taken the next 16 ports are tried (as Spark does); 0 picks a free port.";
     "spate.ui.retainedBatches", Count, "1000",
         "Web UI: most completed streaming batches kept (older ones leave the tables and charts; totals keep counting them). An alias of `spate.streaming.ui.retainedBatches` (setting both to different values is an error).";
+    "spate.streaming.fileStream.minRememberDuration", Duration, "60s",
+        "How long a file stream remembers the files it read (so none is read twice) and how old a file's modification time may be for it to count as new; rounded up to whole batches (Spark's `spark.streaming.fileStream.minRememberDuration`).";
+    "spate.streaming.unpersist", Bool, "true",
+        "Whether the RDDs a stream generated are unpersisted (their cached blocks freed) once they leave its remember window (Spark's `spark.streaming.unpersist`). `false` leaves them cached, for programs that read them later themselves.";
     "spate.streaming.ui.retainedBatches", Count, "1000",
         "Most completed batches a streaming context keeps the records of (`StreamingContext::completed_batches`) and the web UI shows. Spark's `spark.streaming.ui.retainedBatches`; `spate.ui.retainedBatches` is an alias.";
     "spate.ui.retainedJobs", Count, "1000",

@@ -51,5 +51,5 @@ pub use sink::{Sink, StagedTextFile, TextFilesSink};
 pub use sink_formats::{RecordFilesSink, RecordFormat};
 /// `#[derive(Show)]`: prints a record as Spark prints a case class (see [`spate_derive`]).
 pub use spate_derive::Show;
-pub use time::{milliseconds, minutes, seconds, Time};
 pub use stats_report::{DelayDistribution, DelayStats, StatsReportListener, DEFAULT_STATS_BATCHES};
+pub use time::{milliseconds, minutes, seconds, Time};

@@ -128,3 +128,44 @@ fn old_state_checkpoints_are_cleaned_up() {
         "{rdd_dirs} checkpointed RDDs kept after 20 checkpoints"
     );
 }
+
+/// Cached RDD blocks of a stream fed one batch per interval for `batches` batches.
+fn cached_rdd_blocks_after(unpersist: &str, batches: usize) -> usize {
+    let ctx = Context::new(conf().set("spate.streaming.unpersist", unpersist).unwrap()).unwrap();
+    let ssc = support::manual_over(ctx);
+    let data: Vec<Option<Vec<u64>>> = (0..batches as u64).map(|i| Some(vec![i, i + 1])).collect();
+    let cached = ssc.replay_stream(data, 2).map(|x| x * 2).cache();
+    // The program keeps every batch's RDD (as one that reads them later would).
+    let held: Arc<Mutex<Vec<spate_core::Rdd<u64>>>> = Arc::default();
+    let h = held.clone();
+    cached.foreach_rdd(move |rdd, _| {
+        rdd.count()?;
+        h.lock().push(rdd);
+        Ok(())
+    });
+    ssc.start().unwrap();
+    ssc.advance_batches(batches).unwrap();
+    let n = ssc
+        .ctx()
+        .block_store()
+        .block_ids()
+        .into_iter()
+        .filter(|b| matches!(b, spate_core::storage::BlockId::Rdd { .. }))
+        .count();
+    ssc.stop(false, false);
+    n
+}
+
+#[test]
+fn spate_streaming_unpersist_false_keeps_the_generated_rdds_cached() {
+    // Spark's spark.streaming.unpersist: by default the RDDs a stream generated are
+    // unpersisted once they leave its remember window, even while the program still holds
+    // them; `false` keeps them cached.
+    let freed = cached_rdd_blocks_after("true", 30);
+    let kept = cached_rdd_blocks_after("false", 30);
+    assert!(
+        freed <= 2 * 3,
+        "{freed} cached blocks alive with unpersist on"
+    );
+    assert_eq!(kept, 2 * 30, "every batch's two partitions stay cached");
+}

@@ -74,3 +74,42 @@ fn a_missing_directory_is_an_error_naming_the_operation() {
         "{e}"
     );
 }
+
+#[test]
+fn min_remember_duration_sets_how_old_a_file_may_be() {
+    // Spark's spark.streaming.fileStream.minRememberDuration: with new_files_only false,
+    // a file modified 90 s ago is too old for the default 60 s, not for 120 s.
+    let run = |extra: &[(&str, &str)]| {
+        let watched = tempfile::tempdir().unwrap();
+        let staging = tempfile::tempdir().unwrap();
+        move_in(
+            staging.path(),
+            watched.path(),
+            "a.txt",
+            "a\n",
+            Some(now_ms() - 90_000),
+        );
+        move_in(
+            staging.path(),
+            watched.path(),
+            "b.txt",
+            "b\n",
+            Some(now_ms() - 1_000),
+        );
+        let ssc = system_ssc(100, extra);
+        let out = collect(
+            &ssc.file_stream(watched.path(), |_: &Path| true, false)
+                .unwrap(),
+        );
+        ssc.start().unwrap();
+        assert!(wait_until(Duration::from_secs(3), || !lines(&out).is_empty()));
+        std::thread::sleep(Duration::from_millis(300));
+        ssc.stop(true, true);
+        lines(&out)
+    };
+    assert_eq!(run(&[]), vec!["b"]);
+    assert_eq!(
+        run(&[("spate.streaming.fileStream.minRememberDuration", "120s")]),
+        vec!["a", "b"]
+    );
+}

@@ -40,6 +40,9 @@ pub struct Meta {
     must_checkpoint: bool,
     /// The name the program gave it ([`DStream::name`]).
     user_name: Mutex<Option<String>>,
+    /// `spate.streaming.unpersist`: whether RDDs leaving the remember window are
+    /// unpersisted.
+    unpersist: bool,
 }
 
 impl Meta {
@@ -168,7 +171,7 @@ impl<T: Data, C: Compute<T>> DStreamBase for Node<T, C> {
         // (Spark's DStreamCheckpointData cleanup).
         let newer_checkpoint = self.generated.lock().values().any(|r| r.is_checkpointed());
         for rdd in old {
-            if rdd.storage_level().is_some() {
+            if self.meta.unpersist && rdd.storage_level().is_some() {
                 rdd.unpersist();
             }
             if newer_checkpoint && rdd.is_checkpointed() {
@@ -394,6 +397,11 @@ impl<T: Data> DStream<T> {
                 checkpoint_ms: Mutex::new(None),
                 must_checkpoint,
                 user_name: Mutex::new(None),
+                unpersist: ssc
+                    .ctx()
+                    .conf()
+                    .get_bool("spate.streaming.unpersist")
+                    .unwrap_or(true),
             },
             generated: Mutex::new(BTreeMap::new()),
             in_flight: Mutex::new(Default::default()),

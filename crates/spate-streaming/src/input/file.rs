@@ -38,8 +38,16 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Spark's `minRememberDuration`: files are remembered (not picked twice) for 60 s.
-const REMEMBER_MS: i64 = 60_000;
+/// How long files are remembered (not picked twice), and how old a new file may be:
+/// `spate.streaming.fileStream.minRememberDuration` (default 60 s) rounded up to whole
+/// batches, as Spark does.
+pub(crate) fn remember_ms(conf: &spate_core::SpateConf, batch_ms: i64) -> Result<i64> {
+    let min = conf
+        .get_duration("spate.streaming.fileStream.minRememberDuration")?
+        .map_or(60_000, |d| d.as_millis() as i64)
+        .max(1);
+    Ok((min + batch_ms - 1) / batch_ms * batch_ms)
+}
 
 /// How far behind the stream's start a new file's modification time may be.
 const MTIME_SLACK_MS: i64 = 20;
@@ -73,6 +81,8 @@ pub(crate) struct FileInput<T: Data> {
     pub(crate) bus: Arc<ListenerBus>,
     /// `spate.streaming.maxLineBytes`.
     pub(crate) max_line_bytes: usize,
+    /// See [`remember_ms`].
+    pub(crate) remember_ms: i64,
 }
 
 /// A picked file's size and modification time (ms) when it was picked.
@@ -133,9 +143,9 @@ impl<T: Data> FileInput<T> {
         });
         // File times come from the kernel's coarse clock, a few ms behind the precise clock
         // the start time was read from: allow for that.
-        let threshold = (start - MTIME_SLACK_MS).max(time.0 - REMEMBER_MS);
+        let threshold = (start - MTIME_SLACK_MS).max(time.0 - self.remember_ms);
         let mut picked = self.picked.lock();
-        picked.retain(|_, t| *t > time.0 - REMEMBER_MS);
+        picked.retain(|_, t| *t > time.0 - self.remember_ms);
         let rd = std::fs::read_dir(&self.dir).map_err(|e| Error::Input {
             stream: format!("{} {}", self.op, self.dir.display()),
             reason: format!("cannot list the directory: {e}"),
@@ -189,7 +199,7 @@ impl<T: Data> FileInput<T> {
                             self.dir.display(),
                             path.display(),
                             time.0,
-                            REMEMBER_MS / 1000
+                            self.remember_ms / 1000
                         );
                         tracing::error!("{message}");
                         post(

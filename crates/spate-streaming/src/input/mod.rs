@@ -13,7 +13,9 @@ mod tracker;
 
 pub(crate) use direct::{DirectInput, DirectLifecycle};
 pub use direct::{DirectRanges, DirectSource};
-pub(crate) use file::{read_lines, FileInput, FileLifecycle, PathFilter, ReadFile};
+pub(crate) use file::{
+    read_lines, remember_ms as file_remember_ms, FileInput, FileLifecycle, PathFilter, ReadFile,
+};
 pub(crate) use queue::QueueInput;
 pub use queue::RddQueue;
 pub use raw_socket::{encode_raw_frame, raw_frames_decoder};

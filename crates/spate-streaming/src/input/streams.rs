@@ -211,6 +211,10 @@ impl StreamingContext {
                 tracker: self.inner.input_tracker.clone(),
                 bus: self.inner.bus.clone(),
                 max_line_bytes: self.max_line_bytes(),
+                remember_ms: crate::input::file_remember_ms(
+                    self.ctx().conf(),
+                    self.inner.batch_ms,
+                )?,
             },
         );
         self.register_input(Arc::new(FileLifecycle {
