@@ -123,6 +123,39 @@ impl<T: Data> DStream<T> {
     }
 }
 
+impl<T: Data> DStream<T> {
+    /// Writes every batch as a directory `prefix-<time ms>[.suffix]` of part files in the
+    /// engine's binary format (Spark's `saveAsObjectFiles`), read back with
+    /// `Context::object_file`. The batch is written to a hidden staging directory next to
+    /// it and renamed into place once whole, so a replayed batch replaces its directory and
+    /// a failed batch leaves none.
+    pub fn save_as_object_files(&self, prefix: &str, suffix: &str) {
+        let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
+        self.register_output("save_as_object_files", move |rdd, time| {
+            let target = std::path::PathBuf::from(batch_file_name(&prefix, &suffix, time));
+            let name = target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let staging = target.with_file_name(format!(".{name}.staging"));
+            if staging.exists() {
+                std::fs::remove_dir_all(&staging)
+                    .map_err(|e| spate_core::Error::io(&staging, e))?;
+            }
+            rdd.save_as_object_file(&staging)?;
+            if !rdd.context().is_driver() {
+                return Ok(());
+            }
+            if target.exists() {
+                // A replayed batch replaces what its earlier run wrote.
+                std::fs::remove_dir_all(&target).map_err(|e| spate_core::Error::io(&target, e))?;
+            }
+            std::fs::rename(&staging, &target).map_err(|e| spate_core::Error::io(&target, e))?;
+            Ok(())
+        });
+    }
+}
+
 /// Spark's `rddToFileName`: `prefix-<ms>` and `.suffix` when the suffix is not empty.
 pub fn batch_file_name(prefix: &str, suffix: &str, time: Time) -> String {
     if suffix.is_empty() {

@@ -168,6 +168,29 @@ impl StreamingContext {
         )
     }
 
+    /// Spark's `binaryRecordsStream(directory, recordLength)`: the fixed-length records of
+    /// the files that appear in `dir`, each `record_length` bytes. A file whose length is
+    /// not a multiple of it fails its batch with an error naming the file and both numbers.
+    pub fn binary_records_stream(
+        &self,
+        dir: impl AsRef<Path>,
+        record_length: usize,
+    ) -> Result<DStream<Vec<u8>>> {
+        if record_length == 0 {
+            return Err(Error::Input {
+                stream: format!("binary_records_stream {}", dir.as_ref().display()),
+                reason: "the record length must be positive".into(),
+            });
+        }
+        let read: Arc<ReadFile<Vec<u8>>> =
+            Arc::new(move |ctx: &spate_core::Context, path: &Path| {
+                // A path is read literally (no glob or list), as the file stream found it.
+                let literal = glob_escape(&path.display().to_string());
+                Ok((ctx.binary_records(&literal, record_length)?, None))
+            });
+        self.file_input("binary_records_stream", dir.as_ref(), None, true, read)
+    }
+
     /// The files of one stream over `dir`, read by `read`.
     fn file_input<T: Data>(
         &self,
@@ -327,4 +350,17 @@ impl StreamingContext {
         }
         Ok(())
     }
+}
+
+/// `path` with the characters `text_file`-style path patterns treat specially (`*?[]{},\\`)
+/// escaped, so that it names exactly one file.
+fn glob_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | ',' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
