@@ -21,7 +21,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let queue = RddQueue::new();
     let reduced = ssc
-        .queue_stream(&queue, true, None)
+        .queue_stream(&queue)
         .map(|x: i64| (x % 10, 1u64))
         .reduce_by_key(|a, b| a + b);
     reduced.print_with(10);

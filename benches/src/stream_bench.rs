@@ -232,7 +232,7 @@ fn run_dstream(o: &Opts, wl: &str) -> Result<(), Box<dyn std::error::Error>> {
                     .text_file_with(&chunks[i % chunks.len()].0, parts)?,
             );
         }
-        ssc.queue_stream(&queue, true, None)
+        ssc.queue_stream(&queue)
     };
     let lines_acc = ssc.ctx().long_accumulator("lines");
     let acc = lines_acc.clone();

@@ -6,7 +6,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let ssc = spate_streaming::StreamingContext::with_context(
 //! #     spate_core::Context::local(2)?, std::time::Duration::from_secs(1))?;
-//! # let alerts = ssc.queue_stream(&spate_streaming::RddQueue::<String>::new(), true, None);
+//! # let alerts = ssc.queue_stream(&spate_streaming::RddQueue::<String>::new());
 //! alerts.write_to(WebhookSink::new("http://127.0.0.1:8080/alerts")?.rate_limit(20.0));
 //! # Ok(()) }
 //! ```

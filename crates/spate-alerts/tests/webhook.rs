@@ -112,7 +112,7 @@ fn run(sink: WebhookSink, batches: usize, per: usize) -> StreamingContext {
     for b in 0..batches {
         q.push(ctx.parallelize_with((0..per).map(|i| format!("a{b}-{i}")).collect(), 2));
     }
-    ssc.queue_stream(&q, true, None).write_to(sink);
+    ssc.queue_stream(&q).write_to(sink);
     ssc.start().expect("start");
     ssc
 }

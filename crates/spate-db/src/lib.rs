@@ -8,7 +8,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let ssc = spate_streaming::StreamingContext::with_context(
 //! #     spate_core::Context::local(2)?, std::time::Duration::from_secs(1))?;
-//! # let counts = ssc.queue_stream(&spate_streaming::RddQueue::<Count>::new(), true, None);
+//! # let counts = ssc.queue_stream(&spate_streaming::RddQueue::<Count>::new());
 //! // Rows of `counts` (a struct's fields are the columns), a batch's rows replaced whole:
 //! counts.write_to(SqliteSink::append("/data/counts.db", "word_counts"));
 //! // Or one row per word, updated in place:

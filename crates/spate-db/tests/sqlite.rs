@@ -52,7 +52,7 @@ fn a_streams_batches_land_as_rows_and_a_replayed_batch_once() {
     q.push(ctx.parallelize_with(counts(1, &["a", "b", "c"]), 2));
     q.push(ctx.parallelize_with(counts(2, &["b", "d"]), 2));
     q.push(ctx.parallelize_with(counts(3, &["e"]), 1));
-    ssc.queue_stream(&q, true, None)
+    ssc.queue_stream(&q)
         .write_to(SqliteSink::append(&db, "word_counts"));
     ssc.start().expect("start");
     let count = || {

@@ -76,7 +76,7 @@ fn three_batches_land_in_the_topic_once_each_with_their_headers() {
         let records: Vec<String> = (0..100).map(|i| format!("b{batch}-r{i}")).collect();
         q.push(ctx.parallelize_with(records, 2));
     }
-    ssc.queue_stream(&q, true, None).write_to(KafkaSink::new(
+    ssc.queue_stream(&q).write_to(KafkaSink::new(
         KafkaParams::new(&b.brokers),
         topic.clone(),
         |s: &String| {
@@ -113,7 +113,7 @@ fn a_missing_topic_fails_the_start_with_the_reason() {
     let ctx = Context::local(1).expect("context");
     let ssc = StreamingContext::with_context(ctx, Duration::from_millis(200)).expect("ssc");
     let q = RddQueue::<String>::new();
-    ssc.queue_stream(&q, true, None).write_to(KafkaSink::new(
+    ssc.queue_stream(&q).write_to(KafkaSink::new(
         KafkaParams::new(&b.brokers),
         "no-such-sink-topic",
         |s: &String| ProducerRecord::value(s.clone()),

@@ -14,7 +14,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let ssc = spate_streaming::StreamingContext::with_context(
 //! #     spate_core::Context::local(2)?, std::time::Duration::from_secs(1))?;
-//! # let counts = ssc.queue_stream(&spate_streaming::RddQueue::<Count>::new(), true, None);
+//! # let counts = ssc.queue_stream(&spate_streaming::RddQueue::<Count>::new());
 //! counts.write_to(spate_parquet::ParquetSink::new("/data/counts", "parquet"));
 //! # Ok(()) }
 //! ```

@@ -101,7 +101,7 @@ fn batches_read_back_equal_and_a_bad_record_fails_its_batch() {
     // Three partitions for two records: one partition is empty.
     q.push(ctx.parallelize_with(readings(25, 2), 3));
     let prefix = dir.path().join("readings").to_string_lossy().into_owned();
-    ssc.queue_stream(&q, true, None)
+    ssc.queue_stream(&q)
         .write_to(ParquetSink::new(&prefix, "parquet"));
     ssc.start().expect("start");
     let until = Instant::now() + Duration::from_secs(20);
@@ -124,8 +124,7 @@ fn batches_read_back_equal_and_a_bad_record_fails_its_batch() {
     let q = RddQueue::new();
     q.push(ctx.parallelize_with(vec![1, 2, 3], 1));
     let bad = dir.path().join("numbers").to_string_lossy().into_owned();
-    ssc.queue_stream(&q, true, None)
-        .write_to(ParquetSink::new(&bad, ""));
+    ssc.queue_stream(&q).write_to(ParquetSink::new(&bad, ""));
     ssc.start().expect("start");
     let ended = ssc.await_termination_or_timeout(Duration::from_secs(20));
     ssc.stop(false, false);

@@ -19,7 +19,7 @@ fn feed(ssc: &StreamingContext, batches: &[&[&str]]) -> DStream<String> {
                 .parallelize_with(b.iter().map(|s| s.to_string()).collect(), 2),
         );
     }
-    ssc.queue_stream(&q, true, None)
+    ssc.queue_stream(&q)
 }
 
 #[test]
@@ -325,7 +325,7 @@ fn queue_stream_all_at_once_and_default_rdd() {
         q.push(ssc.ctx().parallelize_with(b, 2));
     }
     let default = ssc.ctx().parallelize_with(vec![0], 1);
-    let all = collect(&ssc.queue_stream(&q, false, Some(default)));
+    let all = collect(&ssc.queue_stream_with(&q, false, Some(default)));
     ssc.start().unwrap();
     ssc.advance_batches(1).unwrap();
     q.push(ssc.ctx().parallelize_with(vec![7], 1));

@@ -136,7 +136,7 @@ fn main() {
         let ssc = StreamingContext::with_context(ctx.clone(), Duration::from_millis(500))
             .expect("streaming context");
         let q = spate_streaming::RddQueue::<u32>::new();
-        ssc.queue_stream(&q, true, None).write_to(Unopenable);
+        ssc.queue_stream(&q).write_to(Unopenable);
         let err = ssc.start().expect_err("the start fails everywhere");
         assert!(
             err.to_string().contains("the sink's server is unreachable"),

@@ -120,18 +120,17 @@ fn a_later_batch_completing_first_does_not_count_an_earlier_running_batch() {
     let ssc = StreamingContext::with_context(ctx, Duration::from_millis(200)).unwrap();
     let weak = ssc.downgrade();
     let first = Arc::new(AtomicBool::new(true));
-    ssc.queue_stream(&q, true, None)
-        .foreach_rdd(move |rdd, time| {
-            if first.swap(false, Ordering::SeqCst) {
-                // Hold the first batch until a later one has completed.
-                let ssc = weak.upgrade().unwrap();
-                wait_for("a later batch", Duration::from_secs(10), || {
-                    ssc.completed_batches().iter().any(|b| b.batch_time > time)
-                });
-            }
-            rdd.collect()?;
-            Ok(())
-        });
+    ssc.queue_stream(&q).foreach_rdd(move |rdd, time| {
+        if first.swap(false, Ordering::SeqCst) {
+            // Hold the first batch until a later one has completed.
+            let ssc = weak.upgrade().unwrap();
+            wait_for("a later batch", Duration::from_secs(10), || {
+                ssc.completed_batches().iter().any(|b| b.batch_time > time)
+            });
+        }
+        rdd.collect()?;
+        Ok(())
+    });
     ssc.start().unwrap();
     wait_for("three batches", Duration::from_secs(20), || {
         ssc.completed_batches().len() >= 3
@@ -154,7 +153,7 @@ fn a_discarded_batch_is_not_read_to_count_its_records() {
     let first = Arc::new(AtomicBool::new(true));
     let entered = Arc::new(AtomicBool::new(false));
     let e = entered.clone();
-    ssc.queue_stream(&q, true, None).foreach_rdd(move |rdd, _| {
+    ssc.queue_stream(&q).foreach_rdd(move |rdd, _| {
         if first.swap(false, Ordering::SeqCst) {
             e.store(true, Ordering::SeqCst);
             // Batches queue up behind this one until the stop.

@@ -81,7 +81,7 @@ fn every_input_kind_records_what_it_gave_each_batch() {
     let receiver = ssc.receiver_stream(Driven(handle.clone()));
     let files = ssc.text_file_stream(dir.path()).unwrap();
     let queue = RddQueue::new();
-    let queued = ssc.queue_stream(&queue, true, None);
+    let queued = ssc.queue_stream(&queue);
     let replay = ssc.replay_stream(vec![Some(vec![1u8, 2, 3, 4]), None, Some(vec![5, 6])], 2);
     let (direct, _) = ssc.direct_stream(Offsets { counts: true });
     let (counted, _) = ssc.direct_stream(Offsets { counts: false });
@@ -301,7 +301,7 @@ fn the_log_forgets_batches_older_than_the_inputs_remember() {
 fn a_queue_streams_default_rdd_is_counted_when_the_queue_is_empty() {
     let ssc = manual_ssc();
     let queue = RddQueue::new();
-    let s = ssc.queue_stream(
+    let s = ssc.queue_stream_with(
         &queue,
         false,
         Some(ssc.ctx().parallelize_with(vec![7, 8], 1)),
@@ -330,7 +330,7 @@ fn a_queue_streams_default_rdd_is_counted_when_the_queue_is_empty() {
 fn records_are_counted_as_jobs_read_them_and_partial_reads_are_completed() {
     let ssc = manual_ssc();
     let queue = RddQueue::new();
-    let s = ssc.queue_stream(&queue, true, None);
+    let s = ssc.queue_stream(&queue);
     let id = s.base().meta().id();
     // A print reads as few partitions as it can (its take); the count is still the whole.
     let taken: Arc<Mutex<Vec<usize>>> = Arc::new(Mutex::new(Vec::new()));

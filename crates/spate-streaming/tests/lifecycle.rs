@@ -249,7 +249,7 @@ fn graceful_stop_runs_every_batch_queued_behind_a_slow_job() {
     let first = Arc::new(AtomicBool::new(true));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
-    ssc.queue_stream(&q, true, None)
+    ssc.queue_stream(&q)
         .foreach_rdd(move |rdd: spate_core::Rdd<i32>, t| {
             if first.swap(false, Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(600));
@@ -296,7 +296,7 @@ fn graceful_stop_runs_every_batch_queued_behind_a_slow_job() {
 fn await_termination_or_timeout_return_values() {
     let ssc = system_ssc(50, &[]);
     let q = RddQueue::<i32>::new();
-    let _out = collect(&ssc.queue_stream(&q, true, None));
+    let _out = collect(&ssc.queue_stream(&q));
     // Not started: times out.
     assert!(!ssc
         .await_termination_or_timeout(Duration::from_millis(50))
@@ -331,7 +331,7 @@ fn await_termination_returns_only_once_a_graceful_stop_has_finished() {
     ssc.add_streaming_listener(events.clone());
     let q = RddQueue::<i32>::new();
     let first = Arc::new(AtomicBool::new(true));
-    ssc.queue_stream(&q, true, None).foreach_rdd(move |rdd, _| {
+    ssc.queue_stream(&q).foreach_rdd(move |rdd, _| {
         if first.swap(false, Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(600));
         }
@@ -379,7 +379,7 @@ fn a_second_streaming_context_on_the_same_context_after_the_first_stopped() {
         let out = collect(&ssc.socket_text_stream("127.0.0.1", port));
         let q = RddQueue::new();
         q.push(ctx.parallelize_with(vec![1, 2, 3], 2));
-        let qout = collect(&ssc.queue_stream(&q, true, None));
+        let qout = collect(&ssc.queue_stream(&q));
         ssc.start().unwrap();
         assert!(
             wait_until(Duration::from_secs(3), || all_records(&out).len() >= 100),

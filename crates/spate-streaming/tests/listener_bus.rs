@@ -114,7 +114,7 @@ fn a_slow_listener_does_not_hold_up_batches_and_stop_delivers_every_event_first(
     });
     ssc.add_streaming_listener(slow.clone());
     let q = RddQueue::<i32>::new();
-    let _out = collect(&ssc.queue_stream(&q, true, None));
+    let _out = collect(&ssc.queue_stream(&q));
     ssc.start().unwrap();
     std::thread::sleep(Duration::from_millis(400));
     // Batches ran at their own pace while the listener lagged behind.
@@ -147,7 +147,7 @@ fn a_full_queue_drops_events_and_counts_them() {
     });
     ssc.add_streaming_listener(slow.clone());
     let q = RddQueue::<i32>::new();
-    let _out = collect(&ssc.queue_stream(&q, true, None));
+    let _out = collect(&ssc.queue_stream(&q));
     ssc.start().unwrap();
     std::thread::sleep(Duration::from_millis(400));
     ssc.stop(true, false);
@@ -171,7 +171,7 @@ impl StreamingListener for Stopper {
 fn a_listener_may_stop_the_context() {
     let ssc = system_ssc(20, &[]);
     let q = RddQueue::<i32>::new();
-    let _out = collect(&ssc.queue_stream(&q, true, None));
+    let _out = collect(&ssc.queue_stream(&q));
     ssc.add_streaming_listener(Arc::new(Stopper(Mutex::new(Some(ssc.clone())))));
     ssc.start().unwrap();
     let s2 = ssc.clone();

@@ -72,7 +72,7 @@ fn json_lines_and_csv_batches_read_back_equal() {
     let q = RddQueue::new();
     q.push(ctx.parallelize_with(readings(0, 30), 3));
     q.push(ctx.parallelize_with(readings(30, 20), 2));
-    let stream = ssc.queue_stream(&q, true, None);
+    let stream = ssc.queue_stream(&q);
     let json = dir.path().join("json").to_string_lossy().into_owned();
     let csv = dir.path().join("csv").to_string_lossy().into_owned();
     stream.save_as_json_files(&json, "jsonl");
@@ -144,7 +144,7 @@ fn a_record_csv_cannot_hold_fails_the_batch_naming_the_file() {
         1,
     ));
     let csv = dir.path().join("nested").to_string_lossy().into_owned();
-    ssc.queue_stream(&q, true, None).save_as_csv_files(&csv, "");
+    ssc.queue_stream(&q).save_as_csv_files(&csv, "");
     ssc.start().expect("start");
     let ended = ssc.await_termination_or_timeout(Duration::from_secs(20));
     ssc.stop(false, false);

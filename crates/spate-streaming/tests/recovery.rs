@@ -375,11 +375,10 @@ fn a_queue_stream_batch_of_the_run_before_gets_nothing_on_recovery() {
                 Clock::manual_at(clock_ms),
             )?;
             let o = out.clone();
-            ssc.queue_stream(&q2, true, None)
-                .foreach_rdd(move |rdd, t| {
-                    o.lock().push((t.millis(), rdd.collect()?));
-                    Ok(())
-                });
+            ssc.queue_stream(&q2).foreach_rdd(move |rdd, t| {
+                o.lock().push((t.millis(), rdd.collect()?));
+                Ok(())
+            });
             ssc.checkpoint(&ck)?;
             Ok(ssc)
         })

@@ -11,12 +11,13 @@
 // The facade's surface is explicit: what programs call, not the engine's internals
 // (executors, task descriptions, combine maps, ...), which stay in `spate_core` for the
 // crates that build on the engine (the cluster runtime, connectors).
+pub use spate_core::rdd::LocalIterator;
 pub use spate_core::{
     Accumulator, AccumulatorV2, BoxIter, Broadcast, CheckpointStore, CollectionAccumulator,
     Context, Data, DoubleAccumulator, Error, HashPartitioner, Key, LocalDirStore, LongAccumulator,
-    PartitionIter, Partitioner, PartitionerDesc, Partitioning, RangePartitioner, Rdd, Result,
-    SpateConf, Split, SplitOwned, SplitPattern, SplitStr, SplitWhitespace, StorageLevel, Str,
-    TaskContext, Words,
+    Numeric, PartitionIter, Partitioner, PartitionerDesc, Partitioning, RangePartitioner, Rdd,
+    Result, SpateConf, Split, SplitOwned, SplitPattern, SplitStr, SplitWhitespace, StatCounter,
+    StorageLevel, Str, TaskContext, Words,
 };
 
 /// Deterministic pseudo-random numbers (SplitMix64) for programs and generators.
@@ -32,8 +33,9 @@ pub mod streaming {
         ReduceByWindow, State, StateRecord, StateSpec,
     };
     pub use spate_streaming::input::{
-        lines_decoder, read_all, Decoder, DirectRanges, DirectSource, InputFile, InputRecord,
-        RddQueue, ReceivedBlock, Receiver, ReceiverHandle, SocketReceiver,
+        encode_raw_frame, lines_decoder, raw_frames_decoder, read_all, Decoder, DirectRanges,
+        DirectSource, InputFile, InputRecord, RddQueue, ReceivedBlock, Receiver, ReceiverHandle,
+        SocketReceiver,
     };
     /// The lifecycle of a [`StreamingContext`] (Spark's `StreamingContextState`; spate's
     /// `spate_streaming::State`, renamed here because [`State`] is `map_with_state`'s).
@@ -45,7 +47,14 @@ pub mod streaming {
         StreamingContext, StreamingListener, StreamingListenerEvent, TextFilesSink, Time,
         WeakStreamingContext,
     };
+    pub use spate_streaming::{DelayDistribution, DelayStats, StatsReportListener};
 }
+
+/// The migration guide's Rust blocks are compiled as doctests: every call its table names
+/// exists with the shape shown (`tests/migration_table.rs` checks the table against them).
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/migrating-from-spark.md")]
+pub struct MigratingFromSpark;
 
 /// Sends `tracing` logs to standard error, filtered by `RUST_LOG` (default `warn`), so
 /// standard output holds only a program's results. Creating a context does this already

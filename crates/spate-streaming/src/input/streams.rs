@@ -16,9 +16,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 impl StreamingContext {
+    /// The RDDs pushed to `queue`, one per batch (Spark's `queueStream(queue)`, with
+    /// `oneAtATime` true and no default RDD).
+    pub fn queue_stream<T: Data>(&self, queue: &RddQueue<T>) -> DStream<T> {
+        self.queue_stream_with(queue, true, None)
+    }
+
     /// A stream of the RDDs pushed to `queue`: one per batch with `one_at_a_time`, else
     /// all waiting ones united; `default` (or an empty RDD) when the queue is empty.
-    pub fn queue_stream<T: Data>(
+    pub fn queue_stream_with<T: Data>(
         &self,
         queue: &RddQueue<T>,
         one_at_a_time: bool,

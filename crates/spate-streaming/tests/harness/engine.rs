@@ -116,20 +116,17 @@ impl<'a> Setup<'a> {
             for recs in data {
                 q.push(self.ssc.ctx().parallelize_with(recs, parts));
             }
-            return Ok(self.ssc.queue_stream(&q, true, None));
+            return Ok(self.ssc.queue_stream(&q));
         }
         // Timed: the batch of time t is line t / batch_ms, whenever it is computed; an
         // empty queue underneath gives the (partitionless) RDD after the input ends.
         let bms = self.case.batch_ms as i64;
-        Ok(self
-            .ssc
-            .queue_stream(&q, true, None)
-            .transform(move |rdd, t| {
-                Ok(match data.get((t.millis() / bms - 1) as usize) {
-                    Some(recs) => rdd.context().parallelize_with(recs.clone(), parts),
-                    None => rdd,
-                })
-            }))
+        Ok(self.ssc.queue_stream(&q).transform(move |rdd, t| {
+            Ok(match data.get((t.millis() / bms - 1) as usize) {
+                Some(recs) => rdd.context().parallelize_with(recs.clone(), parts),
+                None => rdd,
+            })
+        }))
     }
 
     pub fn words(&self) -> Res<DStream<String>> {

@@ -63,7 +63,7 @@ pub fn start(app: &str, batch_ms: u64, batches: usize) -> Job {
     }
     let acc = lines_acc.clone();
     let lines = ssc
-        .queue_stream(&queue, true, None)
+        .queue_stream(&queue)
         .map(move |l: String| {
             acc.add(1);
             l
