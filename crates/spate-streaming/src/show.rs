@@ -127,6 +127,33 @@ show_tuple!(A, B, C);
 show_tuple!(A, B, C, D);
 show_tuple!(A, B, C, D, E);
 
+/// Implements [`Show`] through `Display` for the listed types: the fallback for a type
+/// whose `Display` already is the text `print()` should show (Spark prints a record's
+/// `toString`). For structs printed as Spark prints a case class, `#[derive(Show)]`.
+///
+/// ```
+/// struct Celsius(f64);
+/// impl std::fmt::Display for Celsius {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         write!(f, "{:.1}°C", self.0)
+///     }
+/// }
+/// spate_streaming::show_via_display!(Celsius);
+/// use spate_streaming::Show;
+/// assert_eq!(Celsius(21.25).show(), "21.2°C");
+/// ```
+#[macro_export]
+macro_rules! show_via_display {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::Show for $t {
+            fn show_into(&self, out: &mut ::std::string::String) {
+                use ::std::fmt::Write;
+                let _ = ::std::write!(out, "{}", self);
+            }
+        }
+    )+};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,31 +197,4 @@ mod tests {
         assert_eq!(1e10f32.show(), "1.0E10");
         assert_eq!(0.5f32.show(), "0.5");
     }
-}
-
-/// Implements [`Show`] through `Display` for the listed types: the fallback for a type
-/// whose `Display` already is the text `print()` should show (Spark prints a record's
-/// `toString`). For structs printed as Spark prints a case class, `#[derive(Show)]`.
-///
-/// ```
-/// struct Celsius(f64);
-/// impl std::fmt::Display for Celsius {
-///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-///         write!(f, "{:.1}°C", self.0)
-///     }
-/// }
-/// spate_streaming::show_via_display!(Celsius);
-/// use spate_streaming::Show;
-/// assert_eq!(Celsius(21.25).show(), "21.2°C");
-/// ```
-#[macro_export]
-macro_rules! show_via_display {
-    ($($t:ty),+ $(,)?) => {$(
-        impl $crate::Show for $t {
-            fn show_into(&self, out: &mut ::std::string::String) {
-                use ::std::fmt::Write;
-                let _ = ::std::write!(out, "{}", self);
-            }
-        }
-    )+};
 }
