@@ -339,9 +339,9 @@ impl StreamingContext {
     /// Starts generating batches: the first at zero time + one interval.
     ///
     /// # Errors
-    /// When already started or stopped, when no output operation is registered, or when
-    /// another streaming context over the same core context is active
-    /// ([`Error::AnotherActive`]; see [`Self::get_active`]).
+    /// When already started or stopped, when no output operation is registered, or when a
+    /// stream was defined with arguments that cannot work ([`Error::InvalidStream`],
+    /// naming the operation).
     pub fn start(&self) -> Result<()> {
         let _starting = self.inner.start_lock.lock();
         self.require_initialized("start")?;

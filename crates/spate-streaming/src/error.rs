@@ -98,15 +98,6 @@ pub enum Error {
         what: String,
     },
 
-    /// A streaming context was started while another one over the same core context is
-    /// active (Spark: only one `StreamingContext` may be active at a time); stop it
-    /// first, or use [`crate::StreamingContext::get_active`].
-    #[error("cannot start a streaming context: another one is active over the same Context ({active}); stop it first, or use StreamingContext::get_active")]
-    AnotherActive {
-        /// The active context, described.
-        active: String,
-    },
-
     /// A manual-clock operation on a context that uses the system clock.
     #[error("this streaming context runs on the system clock; manual advancing needs ManualClock")]
     NotManualClock,

@@ -112,6 +112,9 @@ fn stats_report_listener_keeps_the_last_batches_and_logs_their_delays() {
 
 #[test]
 fn each_batch_record_has_every_inputs_count_and_description() {
+    // Logs are captured by this binary\'s subscriber, installed before any context
+    // (a context installs the default logger when the program has none).
+    let _ = captured_logs();
     let ssc = support::manual_ssc();
     let a = ssc.replay_stream(vec![Some(vec![1u32, 2, 3]), Some(vec![4])], 2);
     let b = ssc.replay_stream(vec![Some(vec![10u32; 5]), None], 1);
@@ -181,6 +184,9 @@ fn run_batches(extra: &[(&str, &str)], n: usize) -> Result<Vec<i64>> {
 
 #[test]
 fn retained_batches_bounds_the_completed_batches_kept() {
+    // Logs are captured by this binary\'s subscriber, installed before any context
+    // (a context installs the default logger when the program has none).
+    let _ = captured_logs();
     assert_eq!(run_batches(&[], 6).unwrap().len(), 6);
     assert_eq!(
         run_batches(&[("spate.streaming.ui.retainedBatches", "3")], 6).unwrap(),
@@ -223,6 +229,9 @@ fn retained_batches_bounds_the_completed_batches_kept() {
 
 #[test]
 fn a_graceful_stop_gives_up_after_ten_batch_intervals_by_default() {
+    // Logs are captured by this binary\'s subscriber, installed before any context
+    // (a context installs the default logger when the program has none).
+    let _ = captured_logs();
     // No spate.streaming.gracefulStopTimeout: 10 × 60 ms = 600 ms.
     let ssc = support::system_ssc(60, &[]);
     let entered = Arc::new(AtomicBool::new(false));
@@ -265,6 +274,9 @@ impl spate_core::scheduler::SchedulerListener for JobProps {
 
 #[test]
 fn output_jobs_run_in_the_job_group_of_the_thread_that_started_the_context() {
+    // Logs are captured by this binary\'s subscriber, installed before any context
+    // (a context installs the default logger when the program has none).
+    let _ = captured_logs();
     use spate_core::scheduler::{BATCH_TIME_PROPERTY, JOB_GROUP_PROPERTY};
     let ssc = support::manual_ssc();
     let props = Arc::new(JobProps::default());
@@ -303,6 +315,9 @@ fn output_jobs_run_in_the_job_group_of_the_thread_that_started_the_context() {
 
 #[test]
 fn cancelling_the_group_of_a_started_context_fails_its_running_batch() {
+    // Logs are captured by this binary\'s subscriber, installed before any context
+    // (a context installs the default logger when the program has none).
+    let _ = captured_logs();
     let ssc = support::system_ssc(200, &[]);
     let seen = Arc::new(AtomicUsize::new(0));
     let s = seen.clone();
