@@ -93,17 +93,9 @@ impl<T: Data> Rdd<T> {
         }
         let weak = Arc::downgrade(&self.node);
         let writer: CheckpointWriter = Arc::new(move || {
-            let Some(node) = weak.upgrade() else {
+            let Some(rdd) = claim_for_writing(&weak) else {
                 return Ok(());
             };
-            let rdd = Rdd::from_node(node);
-            {
-                let mut st = rdd.info().checkpoint.lock();
-                if !matches!(*st, CheckpointState::Marked(_)) {
-                    return Ok(());
-                }
-                *st = CheckpointState::Writing;
-            }
             let dir = format!("rdd-{}", rdd.id());
             let st2 = store.clone();
             let dir2 = dir.clone();
@@ -234,4 +226,20 @@ impl crate::Context {
             _records: std::marker::PhantomData,
         })))
     }
+}
+
+/// The RDD behind `weak` if it is still alive and marked for a checkpoint, now marked as
+/// being written (by the first action that finishes after the mark); `None` otherwise.
+pub(super) fn claim_for_writing<T: Data>(
+    weak: &std::sync::Weak<dyn super::RddNode<T>>,
+) -> Option<Rdd<T>> {
+    let rdd = Rdd::from_node(weak.upgrade()?);
+    {
+        let mut st = rdd.info().checkpoint.lock();
+        if !matches!(*st, CheckpointState::Marked(_)) {
+            return None;
+        }
+        *st = CheckpointState::Writing;
+    }
+    Some(rdd)
 }

@@ -4,7 +4,7 @@
 //! (nothing is written to the checkpoint directory), not fault-tolerant: a partition
 //! lost with its executor cannot be recomputed.
 
-use super::checkpoint::{CheckpointState, CheckpointWriter};
+use super::checkpoint::{claim_for_writing, CheckpointState, CheckpointWriter};
 use super::{BoxIter, Rdd, RddInfo};
 use crate::data::Data;
 use crate::error::{Error, Result};
@@ -63,17 +63,9 @@ impl<T: Data> Rdd<T> {
         }
         let weak = Arc::downgrade(&rdd.node);
         let writer: CheckpointWriter = Arc::new(move || {
-            let Some(node) = weak.upgrade() else {
+            let Some(rdd) = claim_for_writing(&weak) else {
                 return Ok(());
             };
-            let rdd = Rdd::from_node(node);
-            {
-                let mut st = rdd.info().checkpoint.lock();
-                if !matches!(*st, CheckpointState::Marked(_)) {
-                    return Ok(());
-                }
-                *st = CheckpointState::Writing;
-            }
             // Every partition into the block store: the ones the job already cached are
             // read back, the others computed and cached now.
             let result = rdd.run_job(|tc, it| {

@@ -78,6 +78,26 @@ macro_rules! window_builder {
     };
 }
 
+/// `.partitions(n)` and `.partitioner(p)` of the builders over pairs.
+macro_rules! partitioned_builder {
+    ($name:ident) => {
+        impl<K: Key, V: Data> $name<K, V> {
+            /// Hash-partitions the result into `n` partitions (Spark's `numPartitions`).
+            pub fn partitions(self, n: usize) -> Self {
+                self.partitioner(Partitioning::Count(n))
+            }
+
+            /// Partitions the result with `p` (a count or a partitioner; Spark's
+            /// `partitioner`).
+            pub fn partitioner(mut self, p: impl Into<Partitioning<K>>) -> Self {
+                self.partitioning = p.into();
+                self.built = OnceLock::new();
+                self
+            }
+        }
+    };
+}
+
 /// Builder of [`DStream::reduce_by_window`] and [`DStream::count_by_window`].
 #[must_use = "a windowed reduction does nothing until used as a stream"]
 pub struct ReduceByWindow<T: Data> {
@@ -147,6 +167,7 @@ pub struct ReduceByKeyAndWindow<K: Key, V: Data> {
 }
 
 window_builder!(ReduceByKeyAndWindow<K: Key, V: Data> => (K, V));
+partitioned_builder!(ReduceByKeyAndWindow);
 
 impl<K: Key, V: Data> ReduceByKeyAndWindow<K, V> {
     /// Computes each window from the previous one: `inverse(value, left)` removes the
@@ -170,18 +191,6 @@ impl<K: Key, V: Data> ReduceByKeyAndWindow<K, V> {
         P: Fn(&(K, V)) -> bool + Send + Sync + 'static,
     {
         self.filter = Some(Arc::new(p));
-        self.built = OnceLock::new();
-        self
-    }
-
-    /// Hash-partitions the result into `n` partitions (Spark's `numPartitions`).
-    pub fn partitions(self, n: usize) -> Self {
-        self.partitioner(Partitioning::Count(n))
-    }
-
-    /// Partitions the result with `p` (a count or a partitioner; Spark's `partitioner`).
-    pub fn partitioner(mut self, p: impl Into<Partitioning<K>>) -> Self {
-        self.partitioning = p.into();
         self.built = OnceLock::new();
         self
     }
@@ -228,20 +237,9 @@ pub struct GroupByKeyAndWindow<K: Key, V: Data> {
 }
 
 window_builder!(GroupByKeyAndWindow<K: Key, V: Data> => (K, Vec<V>));
+partitioned_builder!(GroupByKeyAndWindow);
 
 impl<K: Key, V: Data> GroupByKeyAndWindow<K, V> {
-    /// Hash-partitions the result into `n` partitions (Spark's `numPartitions`).
-    pub fn partitions(self, n: usize) -> Self {
-        self.partitioner(Partitioning::Count(n))
-    }
-
-    /// Partitions the result with `p` (a count or a partitioner).
-    pub fn partitioner(mut self, p: impl Into<Partitioning<K>>) -> Self {
-        self.partitioning = p.into();
-        self.built = OnceLock::new();
-        self
-    }
-
     fn make(&self) -> DStream<(K, Vec<V>)> {
         let p = self.parent.partitioner_for(self.partitioning.clone());
         let q = p.clone();
