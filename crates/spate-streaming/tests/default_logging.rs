@@ -37,12 +37,22 @@ fn child_program() {
 
 fn run_child(log_stderr: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_program", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            "child_program",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(CHILD, log_stderr)
         .env_remove("RUST_LOG")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -60,5 +70,8 @@ fn a_refused_connection_is_logged_without_any_setup() {
 #[test]
 fn spate_log_stderr_false_installs_nothing() {
     let stderr = run_child("false");
-    assert!(!stderr.to_lowercase().contains("connection refused"), "{stderr}");
+    assert!(
+        !stderr.to_lowercase().contains("connection refused"),
+        "{stderr}"
+    );
 }

@@ -6,6 +6,7 @@ mod queue;
 pub mod rate;
 mod raw_socket;
 mod receiver;
+mod remote_files;
 mod replay;
 mod socket;
 mod streams;
@@ -21,6 +22,7 @@ pub use queue::RddQueue;
 pub use raw_socket::{encode_raw_frame, raw_frames_decoder};
 pub(crate) use receiver::{block_interval, follow_placements, ReceiverCompute, ReceiverInput};
 pub use receiver::{Receiver, ReceiverHandle};
+pub(crate) use remote_files::RemoteFileInput;
 pub(crate) use replay::ReplayInput;
 pub use socket::{
     capped_lines_decoder, lines_decoder, read_all, Decoder, LineDrop, SocketReceiver,

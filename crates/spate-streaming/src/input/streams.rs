@@ -142,8 +142,16 @@ impl StreamingContext {
     }
 
     /// The lines of files that appear in `dir` (moved in atomically; names starting with
-    /// `.` or `_` ignored), each batch the files new since the previous one.
+    /// `.` or `_` ignored), each batch the files new since the previous one. `dir` may be
+    /// a URL of a store registered with `checkpoint_store::register_scheme` (`s3://`,
+    /// `gs://`, `memory://` once `spate_object_store::register()` ran): its objects are
+    /// listed through the storage interface, and each object not seen before is read once
+    /// (see `input/remote_files.rs`).
     pub fn text_file_stream(&self, dir: impl AsRef<Path>) -> Result<DStream<Str>> {
+        let text = dir.as_ref().to_string_lossy().into_owned();
+        if text.contains("://") && !text.starts_with("file://") {
+            return self.remote_text_file_stream(&text, true);
+        }
         self.file_input(
             "text_file_stream",
             dir.as_ref(),
@@ -195,6 +203,48 @@ impl StreamingContext {
                 Ok((ctx.binary_records(&literal, record_length)?, None))
             });
         self.file_input("binary_records_stream", dir.as_ref(), None, true, read)
+    }
+
+    /// [`StreamingContext::text_file_stream`] over a store URL.
+    fn remote_text_file_stream(&self, url: &str, new_files_only: bool) -> Result<DStream<Str>> {
+        let store = spate_core::checkpoint_store::open(url).map_err(|e| Error::Input {
+            stream: format!("text_file_stream {url}"),
+            reason: e.to_string(),
+        })?;
+        // What is there now is old: listed at once, so objects put before the first batch
+        // are new.
+        let initial: Vec<String> = store
+            .list("")
+            .map_err(|e| Error::Input {
+                stream: format!("text_file_stream {url}"),
+                reason: format!("cannot list it: {e}"),
+            })?
+            .into_iter()
+            .map(|n| n.trim_start_matches('/').to_string())
+            .collect();
+        let picked = Arc::new(Mutex::new(Default::default()));
+        let stream = DStream::create(
+            self,
+            "text_file_stream",
+            self.inner.batch_ms,
+            false,
+            crate::input::RemoteFileInput {
+                ctx: self.inner.ctx.clone(),
+                url: url.to_string(),
+                store,
+                new_files_only,
+                picked: picked.clone(),
+                initial: Mutex::new(Some(initial)),
+                tracker: self.inner.input_tracker.clone(),
+                max_line_bytes: self.max_line_bytes(),
+            },
+        );
+        self.register_input(Arc::new(FileLifecycle {
+            stream: stream.base().meta().id(),
+            picked,
+            start_ms: Arc::new(Mutex::new(None)),
+        }));
+        Ok(stream)
     }
 
     /// The files of one stream over `dir`, read by `read`.
