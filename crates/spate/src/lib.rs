@@ -32,8 +32,8 @@ pub mod streaming {
         ReduceByWindow, State, StateRecord, StateSpec,
     };
     pub use spate_streaming::input::{
-        lines_decoder, read_all, Decoder, DirectRanges, DirectSource, InputFile, InputRecord,
-        RddQueue, ReceivedBlock, Receiver, ReceiverHandle, SocketReceiver,
+        encode_raw_frame, lines_decoder, read_all, Decoder, DirectRanges, DirectSource, InputFile,
+        InputRecord, RddQueue, ReceivedBlock, Receiver, ReceiverHandle, SocketReceiver,
     };
     /// The lifecycle of a [`StreamingContext`] (Spark's `StreamingContextState`; spate's
     /// `spate_streaming::State`, renamed here because [`State`] is `map_with_state`'s).
