@@ -20,6 +20,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .master("local[2]")?
             // SIGTERM or Ctrl-C: finish the batch, print it, exit 0.
             .set("spate.streaming.stopGracefullyOnShutdown", "true")?
+            // A failed batch is reported and the stream goes on (the default stops it).
+            .set("spate.streaming.outputFailure", "skip")?
             .from_env()?,
         seconds(2),
     )?;
@@ -31,6 +33,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .reduce_by_key(|a, b| a + b);
     counts.print();
     ssc.start()?;
-    ssc.await_termination()?;
+    // A failed batch is reported and the stream goes on; `Ok` once the context stops.
+    while let Err(e) = ssc.await_termination() {
+        eprintln!("batch failed (the stream goes on): {}", spate::report(&e));
+    }
     Ok(())
 }

@@ -60,19 +60,22 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .master("local[2]")?
             // SIGTERM or Ctrl-C: process what was received, print it, exit 0.
             .set("spate.streaming.stopGracefullyOnShutdown", "true")?
+            // A failed batch is reported and the stream goes on (the default stops it).
+            .set("spate.streaming.outputFailure", "skip")?
             .from_env()?,
         seconds(1),
     )?;
+    // slidingPageCounts' incremental window keeps its state in a checkpoint directory,
+    // removed at the end.
+    let scratch =
+        std::env::temp_dir().join(format!("spate-page-view-stream-{}", std::process::id()));
     let views = ssc
         .socket_text_stream(host, port)
         .flat_map(|line| PageView::parse(&line));
     match metric {
         "pageCounts" => views.map(|v| v.url).count_by_value().print(),
         "slidingPageCounts" => {
-            // An incremental window: it keeps its state in a checkpoint directory.
-            let dir =
-                std::env::temp_dir().join(format!("spate-page-view-stream-{}", std::process::id()));
-            ssc.checkpoint(&dir)?;
+            ssc.checkpoint(&scratch)?;
             views
                 .map(|v| v.url)
                 .count_by_value_and_window(seconds(10))
@@ -113,6 +116,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     ssc.start()?;
-    ssc.await_termination()?;
+    // A failed batch is reported and the stream goes on; `Ok` once the context stops.
+    while let Err(e) = ssc.await_termination() {
+        eprintln!("batch failed (the stream goes on): {}", spate::report(&e));
+    }
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)?;
+    }
     Ok(())
 }

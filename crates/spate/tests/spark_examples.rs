@@ -333,8 +333,11 @@ fn recoverable_network_word_count_excludes_counts_and_recovers() {
     assert_eq!(printed.len(), text.lines().count());
     drop(conn);
 
-    // Again on the same checkpoint (and a new server): the counts go on in the same file.
+    // Again on the same checkpoint (and a new server), after more than two batches: the
+    // recovered context runs the batches due while it was down, so the batch times in
+    // the file go on without a gap (a new context would leave one).
     let before = text.lines().count();
+    std::thread::sleep(Duration::from_millis(2500));
     let (srv, port) = server();
     let a = args(port);
     let mut run = Running::start(
@@ -356,6 +359,17 @@ fn recoverable_network_word_count_excludes_counts_and_recovers() {
     let expected: BTreeMap<String, i64> =
         [("again".to_string(), 2), ("recovered".to_string(), 1)].into();
     assert_eq!(file_sums(&new), expected, "{text}");
+    let times: Vec<i64> = text
+        .lines()
+        .map(|l| {
+            let t = l.strip_prefix("Counts at time ").unwrap();
+            t[..t.find(" ms").unwrap()].parse().unwrap()
+        })
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] == 1000),
+        "batch times with a gap or a repeat: {times:?}"
+    );
     assert_eq!(last_dropped(&out), Some(2));
     drop(conn);
 }
@@ -630,6 +644,36 @@ fn page_view_stream_counts_pages() {
     }
     let out = page_view_stream_on("pageCounts", &lines, |out| printed_sums(out) == expected);
     assert_eq!(printed_sums(&out), expected);
+}
+
+/// The `(key,number)` records of the last batch printed.
+fn last_batch_counts(stdout: &[String]) -> BTreeMap<String, i64> {
+    let start = stdout
+        .iter()
+        .rposition(|l| l.starts_with("Time: "))
+        .unwrap_or(0);
+    printed_sums(&stdout[start..])
+}
+
+/// `slidingPageCounts`: with every view served inside the 10-second window, a window's
+/// counts per URL are those of all the views served, and no window counts more.
+#[test]
+fn page_view_stream_counts_pages_over_a_sliding_window() {
+    let lines = served_views(13, 500, |r| 1 + r.below(100) as i32);
+    let mut expected = BTreeMap::new();
+    for l in &lines {
+        *expected.entry(parse_view(l).0).or_insert(0i64) += 1;
+    }
+    let out = page_view_stream_on("slidingPageCounts", &lines, |out| {
+        last_batch_counts(out) == expected
+    });
+    for l in &out {
+        let one = printed_sums(std::slice::from_ref(l));
+        assert!(
+            one.iter().all(|(k, n)| *n <= expected[k]),
+            "{l} over {expected:?}"
+        );
+    }
 }
 
 /// Bad arguments: a usage message and exit code 2, for every new example.
