@@ -1,6 +1,6 @@
 //! `stateful_network_word_count <host> <port> [checkpoint-dir]`: running word counts over a
-//! socket stream with `update_state_by_key` (Spark's StatefulNetworkWordCount), starting
-//! from an initial state of `hello 1, world 1`.
+//! socket stream with `map_with_state` (Spark's StatefulNetworkWordCount), starting from an
+//! initial state of `hello 1, world 1`. Every word received prints as `(word,running count)`.
 
 use spate::prelude::*;
 use std::time::Duration;
@@ -42,11 +42,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .socket_text_stream(&args[0], port)
         .flat_map(Str::words)
         .map(|w| (w, 1u64));
-    let running = words.update_state_by_key_with_initial(
-        |new: Vec<u64>, total: Option<u64>| Some(total.unwrap_or(0) + new.iter().sum::<u64>()),
-        2usize,
-        initial,
-    );
+    // Called once per word received, with the word's state: emits the running count.
+    let spec = StateSpec::function(|word: &Str, one: Option<u64>, state: &mut State<u64>| {
+        let sum = one.unwrap_or(0) + state.get_option().unwrap_or(0);
+        state.update(sum);
+        (word.clone(), sum)
+    })
+    .initial_state(initial);
+    let running = words.map_with_state(spec);
     running.print_with(10);
     ssc.start()?;
     // The robust pattern: a failed batch (an output that failed, a watched directory gone)
