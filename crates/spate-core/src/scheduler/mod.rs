@@ -8,7 +8,7 @@ mod executor;
 mod map_output;
 mod task;
 
-pub(crate) use cancel::{interruptible, KillFlags};
+pub(crate) use cancel::{interruptible, KillCheck, KillFlags};
 pub use events::{
     local_properties, local_property, now_ms, set_local_property, with_local_properties, JobStart,
     SchedulerEvent, SchedulerListener, TaskEnd, BATCH_TIME_PROPERTY, JOB_DESCRIPTION_PROPERTY,

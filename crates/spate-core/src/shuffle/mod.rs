@@ -160,7 +160,9 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
         let env = tc.env();
         let budget = env.task_memory_budget();
         let n = self.partitioner.num_partitions();
-        let iter = crate::scheduler::interruptible(self.rdd.iterator(map_id, tc)?, tc);
+        let iter = self.rdd.iterator(map_id, tc)?;
+        // A cancelled job's map task stops within 1,024 records (see `KillCheck`).
+        let mut kill = crate::scheduler::KillCheck::new(tc);
         let p = &*self.partitioner;
         match self.mode {
             ShuffleMode::Aggregate {
@@ -173,6 +175,7 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
                 let mut next_check = 1024usize;
                 let mut spill_err = None;
                 iter.drive(&mut |(k, v)| {
+                    kill.tick();
                     map.upsert(k, v, |v| agg.create(v), |c, v| agg.merge_value(c, v));
                     if map.len() >= next_check {
                         next_check = map.len() * 2;
@@ -202,6 +205,7 @@ impl<K: Key, V: Data, C: Data, A: Combiner<V, C>> ShuffleDependencyBase
                 let mut w: BucketWriter<(K, V)> = BucketWriter::new(n);
                 let mut spill_err = None;
                 iter.drive(&mut |(k, v)| {
+                    kill.tick();
                     w.push(p.partition(&k), (k, v));
                     if w.count() % 4096 == 0 && w.estimated_bytes() > budget && spill_err.is_none()
                     {
