@@ -191,6 +191,12 @@ fn capped_reader_takes_paths_literally() {
         collect_lines(&ctx.text_file(&escaped).unwrap()),
         vec!["one", "two"]
     );
+    // `escape_glob` makes the same literal path.
+    let literal = spate_core::rdd::escape_glob(&odd.display().to_string());
+    assert_eq!(
+        collect_lines(&ctx.text_file(&literal).unwrap()),
+        vec!["one", "two"]
+    );
 }
 
 #[test]

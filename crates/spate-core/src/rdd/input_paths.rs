@@ -133,13 +133,29 @@ fn add_path(path: &Path, out: &mut Vec<InputFile>) -> Result<()> {
     }
 }
 
-/// Removes the `\` before glob metacharacters (`*?[]{},\`); other backslashes stay.
+/// The characters a path pattern treats specially (glob, brace and list syntax).
+const GLOB_META: &str = "*?[]{},\\";
+
+/// `path` with a `\` before each of [`GLOB_META`], so that as a `text_file` (or
+/// `binary_records`, ...) path it names exactly that one file or directory.
+pub fn escape_glob(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if GLOB_META.contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Removes the `\` before glob metacharacters ([`GLOB_META`]); other backslashes stay.
 fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         match (c, chars.peek()) {
-            ('\\', Some(n)) if "*?[]{},\\".contains(*n) => {
+            ('\\', Some(n)) if GLOB_META.contains(*n) => {
                 out.push(*n);
                 chars.next();
             }

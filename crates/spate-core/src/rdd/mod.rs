@@ -39,6 +39,7 @@ mod zip;
 
 pub use block_rdd::{BlockRdd, LoggedBlock};
 pub use counting::RecordCounter;
+pub use input_paths::escape_glob;
 pub use more_actions::LocalIterator;
 pub use numeric::Numeric;
 pub use object_file::{OBJECT_FILE_MAGIC, OBJECT_FILE_VERSION};

@@ -6,7 +6,7 @@ mod queue;
 pub mod rate;
 mod raw_socket;
 mod receiver;
-mod remote_files;
+pub(crate) mod remote_files;
 mod replay;
 mod socket;
 mod streams;

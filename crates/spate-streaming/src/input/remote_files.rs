@@ -45,23 +45,24 @@ fn hidden(name: &str) -> bool {
     last.starts_with('.') || last.starts_with('_')
 }
 
-impl RemoteFileInput {
-    fn list(&self) -> Result<Vec<String>> {
-        let mut names = self.store.list("").map_err(|e| Error::Input {
-            stream: format!("text_file_stream {}", self.url),
+/// The names under a store URL, without the leading `/` some stores give for the empty
+/// prefix, sorted; hidden names left out.
+pub(crate) fn list_names(store: &dyn CheckpointStore, url: &str) -> Result<Vec<String>> {
+    let mut names: Vec<String> = store
+        .list("")
+        .map_err(|e| Error::Input {
+            stream: format!("text_file_stream {url}"),
             reason: format!("cannot list it: {e}"),
-        })?;
-        // Stores give names as `prefix/name`; with the empty prefix some give `/name`.
-        for n in &mut names {
-            if let Some(stripped) = n.strip_prefix('/') {
-                *n = stripped.to_string();
-            }
-        }
-        names.retain(|n| !hidden(n));
-        names.sort();
-        Ok(names)
-    }
+        })?
+        .into_iter()
+        .map(|n| n.trim_start_matches('/').to_string())
+        .filter(|n| !hidden(n))
+        .collect();
+    names.sort();
+    Ok(names)
+}
 
+impl RemoteFileInput {
     /// The objects batch `time` reads: those the driver (or the run recovered from)
     /// recorded, else the ones listed now that were neither there at the start nor read.
     fn names_for(&self, time: Time, stream: usize) -> Result<Vec<String>> {
@@ -81,7 +82,7 @@ impl RemoteFileInput {
             }
             return Ok(names);
         }
-        let listed = self.list()?;
+        let listed = list_names(self.store.as_ref(), &self.url)?;
         let mut picked = self.picked.lock();
         if let Some(initial) = self.initial.lock().take() {
             if picked.is_empty() {
@@ -174,7 +175,7 @@ fn split_lines(bytes: Vec<u8>, max_line_bytes: usize) -> Vec<Str> {
     let mut start = 0;
     let n = buf.len();
     while start < n {
-        let end = memchr_newline(&buf[start..]).map_or(n, |i| start + i);
+        let end = memchr::memchr(b'\n', &buf[start..]).map_or(n, |i| start + i);
         let mut line_end = end;
         if line_end > start && buf[line_end - 1] == b'\r' {
             line_end -= 1;
@@ -190,10 +191,6 @@ fn split_lines(bytes: Vec<u8>, max_line_bytes: usize) -> Vec<Str> {
         start = end + 1;
     }
     out
-}
-
-fn memchr_newline(s: &[u8]) -> Option<usize> {
-    s.iter().position(|b| *b == b'\n')
 }
 
 #[cfg(test)]

@@ -199,7 +199,7 @@ impl StreamingContext {
         let read: Arc<ReadFile<Vec<u8>>> =
             Arc::new(move |ctx: &spate_core::Context, path: &Path| {
                 // A path is read literally (no glob or list), as the file stream found it.
-                let literal = glob_escape(&path.display().to_string());
+                let literal = spate_core::rdd::escape_glob(&path.display().to_string());
                 Ok((ctx.binary_records(&literal, record_length)?, None))
             });
         self.file_input("binary_records_stream", dir.as_ref(), None, true, read)
@@ -213,15 +213,7 @@ impl StreamingContext {
         })?;
         // What is there now is old: listed at once, so objects put before the first batch
         // are new.
-        let initial: Vec<String> = store
-            .list("")
-            .map_err(|e| Error::Input {
-                stream: format!("text_file_stream {url}"),
-                reason: format!("cannot list it: {e}"),
-            })?
-            .into_iter()
-            .map(|n| n.trim_start_matches('/').to_string())
-            .collect();
+        let initial = crate::input::remote_files::list_names(store.as_ref(), url)?;
         let picked = Arc::new(Mutex::new(Default::default()));
         let stream = DStream::create(
             self,
@@ -406,17 +398,4 @@ impl StreamingContext {
         }
         Ok(())
     }
-}
-
-/// `path` with the characters `text_file`-style path patterns treat specially (`*?[]{},\\`)
-/// escaped, so that it names exactly one file.
-fn glob_escape(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for c in path.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '{' | '}' | ',' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
